@@ -1,0 +1,147 @@
+package dev.ferry.mesh;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * One immutable view of the mesh, with the indexes the data path reads per connection. Built off the data path
+ * (by the single writer that swaps it in); lookups are plain hash-map reads with no locking.
+ */
+public final class MeshSnapshot {
+    private final long version;
+    private final Map<String, Namespace> namespaces;
+    private final List<Workload> workloads;
+    private final List<Service> services;
+    private final Map<InetAddress, Workload> workloadsByIp;
+    private final Map<InetSocketAddress, ServiceBinding> bindingsByVip;
+    private final Map<String, List<Workload>> workloadsByNode;
+
+    private MeshSnapshot(
+            long version, Map<String, Namespace> namespaces, List<Workload> workloads, List<Service> services) {
+        this.version = version;
+        this.namespaces = Collections.unmodifiableMap(new LinkedHashMap<>(namespaces));
+        this.workloads = List.copyOf(workloads);
+        this.services = List.copyOf(services);
+        this.workloadsByIp = indexByIp(this.workloads);
+        this.bindingsByVip = indexBindings(this.services, this.workloads);
+        this.workloadsByNode = indexByNode(this.workloads);
+    }
+
+    public static MeshSnapshot empty() {
+        return new MeshSnapshot(0, Map.of(), List.of(), List.of());
+    }
+
+    public static MeshSnapshot of(
+            long version, Map<String, Namespace> namespaces, List<Workload> workloads, List<Service> services) {
+        return new MeshSnapshot(version, namespaces, workloads, services);
+    }
+
+    public long version() {
+        return version;
+    }
+
+    public Map<String, Namespace> namespaces() {
+        return namespaces;
+    }
+
+    public List<Workload> workloads() {
+        return workloads;
+    }
+
+    public List<Service> services() {
+        return services;
+    }
+
+    public Optional<Workload> workloadByIp(InetAddress ip) {
+        return Optional.ofNullable(workloadsByIp.get(ip));
+    }
+
+    /** Null when the address is not a Service VIP:port; kept allocation-free for the per-connection path. */
+    public ServiceBinding bindingFor(InetSocketAddress vipAndPort) {
+        return bindingsByVip.get(vipAndPort);
+    }
+
+    public List<Workload> workloadsOnNode(String node) {
+        return workloadsByNode.getOrDefault(node, List.of());
+    }
+
+    public Optional<Workload> workload(String namespace, String name) {
+        for (Workload w : workloads) {
+            if (w.namespace().equals(namespace) && w.name().equals(name)) {
+                return Optional.of(w);
+            }
+        }
+        return Optional.empty();
+    }
+
+    public Optional<Service> service(String namespace, String name) {
+        for (Service s : services) {
+            if (s.namespace().equals(namespace) && s.name().equals(name)) {
+                return Optional.of(s);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Map<InetAddress, Workload> indexByIp(List<Workload> workloads) {
+        Map<InetAddress, Workload> byIp = new HashMap<>();
+        for (Workload w : workloads) {
+            for (InetAddress ip : w.ips()) {
+                // Two pods claiming one IP is a control-plane race (an old pod not yet gone); the ready one wins.
+                byIp.merge(ip, w, (a, b) -> a.ready() || !b.ready() ? a : b);
+            }
+        }
+        return Map.copyOf(byIp);
+    }
+
+    private static Map<String, List<Workload>> indexByNode(List<Workload> workloads) {
+        Map<String, List<Workload>> byNode = new HashMap<>();
+        for (Workload w : workloads) {
+            byNode.computeIfAbsent(w.node(), n -> new ArrayList<>()).add(w);
+        }
+        Map<String, List<Workload>> frozen = new HashMap<>();
+        byNode.forEach((k, v) -> frozen.put(k, List.copyOf(v)));
+        return Map.copyOf(frozen);
+    }
+
+    /** Endpoints as the endpoints controller derives them: selected, ready pods with an IP and the target port. */
+    private static Map<InetSocketAddress, ServiceBinding> indexBindings(
+            List<Service> services, List<Workload> workloads) {
+        Map<InetSocketAddress, ServiceBinding> bindings = new HashMap<>();
+        for (Service svc : services) {
+            for (ServicePort port : svc.ports()) {
+                if (!"TCP".equals(port.protocol())) {
+                    continue; // Ferry relays TCP only; UDP/SCTP service ports are not captured.
+                }
+                List<Endpoint> endpoints = new ArrayList<>();
+                for (Workload w : workloads) {
+                    if (!w.ready() || w.ips().isEmpty() || !svc.selects(w.namespace(), w.labels())) {
+                        continue;
+                    }
+                    Optional<Integer> target = port.targetPort().resolve(w);
+                    if (target.isEmpty()) {
+                        continue;
+                    }
+                    for (InetAddress ip : w.ips()) {
+                        endpoints.add(new Endpoint(w, new InetSocketAddress(ip, target.get())));
+                    }
+                }
+                for (InetAddress vip : svc.vips()) {
+                    // A dual-stack pod has one endpoint per family; a VIP only reaches endpoints of its own family.
+                    List<Endpoint> sameFamily = endpoints.stream()
+                            .filter(e -> e.address().getAddress().getClass() == vip.getClass())
+                            .toList();
+                    bindings.put(new InetSocketAddress(vip, port.port()), new ServiceBinding(svc, port, sameFamily));
+                }
+            }
+        }
+        return Map.copyOf(bindings);
+    }
+}
