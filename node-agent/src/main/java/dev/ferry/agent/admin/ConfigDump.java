@@ -1,0 +1,160 @@
+package dev.ferry.agent.admin;
+
+import dev.ferry.agent.config.Durations;
+import dev.ferry.agent.config.NodeConfig;
+import dev.ferry.agent.proxy.ConnectionRecord;
+import dev.ferry.agent.routing.Destination;
+import dev.ferry.mesh.Endpoint;
+import dev.ferry.mesh.MeshSnapshot;
+import dev.ferry.mesh.Service;
+import dev.ferry.mesh.ServicePort;
+import dev.ferry.mesh.Workload;
+import java.lang.reflect.RecordComponent;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Builds the {@code /config_dump} document: effective node config, the mesh snapshot, live connections. */
+public final class ConfigDump {
+    /** Connections listed in full at most; the count is always exact. Bounds the response at 9,000 connections. */
+    static final int MAX_CONNECTIONS_LISTED = 1000;
+
+    private ConfigDump() {}
+
+    public static Map<String, Object> build(
+            NodeConfig config, String transport, MeshSnapshot snapshot, List<ConnectionRecord> connections) {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("node_config", nodeConfig(config));
+        doc.put("transport", transport);
+        doc.put("mesh", mesh(snapshot, config));
+        Map<String, Object> conns = new LinkedHashMap<>();
+        conns.put("count", connections.size());
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (ConnectionRecord r : connections.subList(0, Math.min(connections.size(), MAX_CONNECTIONS_LISTED))) {
+            list.add(connection(r));
+        }
+        conns.put("listed", list);
+        doc.put("connections", conns);
+        return doc;
+    }
+
+    public static Map<String, Object> nodeConfig(NodeConfig config) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (RecordComponent c : NodeConfig.class.getRecordComponents()) {
+            try {
+                Object v = c.getAccessor().invoke(config);
+                m.put(c.getName(), render(v));
+            } catch (ReflectiveOperationException e) {
+                m.put(c.getName(), "<unreadable>");
+            }
+        }
+        return m;
+    }
+
+    private static Object render(Object v) {
+        return switch (v) {
+            case Duration d -> Durations.format(d);
+            case InetAddress a -> a.getHostAddress();
+            case Enum<?> e -> e.name().toLowerCase(java.util.Locale.ROOT);
+            case Number n -> n;
+            case Boolean b -> b;
+            case null -> null;
+            default -> v.toString();
+        };
+    }
+
+    private static Map<String, Object> mesh(MeshSnapshot s, NodeConfig config) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("version", s.version());
+        List<Object> namespaces = new ArrayList<>();
+        s.namespaces().values().forEach(ns -> namespaces.add(Map.of("name", ns.name(), "enrolled", ns.enrolled())));
+        m.put("namespaces", namespaces);
+        List<Object> workloads = new ArrayList<>();
+        for (Workload w : s.workloads()) {
+            Map<String, Object> wm = new LinkedHashMap<>();
+            wm.put("namespace", w.namespace());
+            wm.put("name", w.name());
+            wm.put("uid", w.uid());
+            wm.put("node", w.node());
+            wm.put("ips", w.ips().stream().map(InetAddress::getHostAddress).toList());
+            wm.put("identity", w.identity(config.trustDomain()).uri());
+            wm.put("in_mesh", w.inMesh());
+            wm.put("ready", w.ready());
+            workloads.add(wm);
+        }
+        m.put("workloads", workloads);
+        List<Object> services = new ArrayList<>();
+        for (Service svc : s.services()) {
+            Map<String, Object> sm = new LinkedHashMap<>();
+            sm.put("namespace", svc.namespace());
+            sm.put("name", svc.name());
+            sm.put("vips", svc.vips().stream().map(InetAddress::getHostAddress).toList());
+            List<Object> ports = new ArrayList<>();
+            for (ServicePort p : svc.ports()) {
+                Map<String, Object> pm = new LinkedHashMap<>();
+                pm.put("name", p.name());
+                pm.put("port", p.port());
+                pm.put("protocol", p.protocol());
+                pm.put("target_port", p.targetPort().toString());
+                pm.put("app_protocol", p.appProtocol());
+                List<String> endpoints = new ArrayList<>();
+                if (!svc.vips().isEmpty()) {
+                    var binding = s.bindingFor(new InetSocketAddress(svc.vips().getFirst(), p.port()));
+                    if (binding != null) {
+                        for (Endpoint e : binding.endpoints()) {
+                            endpoints.add(e.workload().name() + "@" + hostPort(e.address()));
+                        }
+                    }
+                }
+                pm.put("endpoints", endpoints);
+                ports.add(pm);
+            }
+            sm.put("ports", ports);
+            services.add(sm);
+        }
+        m.put("services", services);
+        return m;
+    }
+
+    private static Map<String, Object> connection(ConnectionRecord r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", r.id());
+        m.put("direction", r.direction().label());
+        m.put("listener", r.listener());
+        m.put("source", hostPort(r.source()));
+        m.put(
+                "source_workload",
+                r.sourceWorkload() == null ? null : r.sourceWorkload().key());
+        m.put("original_destination", hostPort(r.originalDestination()));
+        m.put("destination", describe(r.destination()));
+        m.put("source_principal", r.sourcePrincipal());
+        m.put("destination_principal", r.destinationPrincipal());
+        m.put("policy", r.policyDecision());
+        m.put("bytes_sent", r.bytesSent());
+        m.put("bytes_received", r.bytesReceived());
+        m.put("started", r.started().toString());
+        return m;
+    }
+
+    private static String describe(Destination d) {
+        return switch (d) {
+            case Destination.ToService s ->
+                "service " + s.binding().service().key() + ":"
+                        + s.binding().port().port() + " -> "
+                        + s.endpoint().workload().key() + "@"
+                        + hostPort(s.endpoint().address());
+            case Destination.ToWorkload w -> "workload " + w.workload().key() + "@" + hostPort(w.address());
+            case Destination.Passthrough p -> "passthrough " + hostPort(p.address());
+            case Destination.Refused r -> "refused: " + r.detail();
+            case null -> null;
+        };
+    }
+
+    private static String hostPort(InetSocketAddress a) {
+        return a == null ? null : a.getAddress().getHostAddress() + ":" + a.getPort();
+    }
+}

@@ -1,0 +1,60 @@
+package dev.ferry.agent.config;
+
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The node agent's effective configuration: one YAML file, then {@code FERRY_*} environment overrides. Every key
+ * is documented in the README's configuration table; {@link NodeConfigLoader} is the only place that builds one.
+ */
+public record NodeConfig(
+        String nodeName,
+        Path meshFile,
+        Duration meshPollInterval,
+        String trustDomain,
+        String clusterDomain,
+        TransportKind transport,
+        int eventLoops,
+        InetAddress captureAddress,
+        int outboundPort,
+        int inboundPort,
+        InetAddress adminAddress,
+        int adminPort,
+        InetAddress metricsAddress,
+        int metricsPort,
+        int readinessPort,
+        Duration connectTimeout,
+        Duration idleTimeout,
+        Duration halfCloseTimeout,
+        Duration drainTimeout,
+        boolean tcpKeepalive,
+        Duration keepaliveIdle,
+        UnknownDestination unknownDestination,
+        int maxConnections,
+        int maxConnectionsPerWorkload,
+        String listenerWorkload,
+        boolean accessLog) {
+
+    public enum TransportKind {
+        AUTO,
+        IO_URING,
+        EPOLL,
+        NIO
+    }
+
+    /** What the outbound listener does with a destination that is neither a Service VIP nor a mesh pod. */
+    public enum UnknownDestination {
+        PASSTHROUGH,
+        REJECT
+    }
+
+    public NodeConfig {
+        Objects.requireNonNull(nodeName, "nodeName");
+        Objects.requireNonNull(meshFile, "meshFile");
+        Objects.requireNonNull(transport, "transport");
+        Objects.requireNonNull(captureAddress, "captureAddress");
+        Objects.requireNonNull(unknownDestination, "unknownDestination");
+    }
+}

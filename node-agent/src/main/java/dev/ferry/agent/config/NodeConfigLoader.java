@@ -1,0 +1,253 @@
+package dev.ferry.agent.config;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.dataformat.yaml.YAMLMapper;
+
+/**
+ * Builds a {@link NodeConfig}: defaults, then the YAML file, then {@code FERRY_*} environment variables. Unknown
+ * keys and bad values are errors that name the key and where it came from.
+ */
+public final class NodeConfigLoader {
+    /** One documented key: YAML name, environment variable, default, meaning. */
+    public record Key(String name, String defaultValue, String meaning) {
+        public String env() {
+            return "FERRY_" + name.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toUpperCase(Locale.ROOT);
+        }
+    }
+
+    public static final List<Key> KEYS = List.of(
+            new Key(
+                    "nodeName",
+                    "$NODE_NAME, else the host name",
+                    "this node's name; pods with this spec.nodeName are local"),
+            new Key("meshFile", "/etc/ferry/mesh", "mesh YAML file or directory of them (a ConfigMap mount)"),
+            new Key("meshPollInterval", "2s", "re-read the mesh files at least this often (inotify also triggers)"),
+            new Key("trustDomain", "cluster.local", "SPIFFE trust domain of workload identities"),
+            new Key("clusterDomain", "cluster.local", "DNS suffix for destination_service names"),
+            new Key("transport", "auto", "auto (io_uring, else epoll, else nio), io_uring, epoll or nio"),
+            new Key("eventLoops", "0", "event-loop threads; 0 = available CPUs"),
+            new Key("captureAddress", "127.0.0.1", "address of the node-level outbound/inbound capture listeners"),
+            new Key("outboundPort", "15001", "outbound capture port (original destination via SO_ORIGINAL_DST)"),
+            new Key("inboundPort", "15006", "inbound plaintext capture port"),
+            new Key("adminAddress", "127.0.0.1", "admin API address (keep it on localhost)"),
+            new Key("adminPort", "15000", "admin API port: /config_dump, /logging, /quitquitquit"),
+            new Key("metricsAddress", "0.0.0.0", "address of the metrics and readiness listeners"),
+            new Key("metricsPort", "15020", "Prometheus port: /metrics, /stats/prometheus"),
+            new Key("readinessPort", "15021", "readiness port: /healthz/ready"),
+            new Key("connectTimeout", "5s", "upstream connect timeout"),
+            new Key("idleTimeout", "1h", "close a relayed connection with no bytes either way for this long"),
+            new Key("halfCloseTimeout", "30s", "after one side sent FIN, close both if the other is not done by then"),
+            new Key("drainTimeout", "25s", "on SIGTERM, wait this long for open connections before closing them"),
+            new Key("tcpKeepalive", "true", "TCP keepalive on both sides of every relayed connection"),
+            new Key("keepaliveIdle", "60s", "idle time before the first keepalive probe"),
+            new Key(
+                    "unknownDestination",
+                    "passthrough",
+                    "outbound to a non-Service, non-mesh address: passthrough or reject"),
+            new Key("maxConnections", "9000", "relayed connections open at once, node-wide (each costs two fds)"),
+            new Key("maxConnectionsPerWorkload", "4096", "relayed connections open at once per source workload"),
+            new Key(
+                    "listenerWorkload",
+                    "",
+                    "namespace/name of the pod that owns the node-level listeners (empty: none)"),
+            new Key("accessLog", "true", "one JSON access-log line per connection"));
+
+    private static final Pattern WORKLOAD_REF = Pattern.compile("^[a-z0-9-.]+/[a-z0-9-.]+$");
+
+    private NodeConfigLoader() {}
+
+    public static NodeConfig load(Path file, Map<String, String> env) throws ConfigException {
+        Map<String, String> values = new LinkedHashMap<>();
+        Map<String, String> origin = new LinkedHashMap<>();
+        if (file != null) {
+            readFile(file, values, origin);
+        }
+        for (Key k : KEYS) {
+            String v = env.get(k.env());
+            if (v != null) {
+                values.put(k.name(), v);
+                origin.put(k.name(), "env " + k.env());
+            }
+        }
+        return new Builder(values, origin, env).build();
+    }
+
+    private static void readFile(Path file, Map<String, String> values, Map<String, String> origin)
+            throws ConfigException {
+        JsonNode root;
+        try {
+            root = new YAMLMapper().readTree(Files.readString(file));
+        } catch (IOException | JacksonException e) {
+            throw new ConfigException("config " + file + ": cannot read: " + e.getMessage(), e);
+        }
+        if (root == null || root.isNull() || root.isMissingNode()) {
+            return; // an empty file means all defaults
+        }
+        if (!root.isObject()) {
+            throw new ConfigException("config " + file + ": must be a mapping of keys to values");
+        }
+        TreeSet<String> known = new TreeSet<>();
+        KEYS.forEach(k -> known.add(k.name()));
+        for (var e : root.properties()) {
+            if (!known.contains(e.getKey())) {
+                throw new ConfigException("config " + file + ": unknown key '" + e.getKey() + "' (known: "
+                        + String.join(", ", known) + ")");
+            }
+            if (!e.getValue().isValueNode()) {
+                throw new ConfigException("config " + file + ": key '" + e.getKey() + "' must be a scalar");
+            }
+            values.put(e.getKey(), e.getValue().asString());
+            origin.put(e.getKey(), "config " + file);
+        }
+    }
+
+    private static final class Builder {
+        private final Map<String, String> values;
+        private final Map<String, String> origin;
+        private final Map<String, String> env;
+
+        Builder(Map<String, String> values, Map<String, String> origin, Map<String, String> env) {
+            this.values = values;
+            this.origin = origin;
+            this.env = env;
+        }
+
+        NodeConfig build() throws ConfigException {
+            String workload = str("listenerWorkload");
+            if (!workload.isEmpty() && !WORKLOAD_REF.matcher(workload).matches()) {
+                throw error("listenerWorkload", workload, "expected namespace/name");
+            }
+            return new NodeConfig(
+                    nodeName(),
+                    Path.of(str("meshFile")),
+                    duration("meshPollInterval"),
+                    str("trustDomain"),
+                    str("clusterDomain"),
+                    parse("transport", v -> NodeConfig.TransportKind.valueOf(v.toUpperCase(Locale.ROOT))),
+                    range("eventLoops", 0, 256),
+                    address("captureAddress"),
+                    port("outboundPort"),
+                    port("inboundPort"),
+                    address("adminAddress"),
+                    port("adminPort"),
+                    address("metricsAddress"),
+                    port("metricsPort"),
+                    port("readinessPort"),
+                    positive("connectTimeout"),
+                    positive("idleTimeout"),
+                    positive("halfCloseTimeout"),
+                    duration("drainTimeout"),
+                    bool("tcpKeepalive"),
+                    positive("keepaliveIdle"),
+                    parse("unknownDestination", v -> NodeConfig.UnknownDestination.valueOf(v.toUpperCase(Locale.ROOT))),
+                    range("maxConnections", 1, 10_000_000),
+                    range("maxConnectionsPerWorkload", 1, 10_000_000),
+                    workload,
+                    bool("accessLog"));
+        }
+
+        private String nodeName() throws ConfigException {
+            String v = values.get("nodeName");
+            if (v == null || v.isEmpty()) {
+                v = env.getOrDefault("NODE_NAME", "");
+            }
+            if (v.isEmpty()) {
+                try {
+                    v = InetAddress.getLocalHost().getHostName();
+                } catch (UnknownHostException e) {
+                    throw new ConfigException("nodeName: not set and the host name is unknown; set FERRY_NODE_NAME", e);
+                }
+            }
+            return v;
+        }
+
+        private String str(String key) {
+            String v = values.get(key);
+            if (v != null) {
+                return v;
+            }
+            for (Key k : KEYS) {
+                if (k.name().equals(key)) {
+                    return k.defaultValue();
+                }
+            }
+            throw new IllegalArgumentException("undocumented key " + key);
+        }
+
+        private <T> T parse(String key, Function<String, T> parser) throws ConfigException {
+            String v = str(key);
+            try {
+                return parser.apply(v.trim());
+            } catch (IllegalArgumentException e) {
+                throw error(key, v, e.getMessage());
+            }
+        }
+
+        private Duration duration(String key) throws ConfigException {
+            Duration d = parse(key, Durations::parse);
+            if (d.isNegative()) {
+                throw error(key, str(key), "must not be negative");
+            }
+            return d;
+        }
+
+        private Duration positive(String key) throws ConfigException {
+            Duration d = duration(key);
+            if (d.isZero()) {
+                throw error(key, str(key), "must be greater than zero");
+            }
+            return d;
+        }
+
+        private int range(String key, int min, int max) throws ConfigException {
+            int n = parse(key, Integer::parseInt);
+            if (n < min || n > max) {
+                throw error(key, str(key), "must be between " + min + " and " + max);
+            }
+            return n;
+        }
+
+        private int port(String key) throws ConfigException {
+            return range(key, 0, 65535); // 0 asks the kernel for a free port (tests)
+        }
+
+        private boolean bool(String key) throws ConfigException {
+            return parse(key, v -> switch (v.toLowerCase(Locale.ROOT)) {
+                case "true" -> true;
+                case "false" -> false;
+                default -> throw new IllegalArgumentException("expected true or false");
+            });
+        }
+
+        private InetAddress address(String key) throws ConfigException {
+            String v = str(key);
+            if (!v.matches("^[0-9a-fA-F:.]+$")) {
+                throw error(key, v, "expected an IP literal");
+            }
+            try {
+                return InetAddress.getByName(v); // literal only (checked above): no DNS lookup happens
+            } catch (UnknownHostException e) {
+                throw error(key, v, "expected an IP literal");
+            }
+        }
+
+        private ConfigException error(String key, String value, String why) {
+            String from = origin.getOrDefault(key, "default");
+            return new ConfigException(key + " = '" + value + "' (from " + from + "): " + why);
+        }
+    }
+}

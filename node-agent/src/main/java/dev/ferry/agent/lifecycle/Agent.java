@@ -1,0 +1,334 @@
+package dev.ferry.agent.lifecycle;
+
+import com.sun.net.httpserver.HttpExchange;
+import dev.ferry.agent.admin.ConfigDump;
+import dev.ferry.agent.admin.HttpEndpoints;
+import dev.ferry.agent.admin.LoggingHandler;
+import dev.ferry.agent.admin.ReadinessHandler;
+import dev.ferry.agent.config.NodeConfig;
+import dev.ferry.agent.net.HostSocketFactory;
+import dev.ferry.agent.net.OriginalDestination;
+import dev.ferry.agent.net.SoOriginalDst;
+import dev.ferry.agent.net.Transport;
+import dev.ferry.agent.net.TransportSelector;
+import dev.ferry.agent.observability.AccessLog;
+import dev.ferry.agent.observability.Metrics;
+import dev.ferry.agent.proxy.CaptureListener;
+import dev.ferry.agent.proxy.CloseReason;
+import dev.ferry.agent.proxy.ConnectionRegistry;
+import dev.ferry.agent.proxy.Direction;
+import dev.ferry.agent.proxy.RelayContext;
+import dev.ferry.agent.routing.DestinationResolver;
+import dev.ferry.agent.routing.RoundRobinBalancer;
+import dev.ferry.mesh.MeshSnapshot;
+import dev.ferry.mesh.Workload;
+import dev.ferry.mesh.source.MeshFileSource;
+import dev.ferry.mesh.source.ReloadReport;
+import dev.ferry.time.Ticker;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.prometheus.metrics.exporter.httpserver.MetricsHandler;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The node agent: wires config, mesh source, transport, listeners and control endpoints. Start binds everything,
+ * then serves; stop drains. One instance per process (tests may run several in one JVM on ephemeral ports).
+ */
+public final class Agent implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Agent.class);
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final NodeConfig config;
+    private final Ticker ticker;
+    private final OriginalDestination originalDestination;
+    private final AtomicReference<MeshSnapshot> snapshot = new AtomicReference<>(MeshSnapshot.empty());
+    private final Metrics metrics = new Metrics();
+    private final RoundRobinBalancer balancer = new RoundRobinBalancer();
+    private final ConnectionRegistry registry;
+    private final AtomicBoolean draining = new AtomicBoolean();
+    private final AtomicBoolean serving = new AtomicBoolean();
+    private final List<HttpEndpoints> endpoints = new ArrayList<>();
+    private final Runnable onQuit;
+
+    private Transport transport;
+    private EventLoopGroup group;
+    private MeshFileSource meshSource;
+    private CaptureListener outbound;
+    private CaptureListener inbound;
+    private HttpEndpoints admin;
+    private HttpEndpoints metricsEndpoint;
+    private HttpEndpoints readiness;
+
+    /**
+     * @param originalDestination null for the real {@code SO_ORIGINAL_DST}; tests on loopback pass their own
+     * @param onQuit what {@code /quitquitquit} does (the process entry point drains and exits)
+     */
+    public Agent(NodeConfig config, Ticker ticker, OriginalDestination originalDestination, Runnable onQuit) {
+        this.config = config;
+        this.ticker = ticker;
+        this.originalDestination = originalDestination == null ? new SoOriginalDst() : originalDestination;
+        this.registry = new ConnectionRegistry(config.maxConnections(), config.maxConnectionsPerWorkload());
+        this.onQuit = onQuit;
+    }
+
+    /** Binds every listener, then serves. Throws (having released what it bound) when any bind fails. */
+    public void start() throws IOException, InterruptedException {
+        try {
+            startUnsafe();
+        } catch (IOException | RuntimeException | InterruptedException e) {
+            close();
+            throw e;
+        }
+    }
+
+    private void startUnsafe() throws IOException, InterruptedException {
+        log.info("effective config: {}", JSON.writeValueAsString(ConfigDump.nodeConfig(config)));
+        transport = TransportSelector.select(config.transport());
+        int loops = config.eventLoops() > 0
+                ? config.eventLoops()
+                : Runtime.getRuntime().availableProcessors();
+        group = transport.newGroup(loops, new DefaultThreadFactory("ferry-io", true));
+        log.info("transport {} with {} event loop(s)", transport.label(), loops);
+        metrics.transport(transport.label(), loops);
+        metrics.openConnections(registry::outbound, registry::inbound);
+
+        meshSource = new MeshFileSource(config.meshFile(), this::applySnapshot, this::onReload);
+        meshSource.reload();
+        meshSource.startWatching(config.meshPollInterval());
+
+        // Bind everything first: control endpoints (bound, not serving) and capture listeners (accept off).
+        admin = bindHttp("admin", config.adminAddress(), config.adminPort());
+        metricsEndpoint = bindHttp("metrics", config.metricsAddress(), config.metricsPort());
+        readiness = bindHttp("readiness", config.metricsAddress(), config.readinessPort());
+        admin.server().createContext("/config_dump", this::configDump);
+        admin.server().createContext("/logging", new LoggingHandler());
+        admin.server().createContext("/quitquitquit", this::quit);
+        MetricsHandler scrape = new MetricsHandler(metrics.registry());
+        metricsEndpoint.server().createContext("/metrics", scrape);
+        metricsEndpoint.server().createContext("/stats/prometheus", scrape);
+        readiness.server().createContext("/healthz/ready", new ReadinessHandler(this::notReadyReason));
+
+        Workload owner = listenerOwner();
+        Set<InetSocketAddress> own = ConcurrentHashMap.newKeySet();
+        RelayContext ctx = new RelayContext(
+                snapshot::get,
+                new DestinationResolver(balancer, config.unknownDestination(), config.nodeName(), own),
+                originalDestination,
+                new HostSocketFactory(
+                        transport, config.connectTimeout(), config.tcpKeepalive(), config.keepaliveIdle()),
+                registry,
+                metrics,
+                new AccessLog(ticker, config.accessLog()),
+                ticker,
+                config.idleTimeout(),
+                config.halfCloseTimeout(),
+                config.trustDomain(),
+                config.clusterDomain(),
+                new AtomicLong());
+        outbound = new CaptureListener(ctx, Direction.OUTBOUND, "outbound", owner);
+        inbound = new CaptureListener(ctx, Direction.INBOUND, "inbound", owner);
+        bindCapture(outbound, config.outboundPort());
+        bindCapture(inbound, config.inboundPort());
+        own.add(outbound.localAddress());
+        own.add(inbound.localAddress());
+
+        // Then serve.
+        outbound.serve();
+        inbound.serve();
+        endpoints.forEach(HttpEndpoints::start);
+        serving.set(true);
+        log.info(
+                "serving: outbound {}, inbound {}, admin {}, metrics {}, readiness {}",
+                outbound.localAddress(),
+                inbound.localAddress(),
+                admin.address(),
+                metricsEndpoint.address(),
+                readiness.address());
+    }
+
+    private Workload listenerOwner() {
+        if (config.listenerWorkload().isEmpty()) {
+            return null;
+        }
+        String[] parts = config.listenerWorkload().split("/", 2);
+        return snapshot.get().workload(parts[0], parts[1]).orElseGet(() -> {
+            log.warn(
+                    "listenerWorkload {} is not in the mesh snapshot; listeners have no owner",
+                    config.listenerWorkload());
+            return null;
+        });
+    }
+
+    private HttpEndpoints bindHttp(String name, java.net.InetAddress address, int port) throws IOException {
+        try {
+            HttpEndpoints e = new HttpEndpoints("ferry-" + name, new InetSocketAddress(address, port));
+            endpoints.add(e);
+            return e;
+        } catch (IOException e) {
+            throw new IOException(
+                    "cannot bind " + name + " endpoint " + address.getHostAddress() + ":" + port + ": "
+                            + e.getMessage(),
+                    e);
+        }
+    }
+
+    private void bindCapture(CaptureListener l, int port) throws IOException, InterruptedException {
+        InetSocketAddress addr = new InetSocketAddress(config.captureAddress(), port);
+        ChannelFuture f = l.bind(group, addr).await();
+        if (!f.isSuccess()) {
+            throw new IOException(
+                    "cannot bind " + l.name() + " listener " + addr + ": "
+                            + f.cause().getMessage(),
+                    f.cause());
+        }
+    }
+
+    private void applySnapshot(MeshSnapshot s) {
+        snapshot.set(s);
+        balancer.retainOnly(s);
+    }
+
+    private void onReload(ReloadReport r) {
+        metrics.meshReload(r.outcome().label(), r.version());
+    }
+
+    /** Empty when ready: first snapshot in, every listener bound and serving, not draining. */
+    public String notReadyReason() {
+        if (draining.get()) {
+            return "draining";
+        }
+        if (snapshot.get().version() == 0) {
+            return "no mesh snapshot loaded yet from " + config.meshFile();
+        }
+        if (!serving.get()) {
+            return "listeners not bound yet";
+        }
+        return "";
+    }
+
+    private void configDump(HttpExchange ex) throws IOException {
+        var doc = ConfigDump.build(config, transport.label(), snapshot.get(), registry.records());
+        byte[] body = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(doc);
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        ex.sendResponseHeaders(200, body.length);
+        try (var out = ex.getResponseBody()) {
+            out.write(body);
+        }
+        ex.close();
+    }
+
+    private void quit(HttpExchange ex) throws IOException {
+        if (!"POST".equals(ex.getRequestMethod())) {
+            ex.sendResponseHeaders(405, -1);
+            ex.close();
+            return;
+        }
+        ex.sendResponseHeaders(200, -1);
+        ex.close();
+        Thread.ofPlatform().name("ferry-quit").start(onQuit);
+    }
+
+    /**
+     * Stops accepting, waits up to {@code deadline} for open connections to finish, closes the rest, then releases
+     * everything. Safe to call more than once.
+     */
+    public void drainAndStop(Duration deadline) throws InterruptedException {
+        if (!draining.compareAndSet(false, true)) {
+            return;
+        }
+        log.info("draining: {} open connection(s), deadline {} ms", registry.size(), deadline.toMillis());
+        if (outbound != null) {
+            outbound.close().await(1, TimeUnit.SECONDS);
+        }
+        if (inbound != null) {
+            inbound.close().await(1, TimeUnit.SECONDS);
+        }
+        long end = ticker.nanoTime() + deadline.toNanos();
+        while (registry.size() > 0 && ticker.nanoTime() < end) {
+            Thread.sleep(50);
+        }
+        int left = registry.size();
+        if (left > 0) {
+            log.info("drain deadline reached: closing {} connection(s)", left);
+            registry.closeAll(CloseReason.DRAINED, "drain deadline of " + deadline.toMillis() + " ms reached");
+            long hard = ticker.nanoTime() + Duration.ofSeconds(2).toNanos();
+            while (registry.size() > 0 && ticker.nanoTime() < hard) {
+                Thread.sleep(20);
+            }
+        }
+        log.info("drained");
+        close();
+    }
+
+    @Override
+    public void close() {
+        draining.set(true);
+        endpoints.forEach(HttpEndpoints::close);
+        if (outbound != null) {
+            outbound.close();
+        }
+        if (inbound != null) {
+            inbound.close();
+        }
+        if (group != null) {
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+        if (meshSource != null) {
+            try {
+                meshSource.close();
+            } catch (IOException e) {
+                log.debug("closing mesh watcher: {}", e.toString());
+            }
+        }
+    }
+
+    public Metrics metrics() {
+        return metrics;
+    }
+
+    public ConnectionRegistry registry() {
+        return registry;
+    }
+
+    public MeshSnapshot snapshot() {
+        return snapshot.get();
+    }
+
+    public Transport transport() {
+        return transport;
+    }
+
+    public InetSocketAddress outboundAddress() {
+        return outbound.localAddress();
+    }
+
+    public InetSocketAddress inboundAddress() {
+        return inbound.localAddress();
+    }
+
+    public InetSocketAddress adminAddress() {
+        return admin.address();
+    }
+
+    public InetSocketAddress metricsAddress() {
+        return metricsEndpoint.address();
+    }
+
+    public InetSocketAddress readinessAddress() {
+        return readiness.address();
+    }
+}

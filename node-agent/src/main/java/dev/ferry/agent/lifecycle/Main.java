@@ -1,0 +1,111 @@
+package dev.ferry.agent.lifecycle;
+
+import dev.ferry.agent.config.ConfigException;
+import dev.ferry.agent.config.NodeConfig;
+import dev.ferry.agent.config.NodeConfigLoader;
+import dev.ferry.mesh.source.MeshFileSource;
+import dev.ferry.mesh.source.ReloadReport;
+import dev.ferry.time.Ticker;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import sun.misc.Signal;
+
+/** {@code ferry-agent run --config F} and {@code ferry-agent validate MESHFILE}. */
+@Command(
+        name = "ferry-agent",
+        mixinStandardHelpOptions = true,
+        version = "ferry-agent 0.1.0",
+        description = "Ferry node agent: the sidecarless mesh proxy of one node.",
+        subcommands = {Main.Run.class, Main.Validate.class})
+public final class Main {
+    private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+    public static void main(String[] args) {
+        int code = new CommandLine(new Main()).execute(args);
+        if (code != 0) {
+            System.exit(code);
+        }
+    }
+
+    @Command(name = "run", description = "Run the agent until SIGTERM (drains) or POST /quitquitquit.")
+    static final class Run implements Callable<Integer> {
+        @Option(names = "--config", description = "node config YAML (every key also has a FERRY_* env override)")
+        Path config;
+
+        @Override
+        public Integer call() throws Exception {
+            NodeConfig cfg;
+            try {
+                cfg = NodeConfigLoader.load(config, System.getenv());
+            } catch (ConfigException e) {
+                System.err.println("ferry-agent: bad configuration: " + e.getMessage());
+                return 2;
+            }
+            CountDownLatch stop = new CountDownLatch(1);
+            AtomicReference<Agent> agentRef = new AtomicReference<>();
+            Runnable drain = () -> {
+                Agent a = agentRef.get();
+                try {
+                    if (a != null) {
+                        a.drainAndStop(cfg.drainTimeout());
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    stop.countDown();
+                }
+            };
+            Agent agent = new Agent(cfg, Ticker.system(), null, drain);
+            agentRef.set(agent);
+            // Handle SIGTERM ourselves: a JVM shutdown hook would exit 143, and the kubelet expects a drained exit 0.
+            Signal.handle(
+                    new Signal("TERM"),
+                    sig -> Thread.ofPlatform().name("ferry-sigterm").start(drain));
+            Signal.handle(
+                    new Signal("INT"),
+                    sig -> Thread.ofPlatform().name("ferry-sigint").start(drain));
+            try {
+                agent.start();
+            } catch (java.io.IOException e) {
+                log.error("ferry-agent: cannot start: {}", e.getMessage());
+                System.err.println("ferry-agent: cannot start: " + e.getMessage());
+                return 1;
+            }
+            stop.await();
+            log.info("ferry-agent stopped");
+            return 0;
+        }
+    }
+
+    @Command(name = "validate", description = "Check a mesh file (or directory) and report every rejected document.")
+    static final class Validate implements Callable<Integer> {
+        @Parameters(paramLabel = "MESHFILE")
+        Path meshFile;
+
+        @Override
+        public Integer call() throws Exception {
+            AtomicReference<ReloadReport> report = new AtomicReference<>();
+            try (MeshFileSource source = new MeshFileSource(meshFile, s -> {}, report::set)) {
+                source.reload();
+            }
+            ReloadReport r = report.get();
+            r.errors().forEach(e -> System.out.println("error: " + e));
+            switch (r.outcome()) {
+                case APPLIED -> System.out.println("ok: " + r.documents() + " documents");
+                case PARTIAL ->
+                    System.out.println(r.errors().size() + " document(s) rejected, " + r.documents() + " valid");
+                case REJECTED -> System.out.println("error: " + r.detail());
+                case UNCHANGED -> System.out.println("ok");
+            }
+            return r.outcome() == ReloadReport.Outcome.APPLIED ? 0 : 1;
+        }
+    }
+}

@@ -1,0 +1,26 @@
+package dev.ferry.agent.net;
+
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import java.net.InetSocketAddress;
+
+/**
+ * Creates the agent's sockets. The seam for per-pod network namespaces: the host implementation creates sockets in
+ * the agent's own namespace; a pod's implementation (in-pod capture) creates them inside the pod's namespace with
+ * {@code SO_MARK}, so the pod keeps its source IP. Callers never build bootstraps themselves.
+ */
+public interface SocketFactory {
+    /**
+     * Binds a listening socket; accepted channels start with auto-read off and half-closure allowed.
+     *
+     * @param serverHandler sits in the listening channel's pipeline (sees accept errors)
+     * @param childHandler initialises each accepted channel
+     */
+    ChannelFuture listen(
+            EventLoopGroup group, InetSocketAddress address, ChannelHandler serverHandler, ChannelHandler childHandler);
+
+    /** Connects an upstream socket on {@code loop} (the downstream's loop: no cross-thread hand-off per byte). */
+    ChannelFuture connect(EventLoop loop, InetSocketAddress remote, ChannelHandler handler);
+}

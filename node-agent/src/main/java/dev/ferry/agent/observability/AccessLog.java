@@ -1,0 +1,93 @@
+package dev.ferry.agent.observability;
+
+import dev.ferry.agent.proxy.ConnectionObserver;
+import dev.ferry.agent.proxy.ConnectionRecord;
+import dev.ferry.agent.routing.Destination;
+import dev.ferry.mesh.Workload;
+import dev.ferry.time.Ticker;
+import java.net.InetSocketAddress;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * One JSON line per connection at close, on the {@code ferry.access} logger (Logback writes it asynchronously so the
+ * event loop never waits on stdout).
+ */
+public final class AccessLog implements ConnectionObserver {
+    private static final Logger access = LoggerFactory.getLogger("ferry.access");
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final Ticker ticker;
+    private final boolean enabled;
+
+    public AccessLog(Ticker ticker, boolean enabled) {
+        this.ticker = ticker;
+        this.enabled = enabled;
+    }
+
+    @Override
+    public void closed(ConnectionRecord r) {
+        if (enabled && access.isInfoEnabled()) {
+            access.info(line(r, ticker.nanoTime()));
+        }
+    }
+
+    static String line(ConnectionRecord r, long nowNanos) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("start_time", r.started().toString());
+        m.put("id", r.id());
+        m.put("direction", r.direction().label());
+        m.put("src.addr", addr(r.source()));
+        Workload src = r.sourceWorkload();
+        m.put("src.workload", src == null ? null : src.name());
+        m.put("src.namespace", src == null ? null : src.namespace());
+        m.put("src.identity", unknownToNull(r.sourcePrincipal()));
+        m.put("dst.addr", addr(r.originalDestination()));
+        String service = null;
+        Workload dst = null;
+        InetSocketAddress upstream = null;
+        switch (r.destination()) {
+            case Destination.ToService s -> {
+                service = s.binding().service().key();
+                dst = s.endpoint().workload();
+                upstream = s.endpoint().address();
+            }
+            case Destination.ToWorkload w -> {
+                dst = w.workload();
+                upstream = w.address();
+            }
+            case Destination.Passthrough p -> upstream = p.address();
+            case Destination.Refused rf -> {}
+            case null -> {}
+        }
+        m.put("dst.service", service);
+        m.put("dst.workload", dst == null ? null : dst.name());
+        m.put("dst.namespace", dst == null ? null : dst.namespace());
+        m.put("dst.identity", unknownToNull(r.destinationPrincipal()));
+        m.put("upstream.addr", addr(upstream));
+        m.put("bytes_sent", r.bytesSent());
+        m.put("bytes_recv", r.bytesReceived());
+        m.put("duration_ms", (nowNanos - r.startedNanos()) / 1_000_000);
+        m.put("response_flags", r.closeReason() == null ? "-" : r.closeReason().responseFlag());
+        m.put(
+                "close_reason",
+                r.closeReason() == null ? null : r.closeReason().name().toLowerCase(java.util.Locale.ROOT));
+        m.put(
+                "error",
+                r.closeReason() == null || !r.closeReason().isError()
+                        ? null
+                        : r.closeReason().description() + (r.closeDetail().isEmpty() ? "" : ": " + r.closeDetail()));
+        return JSON.writeValueAsString(m);
+    }
+
+    private static String addr(InetSocketAddress a) {
+        return a == null ? null : a.getAddress().getHostAddress() + ":" + a.getPort();
+    }
+
+    private static String unknownToNull(String s) {
+        return TcpLabels.UNKNOWN.equals(s) ? null : s;
+    }
+}

@@ -1,0 +1,136 @@
+package dev.ferry.agent.observability;
+
+import dev.ferry.agent.proxy.CloseReason;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.Unit;
+import java.util.function.LongSupplier;
+
+/**
+ * Every metric the agent exports: Istio's standard TCP metrics (names and labels as Istio's, so existing Grafana
+ * and Kiali dashboards work) and Ferry's internals under {@code ferry_} in base units. One registry per agent.
+ */
+public final class Metrics {
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final Counter opened;
+    private final Counter closed;
+    private final Counter sentBytes;
+    private final Counter receivedBytes;
+    private final Counter closeReasons;
+    private final Counter meshReloads;
+    private final Counter acceptErrors;
+    private final Gauge meshVersion;
+    private final Gauge transportInfo;
+
+    public Metrics() {
+        opened = Counter.builder()
+                .name("istio_tcp_connections_opened_total")
+                .help("TCP connections opened")
+                .labelNames(TcpLabels.NAMES)
+                .register(registry);
+        closed = Counter.builder()
+                .name("istio_tcp_connections_closed_total")
+                .help("TCP connections closed")
+                .labelNames(TcpLabels.NAMES)
+                .register(registry);
+        sentBytes = Counter.builder()
+                .name("istio_tcp_sent_bytes_total")
+                .help("Bytes sent during response (upstream to downstream), counted as they flow")
+                .labelNames(TcpLabels.NAMES)
+                .register(registry);
+        receivedBytes = Counter.builder()
+                .name("istio_tcp_received_bytes_total")
+                .help("Bytes received during request (downstream to upstream), counted as they flow")
+                .labelNames(TcpLabels.NAMES)
+                .register(registry);
+        closeReasons = Counter.builder()
+                .name("ferry_connections_closed_total")
+                .help("Relayed connections closed, by direction and close reason")
+                .labelNames("direction", "reason")
+                .register(registry);
+        meshReloads = Counter.builder()
+                .name("ferry_mesh_reloads_total")
+                .help("Mesh file reloads by outcome (applied, partial, rejected, unchanged)")
+                .labelNames("outcome")
+                .register(registry);
+        acceptErrors = Counter.builder()
+                .name("ferry_accept_errors_total")
+                .help("Errors accepting connections (e.g. out of file descriptors); accept backs off after one")
+                .labelNames("listener")
+                .register(registry);
+        meshVersion = Gauge.builder()
+                .name("ferry_mesh_snapshot_version")
+                .help("Version of the mesh snapshot in force")
+                .register(registry);
+        transportInfo = Gauge.builder()
+                .name("ferry_transport_info")
+                .help("The I/O transport in use (value is always 1)")
+                .labelNames("transport", "event_loops")
+                .register(registry);
+        JvmMetrics.builder().register(registry);
+        GaugeWithCallback.builder()
+                .name("ferry_netty_direct_memory_bytes")
+                .help("Direct memory held by Netty's pooled allocator")
+                .unit(Unit.BYTES)
+                .callback(cb -> cb.call(PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory()))
+                .register(registry);
+        GaugeWithCallback.builder()
+                .name("ferry_netty_heap_memory_bytes")
+                .help("Heap memory held by Netty's pooled allocator")
+                .unit(Unit.BYTES)
+                .callback(cb -> cb.call(PooledByteBufAllocator.DEFAULT.metric().usedHeapMemory()))
+                .register(registry);
+    }
+
+    public PrometheusRegistry registry() {
+        return registry;
+    }
+
+    /** Registers the open-connection gauge, read from the registry at scrape time. */
+    public void openConnections(LongSupplier outbound, LongSupplier inbound) {
+        GaugeWithCallback.builder()
+                .name("ferry_connections_open")
+                .help("Relayed connections open now, by direction")
+                .labelNames("direction")
+                .callback(cb -> {
+                    cb.call(outbound.getAsLong(), "outbound");
+                    cb.call(inbound.getAsLong(), "inbound");
+                })
+                .register(registry);
+    }
+
+    public void transport(String name, int eventLoops) {
+        transportInfo.labelValues(name, Integer.toString(eventLoops)).set(1);
+    }
+
+    public void meshReload(String outcome, long version) {
+        meshReloads.labelValues(outcome).inc();
+        meshVersion.set(version);
+    }
+
+    public void acceptError(String listener) {
+        acceptErrors.labelValues(listener).inc();
+    }
+
+    /** Per-connection handles, looked up once so the per-read cost is one adder increment. */
+    public ConnectionMetrics connection(TcpLabels labels) {
+        String[] open = labels.values("-");
+        opened.labelValues(open).inc();
+        return new ConnectionMetrics(labels, sentBytes.labelValues(open), receivedBytes.labelValues(open));
+    }
+
+    public void closed(TcpLabels labels, String direction, CloseReason reason) {
+        closed.labelValues(labels.values(reason.responseFlag())).inc();
+        closeReasons
+                .labelValues(direction, reason.name().toLowerCase(java.util.Locale.ROOT))
+                .inc();
+    }
+
+    /** Byte counters of one connection. */
+    public record ConnectionMetrics(TcpLabels labels, CounterDataPoint sent, CounterDataPoint received) {}
+}

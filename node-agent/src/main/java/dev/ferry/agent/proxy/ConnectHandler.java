@@ -1,0 +1,156 @@
+package dev.ferry.agent.proxy;
+
+import dev.ferry.agent.net.OriginalDestination.OriginalDestinationException;
+import dev.ferry.agent.observability.TcpLabels;
+import dev.ferry.agent.observability.WorkloadNames;
+import dev.ferry.agent.routing.Destination;
+import dev.ferry.mesh.MeshSnapshot;
+import dev.ferry.mesh.Workload;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * First handler of an accepted connection: admits it under the caps, recovers the original destination, resolves
+ * where it goes, connects upstream on the same event loop, then replaces itself with the relay. Nothing is read
+ * from the client until the upstream is connected (AUTO_READ is off), so no bytes are buffered here.
+ */
+final class ConnectHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(ConnectHandler.class);
+
+    private final RelayContext ctx;
+    private final Direction direction;
+    private final String listener;
+    private final Workload owner;
+
+    ConnectHandler(RelayContext ctx, Direction direction, String listener, Workload owner) {
+        this.ctx = ctx;
+        this.direction = direction;
+        this.listener = listener;
+        this.owner = owner;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext chc) {
+        Channel down = chc.channel();
+        ConnectionRecord record = new ConnectionRecord(
+                ctx.ids().incrementAndGet(),
+                direction,
+                listener,
+                (InetSocketAddress) down.remoteAddress(),
+                owner,
+                ctx.ticker().wallClock().instant(),
+                ctx.ticker().nanoTime());
+        RelaySession session = new RelaySession(ctx, record, down);
+
+        String refusal = ctx.registry().admit(session);
+        if (refusal != null) {
+            session.open(baseLabels(record));
+            session.abort(CloseReason.OVERFLOW, refusal);
+            return;
+        }
+        session.admitted();
+
+        InetSocketAddress original;
+        try {
+            original = ctx.originalDestination().of(down);
+        } catch (OriginalDestinationException e) {
+            session.open(baseLabels(record));
+            session.abort(CloseReason.NO_ROUTE, e.getMessage());
+            return;
+        }
+        record.originalDestination(original);
+        MeshSnapshot snapshot = ctx.snapshot().get();
+        Destination dest = direction == Direction.OUTBOUND
+                ? ctx.resolver().outbound(snapshot, original)
+                : ctx.resolver().inbound(snapshot, original);
+        record.destination(dest);
+        session.open(labels(record, dest));
+
+        InetSocketAddress target = switch (dest) {
+            case Destination.ToService s -> s.endpoint().address();
+            case Destination.ToWorkload w -> w.address();
+            case Destination.Passthrough p -> p.address();
+            case Destination.Refused r -> {
+                session.abort(r.reason(), r.detail());
+                yield null;
+            }
+        };
+        if (target == null) {
+            return;
+        }
+        down.pipeline().replace(this, "relay", new RelayHandler(session));
+        ChannelFuture connect = ctx.sockets().connect(down.eventLoop(), target, new RelayHandler(session));
+        session.upstream(connect.channel());
+        connect.addListener(f -> {
+            if (f.isSuccess()) {
+                down.read();
+                connect.channel().read();
+            } else {
+                Throwable cause = f.cause();
+                CloseReason reason = cause instanceof ConnectTimeoutException
+                        ? CloseReason.CONNECT_TIMEOUT
+                        : CloseReason.CONNECT_REFUSED;
+                log.debug("connection {} to {} failed: {}", record.id(), target, String.valueOf(cause));
+                session.abort(reason, target + ": " + cause.getMessage());
+            }
+        });
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext chc, Object msg) {
+        ReferenceCountUtil.release(msg); // not reachable with AUTO_READ off; never leak if it happens
+    }
+
+    /** Labels known from the listener alone (before or without a destination). */
+    static TcpLabels baseLabels(ConnectionRecord r) {
+        Workload src = r.sourceWorkload();
+        return new TcpLabels(
+                r.direction().reporter(),
+                src == null ? TcpLabels.UNKNOWN : WorkloadNames.of(src),
+                src == null ? TcpLabels.UNKNOWN : src.namespace(),
+                TcpLabels.UNKNOWN,
+                TcpLabels.UNKNOWN,
+                TcpLabels.UNKNOWN,
+                TcpLabels.UNKNOWN,
+                TcpLabels.UNKNOWN,
+                TcpLabels.UNKNOWN,
+                "tcp",
+                TcpLabels.UNKNOWN);
+    }
+
+    private TcpLabels labels(ConnectionRecord r, Destination dest) {
+        TcpLabels base = baseLabels(r);
+        String service = TcpLabels.UNKNOWN;
+        String serviceNs = TcpLabels.UNKNOWN;
+        Workload target = null;
+        switch (dest) {
+            case Destination.ToService s -> {
+                service = s.binding().service().hostname(ctx.clusterDomain());
+                serviceNs = s.binding().service().namespace();
+                target = s.endpoint().workload();
+            }
+            case Destination.ToWorkload w -> target = w.workload();
+            case Destination.Passthrough p -> {}
+            case Destination.Refused rf -> {}
+        }
+        return new TcpLabels(
+                base.reporter(),
+                base.sourceWorkload(),
+                base.sourceWorkloadNamespace(),
+                base.sourcePrincipal(),
+                service,
+                serviceNs,
+                target == null ? TcpLabels.UNKNOWN : WorkloadNames.of(target),
+                target == null ? TcpLabels.UNKNOWN : target.namespace(),
+                TcpLabels.UNKNOWN,
+                base.requestProtocol(),
+                base.connectionSecurityPolicy());
+    }
+}

@@ -1,0 +1,151 @@
+package dev.ferry.agent.proxy;
+
+import dev.ferry.agent.observability.TcpLabels;
+import dev.ferry.agent.routing.Destination;
+import dev.ferry.mesh.Workload;
+import java.net.InetSocketAddress;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What the agent knows about one live connection. Identity fields are fixed at accept; the rest is written by the
+ * connection's event loop only and read (racily but safely: volatile) by {@code /config_dump}, drain and metrics.
+ */
+public final class ConnectionRecord {
+    private final long id;
+    private final Direction direction;
+    private final String listener;
+    private final InetSocketAddress source;
+    private final Workload sourceWorkload;
+    private final Instant started;
+    private final long startedNanos;
+    private final AtomicLong bytesSent = new AtomicLong();
+    private final AtomicLong bytesReceived = new AtomicLong();
+
+    private volatile InetSocketAddress originalDestination;
+    private volatile Destination destination;
+    private volatile TcpLabels labels;
+    private volatile String sourcePrincipal = TcpLabels.UNKNOWN;
+    private volatile String destinationPrincipal = TcpLabels.UNKNOWN;
+    private volatile String policyDecision = "none";
+    private volatile CloseReason closeReason;
+    private volatile String closeDetail = "";
+
+    /** @param sourceWorkload the pod owning the listener that accepted this, or null; never guessed from an IP */
+    public ConnectionRecord(
+            long id,
+            Direction direction,
+            String listener,
+            InetSocketAddress source,
+            Workload sourceWorkload,
+            Instant started,
+            long startedNanos) {
+        this.id = id;
+        this.direction = direction;
+        this.listener = listener;
+        this.source = source;
+        this.sourceWorkload = sourceWorkload;
+        this.started = started;
+        this.startedNanos = startedNanos;
+    }
+
+    public long id() {
+        return id;
+    }
+
+    public Direction direction() {
+        return direction;
+    }
+
+    public String listener() {
+        return listener;
+    }
+
+    public InetSocketAddress source() {
+        return source;
+    }
+
+    public Workload sourceWorkload() {
+        return sourceWorkload;
+    }
+
+    public Instant started() {
+        return started;
+    }
+
+    public long startedNanos() {
+        return startedNanos;
+    }
+
+    /** Upstream to downstream bytes (Istio's "sent", the response direction). */
+    public long bytesSent() {
+        return bytesSent.get();
+    }
+
+    /** Downstream to upstream bytes (Istio's "received", the request direction). */
+    public long bytesReceived() {
+        return bytesReceived.get();
+    }
+
+    void addSent(long n) {
+        bytesSent.addAndGet(n);
+    }
+
+    void addReceived(long n) {
+        bytesReceived.addAndGet(n);
+    }
+
+    public InetSocketAddress originalDestination() {
+        return originalDestination;
+    }
+
+    void originalDestination(InetSocketAddress a) {
+        originalDestination = a;
+    }
+
+    public Destination destination() {
+        return destination;
+    }
+
+    void destination(Destination d) {
+        destination = d;
+    }
+
+    public TcpLabels labels() {
+        return labels;
+    }
+
+    void labels(TcpLabels l) {
+        labels = l;
+    }
+
+    public String sourcePrincipal() {
+        return sourcePrincipal;
+    }
+
+    public String destinationPrincipal() {
+        return destinationPrincipal;
+    }
+
+    public String policyDecision() {
+        return policyDecision;
+    }
+
+    public CloseReason closeReason() {
+        return closeReason;
+    }
+
+    public String closeDetail() {
+        return closeDetail;
+    }
+
+    /** First reason wins: a connection ends for exactly one reason. */
+    boolean close(CloseReason reason, String detail) {
+        if (closeReason != null) {
+            return false;
+        }
+        closeReason = reason;
+        closeDetail = detail == null ? "" : detail;
+        return true;
+    }
+}

@@ -1,0 +1,27 @@
+package dev.ferry.agent.proxy;
+
+import dev.ferry.agent.net.OriginalDestination;
+import dev.ferry.agent.net.SocketFactory;
+import dev.ferry.agent.observability.Metrics;
+import dev.ferry.agent.routing.DestinationResolver;
+import dev.ferry.mesh.MeshSnapshot;
+import dev.ferry.time.Ticker;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+/** The agent-wide services every relayed connection uses. Immutable; shared by all listeners. */
+public record RelayContext(
+        Supplier<MeshSnapshot> snapshot,
+        DestinationResolver resolver,
+        OriginalDestination originalDestination,
+        SocketFactory sockets,
+        ConnectionRegistry registry,
+        Metrics metrics,
+        ConnectionObserver observer,
+        Ticker ticker,
+        Duration idleTimeout,
+        Duration halfCloseTimeout,
+        String trustDomain,
+        String clusterDomain,
+        AtomicLong ids) {}

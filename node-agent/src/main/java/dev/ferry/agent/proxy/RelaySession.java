@@ -1,0 +1,186 @@
+package dev.ferry.agent.proxy;
+
+import dev.ferry.agent.observability.Metrics;
+import dev.ferry.agent.observability.TcpLabels;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One relayed connection: the downstream (accepted) and upstream channels, both on the same event loop, so all
+ * state here is touched by one thread and needs no locking. Owns the timers (idle, half-close linger) and the
+ * single end-of-connection report.
+ */
+final class RelaySession {
+    private final RelayContext ctx;
+    private final ConnectionRecord record;
+    private final Channel downstream;
+    private Channel upstream;
+    private Metrics.ConnectionMetrics metrics;
+    private boolean admitted;
+    private boolean downstreamEof;
+    private boolean upstreamEof;
+    private boolean reported;
+    private long lastActivity;
+    private ScheduledFuture<?> idleTask;
+    private ScheduledFuture<?> lingerTask;
+
+    RelaySession(RelayContext ctx, ConnectionRecord record, Channel downstream) {
+        this.ctx = ctx;
+        this.record = record;
+        this.downstream = downstream;
+        this.lastActivity = ctx.ticker().nanoTime();
+        downstream.closeFuture().addListener(f -> maybeReport());
+    }
+
+    ConnectionRecord record() {
+        return record;
+    }
+
+    Channel downstream() {
+        return downstream;
+    }
+
+    void admitted() {
+        admitted = true;
+        long idle = ctx.idleTimeout().toNanos();
+        idleTask = downstream.eventLoop().schedule(this::checkIdle, idle, TimeUnit.NANOSECONDS);
+    }
+
+    /** Counts the connection as opened under these labels; before this, byte counts go nowhere. */
+    void open(TcpLabels labels) {
+        record.labels(labels);
+        metrics = ctx.metrics().connection(labels);
+    }
+
+    void upstream(Channel ch) {
+        upstream = ch;
+        ch.closeFuture().addListener(f -> maybeReport());
+    }
+
+    Channel upstream() {
+        return upstream;
+    }
+
+    Channel peerOf(Channel ch) {
+        return ch == downstream ? upstream : downstream;
+    }
+
+    void bytes(Channel from, int n) {
+        lastActivity = ctx.ticker().nanoTime();
+        if (from == downstream) {
+            record.addReceived(n);
+            metrics.received().inc(n);
+        } else {
+            record.addSent(n);
+            metrics.sent().inc(n);
+        }
+    }
+
+    /** {@code from} sent FIN: pass it on once what we queued for the peer is flushed (half-close). */
+    void eof(Channel from) {
+        if (from == downstream) {
+            downstreamEof = true;
+        } else {
+            upstreamEof = true;
+        }
+        Channel peer = peerOf(from);
+        if (peer != null && peer.isActive()) {
+            peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
+                if (f.isSuccess() && peer instanceof DuplexChannel duplex) {
+                    duplex.shutdownOutput();
+                }
+            });
+        }
+        if (downstreamEof && upstreamEof) {
+            end(CloseReason.NORMAL, "");
+        } else if (lingerTask == null) {
+            // The other direction may stay open (half-close), but not forever: no CLOSE_WAIT pile-up.
+            lingerTask = downstream
+                    .eventLoop()
+                    .schedule(
+                            () -> abort(
+                                    CloseReason.HALF_CLOSE_TIMEOUT,
+                                    "other side did not finish within "
+                                            + ctx.halfCloseTimeout().toMillis() + " ms"),
+                            ctx.halfCloseTimeout().toNanos(),
+                            TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** A socket went away without a FIN exchange. */
+    void inactive(Channel ch) {
+        if (downstreamEof && upstreamEof) {
+            return;
+        }
+        abort(ch == downstream ? CloseReason.DOWNSTREAM_ABORT : CloseReason.UPSTREAM_ABORT, "");
+    }
+
+    /** Ends the connection now; queued bytes are dropped. First reason wins. */
+    void abort(CloseReason reason, String detail) {
+        record.close(reason, detail);
+        downstream.close();
+        if (upstream != null) {
+            upstream.close();
+        }
+    }
+
+    void abortFromAnyThread(CloseReason reason, String detail) {
+        downstream.eventLoop().execute(() -> abort(reason, detail));
+    }
+
+    /** Ends the connection after flushing what is queued on both sides (bounded by the half-close linger). */
+    private void end(CloseReason reason, String detail) {
+        record.close(reason, detail);
+        downstream.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        if (upstream != null) {
+            upstream.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+        if (lingerTask == null) {
+            lingerTask = downstream
+                    .eventLoop()
+                    .schedule(
+                            () -> abort(CloseReason.NORMAL, ""),
+                            ctx.halfCloseTimeout().toNanos(),
+                            TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void checkIdle() {
+        if (reported) {
+            return;
+        }
+        long idle = ctx.idleTimeout().toNanos();
+        long quiet = ctx.ticker().nanoTime() - lastActivity;
+        if (quiet >= idle) {
+            abort(CloseReason.IDLE_TIMEOUT, "no bytes for " + ctx.idleTimeout().toMillis() + " ms");
+        } else {
+            idleTask = downstream.eventLoop().schedule(this::checkIdle, idle - quiet, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void maybeReport() {
+        if (reported || downstream.isOpen() || (upstream != null && upstream.isOpen())) {
+            return;
+        }
+        reported = true;
+        if (idleTask != null) {
+            idleTask.cancel(false);
+        }
+        if (lingerTask != null) {
+            lingerTask.cancel(false);
+        }
+        if (admitted) {
+            ctx.registry().remove(this);
+        }
+        record.close(CloseReason.INTERNAL_ERROR, "closed without a recorded reason");
+        if (metrics == null) {
+            open(ConnectHandler.baseLabels(record));
+        }
+        ctx.metrics().closed(record.labels(), record.direction().label(), record.closeReason());
+        ctx.observer().closed(record);
+    }
+}

@@ -1,0 +1,73 @@
+package dev.ferry.agent.routing;
+
+import dev.ferry.agent.config.NodeConfig.UnknownDestination;
+import dev.ferry.agent.proxy.CloseReason;
+import dev.ferry.mesh.MeshSnapshot;
+import dev.ferry.mesh.ServiceBinding;
+import dev.ferry.mesh.Workload;
+import java.net.InetSocketAddress;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Maps an original destination to where the connection goes: Service VIP first, then a mesh pod, then the
+ * unknown-destination rule. Pure apart from the balancer's cursor; reads one snapshot.
+ */
+public final class DestinationResolver {
+    private final LoadBalancer balancer;
+    private final UnknownDestination unknown;
+    private final String nodeName;
+    private final Set<InetSocketAddress> ownListeners;
+
+    /**
+     * @param ownListeners the agent's bound capture addresses (a concurrent set the caller fills after binding): a
+     *     destination equal to one would loop back into Ferry
+     */
+    public DestinationResolver(
+            LoadBalancer balancer, UnknownDestination unknown, String nodeName, Set<InetSocketAddress> ownListeners) {
+        this.balancer = balancer;
+        this.unknown = unknown;
+        this.nodeName = nodeName;
+        this.ownListeners = ownListeners; // live view: filled in as listeners bind (ports may be ephemeral)
+    }
+
+    public Destination outbound(MeshSnapshot snapshot, InetSocketAddress original) {
+        if (ownListeners.contains(original)) {
+            return new Destination.Refused(CloseReason.NO_ROUTE, "original destination is Ferry's own listener");
+        }
+        ServiceBinding binding = snapshot.bindingFor(original);
+        if (binding != null) {
+            if (binding.endpoints().isEmpty()) {
+                return new Destination.Refused(
+                        CloseReason.NO_HEALTHY_UPSTREAM,
+                        "service " + binding.service().key() + ":"
+                                + binding.port().port() + " has no ready endpoint");
+            }
+            return new Destination.ToService(binding, balancer.pick(binding));
+        }
+        Optional<Workload> pod = snapshot.workloadByIp(original.getAddress());
+        if (pod.isPresent()) {
+            return new Destination.ToWorkload(pod.get(), original);
+        }
+        return switch (unknown) {
+            case PASSTHROUGH -> new Destination.Passthrough(original);
+            case REJECT ->
+                new Destination.Refused(
+                        CloseReason.NO_ROUTE,
+                        original + " is neither a Service nor a mesh pod (unknownDestination=reject)");
+        };
+    }
+
+    /** Inbound capture only delivers to a workload of this node, at the port the client asked for. */
+    public Destination inbound(MeshSnapshot snapshot, InetSocketAddress original) {
+        if (ownListeners.contains(original)) {
+            return new Destination.Refused(CloseReason.NO_ROUTE, "original destination is Ferry's own listener");
+        }
+        Optional<Workload> pod = snapshot.workloadByIp(original.getAddress());
+        if (pod.isEmpty() || !pod.get().node().equals(nodeName)) {
+            return new Destination.Refused(
+                    CloseReason.NO_ROUTE, original.getAddress().getHostAddress() + " is not a workload on this node");
+        }
+        return new Destination.ToWorkload(pod.get(), original);
+    }
+}
