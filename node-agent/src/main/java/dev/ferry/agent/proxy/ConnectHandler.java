@@ -6,13 +6,18 @@ import dev.ferry.agent.observability.WorkloadNames;
 import dev.ferry.agent.routing.Destination;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Workload;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,11 +28,19 @@ import org.slf4j.LoggerFactory;
  */
 final class ConnectHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ConnectHandler.class);
+    /** Early bytes kept while connecting; one RDHUP read is at most a receive buffer, far below this. */
+    private static final int MAX_EARLY_BYTES = 1 << 20;
 
     private final RelayContext ctx;
     private final Direction direction;
     private final String listener;
     private final Workload owner;
+    /** Bytes read before the upstream connected (RDHUP only); owned here until replayed or released. */
+    private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>(2);
+
+    private RelaySession session;
+    private long pendingBytes;
+    private boolean pendingEof;
 
     ConnectHandler(RelayContext ctx, Direction direction, String listener, Workload owner) {
         this.ctx = ctx;
@@ -48,6 +61,7 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
                 ctx.ticker().wallClock().instant(),
                 ctx.ticker().nanoTime());
         RelaySession session = new RelaySession(ctx, record, down);
+        this.session = session;
 
         String refusal = ctx.registry().admit(session);
         if (refusal != null) {
@@ -85,13 +99,11 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
         if (target == null) {
             return;
         }
-        down.pipeline().replace(this, "relay", new RelayHandler(session));
         ChannelFuture connect = ctx.sockets().connect(down.eventLoop(), target, new RelayHandler(session));
         session.upstream(connect.channel());
         connect.addListener(f -> {
             if (f.isSuccess()) {
-                down.read();
-                connect.channel().read();
+                startRelay(chc, connect.channel());
             } else {
                 Throwable cause = f.cause();
                 CloseReason reason = cause instanceof ConnectTimeoutException
@@ -103,9 +115,84 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
         });
     }
 
+    /** Upstream connected: hand over to the relay, replaying what arrived early (bytes, then FIN). */
+    private void startRelay(ChannelHandlerContext chc, Channel up) {
+        Channel down = chc.channel();
+        if (!down.isActive()) {
+            session.abort(CloseReason.DOWNSTREAM_ABORT, "downstream closed while connecting");
+            return;
+        }
+        // Take the early bytes out first: replace() calls handlerRemoved, which releases whatever is still pending.
+        List<ByteBuf> early = new ArrayList<>(pending);
+        pending.clear();
+        pendingBytes = 0;
+        down.pipeline().replace(this, "relay", new RelayHandler(session));
+        for (ByteBuf b : early) {
+            session.bytes(down, b.readableBytes());
+            up.write(b, up.voidPromise());
+        }
+        up.flush();
+        if (pendingEof) {
+            session.eof(down);
+        } else {
+            down.read();
+        }
+        up.read();
+    }
+
+    /**
+     * With AUTO_READ off nothing is read before the upstream connects, except that epoll and io_uring read what is
+     * pending when the peer half-closes (RDHUP). Keep those bytes (bounded) and the FIN, and replay them.
+     */
     @Override
     public void channelRead(ChannelHandlerContext chc, Object msg) {
-        ReferenceCountUtil.release(msg); // not reachable with AUTO_READ off; never leak if it happens
+        if (!(msg instanceof ByteBuf buf) || session == null) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        pendingBytes += buf.readableBytes();
+        pending.add(buf);
+        if (pendingBytes > MAX_EARLY_BYTES) {
+            session.abort(CloseReason.DOWNSTREAM_ABORT, "over " + MAX_EARLY_BYTES + " bytes before upstream connected");
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext chc, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            pendingEof = true;
+        }
+        ReferenceCountUtil.release(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext chc) {
+        if (session != null) {
+            session.inactive(chc.channel());
+        }
+        releasePending();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext chc, Throwable cause) {
+        if (session != null) {
+            session.abort(CloseReason.DOWNSTREAM_ABORT, cause.getClass().getSimpleName() + ": " + cause.getMessage());
+        } else {
+            chc.close();
+        }
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext chc) {
+        releasePending();
+    }
+
+    private void releasePending() {
+        ByteBuf b;
+        while ((b = pending.poll()) != null) {
+            b.release();
+        }
+        pendingBytes = 0;
     }
 
     /** Labels known from the listener alone (before or without a destination). */

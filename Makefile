@@ -1,0 +1,55 @@
+# Ferry: `make demo` and `make test` do all the set-up on a fresh Debian machine (as root).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# A JDK 25: JAVA_HOME if it is 25 or newer, else the newest under /usr/lib/jvm.
+JAVA_HOME_25 := $(shell \
+  v() { "$$1/bin/java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1; }; \
+  if [ -n "$$JAVA_HOME" ] && [ -x "$$JAVA_HOME/bin/java" ] && [ "$$(v $$JAVA_HOME)" -ge 25 ] 2>/dev/null; then echo "$$JAVA_HOME"; exit; fi; \
+  for d in $$(ls -d /usr/lib/jvm/* 2>/dev/null | sort -rV); do \
+    if [ -x "$$d/bin/javac" ] && [ "$$(v $$d)" -ge 25 ] 2>/dev/null; then echo "$$d"; exit; fi; \
+  done)
+MVN := JAVA_HOME=$(JAVA_HOME_25) mvn -B -ntp
+APT_PACKAGES := maven nftables iproute2 containernetworking-plugins nginx-light curl wrk iperf3 haproxy socat hey procps musl-tools
+AGENT_JAR := node-agent/target/ferry-agent.jar
+
+.PHONY: help jdk deps build test demo bench fmt clean
+
+help:
+	@echo "make demo   - build Ferry and run it on the embedded default mesh (installs what is missing)"
+	@echo "make test   - the whole test suite, end-to-end tests included (installs what is missing)"
+	@echo "make bench  - benchmarks: Ferry vs direct vs HAProxy in one run"
+	@echo "make fmt    - format the Java sources (palantir-java-format)"
+
+jdk:
+	@if [ -z "$(JAVA_HOME_25)" ]; then \
+	  echo "ferry: no JDK 25 found (JAVA_HOME is not 25+ and none under /usr/lib/jvm)." >&2; \
+	  echo "ferry: install one, e.g. Temurin 25 (apt-get install temurin-25-jdk from Adoptium's repository)," >&2; \
+	  echo "ferry: or set JAVA_HOME to a JDK 25 or newer." >&2; exit 1; fi
+	@echo "ferry: using JDK at $(JAVA_HOME_25)"
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "ferry: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "ferry: need root to install:$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: jdk deps
+	$(MVN) -q install -DskipTests
+
+test: jdk deps
+	$(MVN) verify
+
+demo: build
+	bash deploy/demo.sh $(AGENT_JAR)
+
+bench: build
+	bash bench/run.sh $(AGENT_JAR)
+
+fmt: jdk
+	$(MVN) -q spotless:apply
+
+clean:
+	$(MVN) -q clean
