@@ -251,11 +251,11 @@ public final class Agent implements AutoCloseable {
             return;
         }
         log.info("draining: {} open connection(s), deadline {} ms", registry.size(), deadline.toMillis());
-        if (outbound != null) {
-            outbound.close().await(1, TimeUnit.SECONDS);
-        }
-        if (inbound != null) {
-            inbound.close().await(1, TimeUnit.SECONDS);
+        for (CaptureListener l : new CaptureListener[] {outbound, inbound}) {
+            ChannelFuture closing = l == null ? null : l.close();
+            if (closing != null) {
+                closing.await(1, TimeUnit.SECONDS);
+            }
         }
         long end = ticker.nanoTime() + deadline.toNanos();
         while (registry.size() > 0 && ticker.nanoTime() < end) {

@@ -56,8 +56,8 @@ public final class CaptureListener {
         return name;
     }
 
-    /** Stops accepting; open connections are not touched (drain handles them). */
+    /** Stops accepting; open connections are not touched (drain handles them). Null if never bound. */
     public ChannelFuture close() {
-        return channel.close();
+        return channel == null ? null : channel.close();
     }
 }

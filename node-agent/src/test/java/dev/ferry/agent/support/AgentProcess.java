@@ -1,0 +1,80 @@
+package dev.ferry.agent.support;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The packaged agent ({@code ferry-agent.jar}) as its own process, optionally inside a test namespace. */
+public final class AgentProcess implements AutoCloseable {
+    private final Process process;
+    private final Path log;
+
+    private AgentProcess(Process process, Path log) {
+        this.process = process;
+        this.log = log;
+    }
+
+    public static List<String> command(String... args) {
+        String jar = System.getProperty("ferry.agent.jar");
+        if (jar == null || !Files.exists(Path.of(jar))) {
+            throw new IllegalStateException("ferry.agent.jar not built: " + jar + " (run through mvn verify)");
+        }
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-jar", jar));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    public static AgentProcess start(Netns ns, Path dir, Path config) throws IOException {
+        Path log = dir.resolve("agent-" + System.nanoTime() + ".log");
+        ProcessBuilder pb = new ProcessBuilder(command("run", "--config", config.toString()))
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        Process p = ns == null ? pb.start() : ns.start(pb);
+        return new AgentProcess(p, log);
+    }
+
+    public String output() throws IOException {
+        return Files.readString(log, StandardCharsets.UTF_8);
+    }
+
+    public void awaitLog(String needle, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!output().contains(needle)) {
+            if (!process.isAlive()) {
+                throw new AssertionError(
+                        "agent exited " + process.exitValue() + " before logging '" + needle + "':\n" + output());
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("agent did not log '" + needle + "' within " + timeout + ":\n" + output());
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** The agent JVM's PID (the process we started may be {@code ip netns exec}, which execs into java). */
+    public long pid() {
+        return process.pid();
+    }
+
+    public void signal(String sig) throws IOException, InterruptedException {
+        Netns.run("kill", "-" + sig, Long.toString(pid()));
+    }
+
+    public int awaitExit(Duration timeout) throws InterruptedException {
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            throw new AssertionError("agent still running after " + timeout);
+        }
+        return process.exitValue();
+    }
+
+    @Override
+    public void close() {
+        process.destroyForcibly();
+    }
+}

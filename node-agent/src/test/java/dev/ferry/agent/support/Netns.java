@@ -1,0 +1,84 @@
+package dev.ferry.agent.support;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A network namespace made by a test (root only), deleted on close with everything started in it. Tests that need
+ * one fail, never skip, when it cannot be made: CI runs as root.
+ */
+public final class Netns implements AutoCloseable {
+    private final String name;
+    private final List<Process> processes = new ArrayList<>();
+
+    public Netns(String prefix) throws IOException, InterruptedException {
+        this.name = prefix + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffL);
+        run("ip", "netns", "add", name);
+        try {
+            exec("ip", "link", "set", "lo", "up");
+        } catch (IOException | InterruptedException e) {
+            close();
+            throw e;
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** Runs a command in the root namespace; fails with its output on a non-zero exit. */
+    public static String run(String... cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out;
+        try {
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IOException("timed out: " + String.join(" ", cmd));
+            }
+            out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        } finally {
+            p.destroyForcibly();
+        }
+        if (p.exitValue() != 0) {
+            throw new IOException(String.join(" ", cmd) + " exited " + p.exitValue() + ": " + out);
+        }
+        return out;
+    }
+
+    /** Runs a command inside the namespace and waits for it. */
+    public String exec(String... cmd) throws IOException, InterruptedException {
+        return run(inside(cmd));
+    }
+
+    /** Starts a long-running command inside the namespace; it is killed on close. */
+    public Process start(ProcessBuilder pb) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(inside(pb.command().toArray(String[]::new))));
+        Process p = pb.command(cmd).start();
+        processes.add(p);
+        return p;
+    }
+
+    public String[] inside(String... cmd) {
+        String[] full = new String[cmd.length + 4];
+        full[0] = "ip";
+        full[1] = "netns";
+        full[2] = "exec";
+        full[3] = name;
+        System.arraycopy(cmd, 0, full, 4, cmd.length);
+        return full;
+    }
+
+    @Override
+    public void close() throws IOException, InterruptedException {
+        for (Process p : processes) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+        run("ip", "netns", "delete", name);
+    }
+}

@@ -1,0 +1,42 @@
+package dev.ferry.agent.support;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** A real nginx inside a test namespace: {@code return 200 "ok"} on / and a 1 MiB file on /big. */
+public final class Nginx {
+    private Nginx() {}
+
+    public static Process start(Netns ns, Path dir, String listen) throws IOException {
+        Path root = Files.createDirectories(dir.resolve("www"));
+        Files.write(root.resolve("big"), new byte[1 << 20]);
+        Path conf = dir.resolve("nginx.conf");
+        Files.writeString(conf, """
+                user root;
+                worker_processes 1;
+                daemon off;
+                pid %s/nginx.pid;
+                error_log stderr warn;
+                events { worker_connections 4096; }
+                http {
+                  access_log off;
+                  client_body_temp_path %s/tmp;
+                  proxy_temp_path %s/tmp;
+                  fastcgi_temp_path %s/tmp;
+                  uwsgi_temp_path %s/tmp;
+                  scgi_temp_path %s/tmp;
+                  keepalive_requests 1000000;
+                  server {
+                    listen %s;
+                    location = / { return 200 "ok"; }
+                    location /big { root %s; }
+                  }
+                }
+                """.formatted(dir, dir, dir, dir, dir, dir, listen, root));
+        Files.createDirectories(dir.resolve("tmp"));
+        return ns.start(new ProcessBuilder("nginx", "-c", conf.toString(), "-e", "stderr")
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("nginx.log").toFile()));
+    }
+}
