@@ -43,10 +43,10 @@ test: jdk deps
 	$(MVN) verify
 
 demo: build
-	bash deploy/demo.sh $(AGENT_JAR)
+	JAVA_HOME=$(JAVA_HOME_25) bash deploy/demo.sh $(AGENT_JAR)
 
 bench: build
-	bash bench/run.sh $(AGENT_JAR)
+	JAVA_HOME=$(JAVA_HOME_25) bash bench/run.sh $(AGENT_JAR)
 
 fmt: jdk
 	$(MVN) -q spotless:apply

@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# `make bench`: Ferry vs direct vs HAProxy, measured in one run, alternating, median of ROUNDS rounds.
+# See ../shared/BENCHMARKING.md for the method. Everything runs inside one network namespace made here:
+#   nginx (return 200 "ok") and iperf3 on the "pod" 10.244.0.5; clients reach them
+#   - direct:          10.244.0.5:8080 / :5201
+#   - ferry io_uring:  VIP 10.96.0.10:80 / 10.96.0.11:5201 -> nft REDIRECT -> agent A (:15001) -> pod
+#   - ferry epoll:     VIP 10.96.1.10:80 / 10.96.1.11:5201 -> nft REDIRECT -> agent B (:15011) -> pod
+#   - haproxy:         127.0.0.1:16080 / :16201 (mode tcp, nbthread 1) -> pod
+# Results: bench/results/<timestamp>.md (and printed).
+set -euo pipefail
+JAR=${1:-node-agent/target/ferry-agent.jar}
+ROUNDS=${ROUNDS:-3}
+WRK_SECS=${WRK_SECS:-10}
+IPERF_SECS=${IPERF_SECS:-5}
+IDLE_CONNS=${IDLE_CONNS:-9000}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+JAVA_HOME=${JAVA_HOME:-$(ls -d /usr/lib/jvm/temurin-25* | head -1)}
+JAVA=$JAVA_HOME/bin/java
+NS=ferry-bench-$$
+WORK=$(mktemp -d /tmp/ferry-bench.XXXXXX)
+PIDS=()
+mkdir -p "$ROOT/bench/results"
+OUT=$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ).md
+
+cleanup() {
+  set +e
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  ip netns delete "$NS" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+inns() { ip netns exec "$NS" "$@"; }
+for t in wrk iperf3 haproxy nginx nft; do command -v $t >/dev/null || { echo "bench: $t missing (make deps)"; exit 1; }; done
+
+ip netns add "$NS"
+inns ip link set lo up
+inns ip link add eth0 type veth peer name eth0-peer
+inns ip link set eth0 up; inns ip link set eth0-peer up
+inns ip addr add 10.244.0.5/24 dev eth0
+inns ip route add 10.96.0.0/16 dev eth0
+cat > "$WORK/redirect.nft" <<'NFT'
+table ip ferry {
+  chain output {
+    type nat hook output priority -100; policy accept;
+    meta mark 0x539 return
+    ip daddr 10.96.0.0/24 meta l4proto tcp redirect to :15001
+    ip daddr 10.96.1.0/24 meta l4proto tcp redirect to :15011
+  }
+}
+NFT
+inns nft -f "$WORK/redirect.nft"
+
+mkdir -p "$WORK/tmp"
+cat > "$WORK/nginx.conf" <<NGX
+user root; worker_processes 1; daemon off; pid $WORK/nginx.pid; error_log stderr error;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 10000000; client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp;
+  fastcgi_temp_path $WORK/tmp; uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp;
+  server { listen 10.244.0.5:8080 backlog=4096; location / { return 200 "ok"; } } }
+NGX
+inns nginx -c "$WORK/nginx.conf" -e stderr & PIDS+=($!)
+inns iperf3 -s -B 10.244.0.5 -p 5201 >/dev/null 2>&1 & PIDS+=($!)
+cat > "$WORK/haproxy.cfg" <<HAP
+global
+  nbthread 1
+  maxconn 20000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 1h
+  timeout server 1h
+frontend web
+  bind 127.0.0.1:16080
+  default_backend web
+backend web
+  server s1 10.244.0.5:8080
+frontend iperf
+  bind 127.0.0.1:16201
+  default_backend iperf
+backend iperf
+  server s1 10.244.0.5:5201
+HAP
+inns haproxy -f "$WORK/haproxy.cfg" -db >/dev/null 2>&1 & PIDS+=($!)
+
+cat > "$WORK/mesh.yaml" <<'MESH'
+apiVersion: v1
+kind: Namespace
+metadata: {name: bench, labels: {ferry.dev/mesh: enabled}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: server-1, namespace: bench, uid: u1, labels: {app: server}}
+spec: {nodeName: node-1, containers: [{name: c, image: i}]}
+status: {phase: Running, podIP: 10.244.0.5, conditions: [{type: Ready, status: "True"}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: bench}
+spec: {clusterIP: 10.96.0.10, ports: [{port: 80, targetPort: 8080}], selector: {app: server}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: iperf, namespace: bench}
+spec: {clusterIP: 10.96.0.11, ports: [{port: 5201}], selector: {app: server}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-b, namespace: bench}
+spec: {clusterIP: 10.96.1.10, ports: [{port: 80, targetPort: 8080}], selector: {app: server}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: iperf-b, namespace: bench}
+spec: {clusterIP: 10.96.1.11, ports: [{port: 5201}], selector: {app: server}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: sink, namespace: bench}
+spec: {clusterIP: 10.96.0.12, ports: [{port: 7000}], selector: {app: server}}
+MESH
+
+start_agent() { # name transport outPort inPort adminPort metricsPort readyPort
+  cat > "$WORK/$1.yaml" <<CFG
+nodeName: node-1
+meshFile: $WORK/mesh.yaml
+transport: $2
+eventLoops: 1
+outboundPort: $3
+inboundPort: $4
+adminPort: $5
+metricsPort: $6
+readinessPort: $7
+metricsAddress: 127.0.0.1
+accessLog: false
+maxConnections: 9500
+maxConnectionsPerWorkload: 9500
+CFG
+  inns bash -c "ulimit -n 20000; exec $JAVA -Xms256m -Xmx256m -XX:+UseSerialGC -XX:+AlwaysPreTouch -jar $ROOT/$JAR run --config $WORK/$1.yaml" > "$WORK/$1.log" 2>&1 &
+  PIDS+=($!)
+  eval "AGENT_$1=$!"
+  for i in $(seq 1 150); do inns curl -sf --max-time 1 "http://127.0.0.1:$7/healthz/ready" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  cat "$WORK/$1.log"; echo "bench: agent $1 not ready"; exit 1
+}
+start_agent A io_uring 15001 15006 15000 15020 15021
+start_agent B epoll 15011 15016 15010 15030 15031
+sleep 1
+
+# CPU seconds used by a process so far (utime+stime, clock ticks -> s)
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat"; }
+rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+agent_jvm_pid() { pgrep -P "$1" java || echo "$1"; }
+JA=$(agent_jvm_pid "$AGENT_A"); JB=$(agent_jvm_pid "$AGENT_B"); JH=$(pgrep -n haproxy)
+
+declare -A URL=( [direct]=http://10.244.0.5:8080/ [ferry_uring]=http://10.96.0.10/ [ferry_epoll]=http://10.96.1.10/ [haproxy]=http://127.0.0.1:16080/ )
+declare -A IP=( [direct]="10.244.0.5 5201" [ferry_uring]="10.96.0.11 5201" [ferry_epoll]="10.96.1.11 5201" [haproxy]="127.0.0.1 16201" )
+declare -A PROC=( [direct]="" [ferry_uring]=$JA [ferry_epoll]=$JB [haproxy]=$JH )
+TARGETS=(direct ferry_uring ferry_epoll haproxy)
+RES=$WORK/results.tsv; : > "$RES"
+
+busy() { # other processes' CPU over 1 s, in % of one core (a quiet machine is < 20)
+  local a b; a=$(awk '/^cpu / {print $2+$3+$4+$7+$8}' /proc/stat); sleep 1; b=$(awk '/^cpu / {print $2+$3+$4+$7+$8}' /proc/stat)
+  echo $(( (b - a) ))
+}
+
+run_wrk() { # target round
+  local p=${PROC[$1]} c0=0 c1=0 out
+  [ -n "$p" ] && c0=$(cpu_s "$p")
+  out=$(inns wrk -t1 -c32 -d${WRK_SECS}s --latency "${URL[$1]}")
+  [ -n "$p" ] && c1=$(cpu_s "$p")
+  local rps p50 p99 reqs
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out"); p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  echo -e "wrk\t$1\t$2\t$rps\t$(ms "$p50")\t$(ms "$p99")\t$(awk -v a="$c0" -v b="$c1" -v n="$reqs" 'BEGIN{ if (n>0) printf "%.2f", (b-a)*1e6/n; else print "-"}')" >> "$RES"
+}
+ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us/,"",v); printf "%.3f", v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v); printf "%.3f", v} else if (v ~ /s$/) {sub(/s/,"",v); printf "%.3f", v*1000} else print v }'; }
+run_iperf() { # target round
+  local p=${PROC[$1]} c0=0 c1=0 json gbps bytes
+  [ -n "$p" ] && c0=$(cpu_s "$p")
+  set -- "$1" "$2" ${IP[$1]}
+  json=$(inns iperf3 -c "$3" -p "$4" -t "$IPERF_SECS" -J)
+  [ -n "$p" ] && c1=$(cpu_s "$p")
+  gbps=$(/usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.2f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' <<<"$json")
+  bytes=$(/usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["end"]["sum_received"]["bytes"])' <<<"$json")
+  echo -e "iperf\t$1\t$2\t$gbps\t-\t-\t$(awk -v a="$c0" -v b="$c1" -v n="$bytes" 'BEGIN{ if (n>0) printf "%.2f", (b-a)/(n/1e9); else print "-"}')" >> "$RES"
+}
+
+echo "bench: warm-up round (discarded)"
+for t in "${TARGETS[@]}"; do inns wrk -t1 -c32 -d3s "${URL[$t]}" >/dev/null; done
+for t in ferry_uring ferry_epoll haproxy; do set -- ${IP[$t]}; inns iperf3 -c "$1" -p "$2" -t 2 >/dev/null; done
+
+for r in $(seq 1 "$ROUNDS"); do
+  echo "bench: round $r/$ROUNDS (machine busy: $(busy)% of a core before it)"
+  for t in "${TARGETS[@]}"; do run_iperf "$t" "$r"; done
+  for t in "${TARGETS[@]}"; do run_wrk "$t" "$r"; done
+done
+
+RSS_A=$(rss_mb "$JA"); RSS_B=$(rss_mb "$JB"); RSS_H=$(rss_mb "$JH")
+
+echo "bench: $IDLE_CONNS idle connections through agent A"
+inns bash -c "ulimit -n 20000; exec /usr/bin/python3 $ROOT/bench/idle_conns.py sink 10.244.0.5 7000 100" & SINK=$!; PIDS+=($SINK)
+sleep 1
+inns bash -c "ulimit -n 20000; exec /usr/bin/python3 $ROOT/bench/idle_conns.py client 10.96.0.12 7000 $IDLE_CONNS 8" > "$WORK/idle.txt" 2>&1 & IDLE=$!
+sleep 6
+IDLE_OPEN=$(inns curl -s http://127.0.0.1:15020/metrics | awk '/^ferry_connections_open\{direction="outbound"/ {print $2}')
+IDLE_RSS=$(rss_mb "$JA")
+IDLE_HEAP=$(inns curl -s http://127.0.0.1:15020/metrics | awk '/^jvm_memory_used_bytes\{area="heap"/ {printf "%.0f", $2/1048576}')
+IDLE_DIRECT=$(inns curl -s http://127.0.0.1:15020/metrics | awk '/^ferry_netty_direct_memory_bytes / {printf "%.1f", $2/1048576}')
+wait "$IDLE" || true
+kill "$SINK" 2>/dev/null || true
+
+/usr/bin/python3 - "$RES" "$OUT" <<PY
+import sys, statistics as st
+rows=[l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+def med(kind,t,col):
+    v=[float(r[col]) for r in rows if r[0]==kind and r[1]==t and r[col] not in ("-","")]
+    return (st.median(v),min(v),max(v)) if v else (float("nan"),)*3
+T=["direct","ferry_uring","ferry_epoll","haproxy"]
+out=[]
+out.append("Machine: $(nproc) cores, $(uname -r), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo). Ferry: 1 event loop, SerialGC, -Xmx256m, access log off; HAProxy $(haproxy -v | head -1 | awk '{print $3}') nbthread 1, mode tcp. Rounds: $ROUNDS, alternating; median (min-max).")
+out.append("")
+out.append("| scenario | direct | Ferry io_uring | Ferry epoll | HAProxy | io_uring/HAProxy | epoll/HAProxy | io_uring/direct |")
+out.append("|---|---|---|---|---|---|---|---|")
+def line(name,kind,col,fmt):
+    m={t:med(kind,t,col) for t in T}
+    cell=lambda t: (fmt % m[t][0]) + " (" + (fmt % m[t][1]) + "–" + (fmt % m[t][2]) + ")"
+    r=lambda a,b: "%.2f×" % (m[a][0]/m[b][0]) if m[b][0] else "-"
+    out.append(f"| {name} | {cell('direct')} | {cell('ferry_uring')} | {cell('ferry_epoll')} | {cell('haproxy')} | {r('ferry_uring','haproxy')} | {r('ferry_epoll','haproxy')} | {r('ferry_uring','direct')} |")
+line("iperf3 1 stream, Gbit/s","iperf",3,"%.2f")
+line("wrk -c32 HTTP/1.1, req/s","wrk",3,"%.0f")
+line("wrk p50 latency, ms","wrk",4,"%.3f")
+line("wrk p99 latency, ms","wrk",5,"%.3f")
+line("proxy CPU s per GB (iperf3)","iperf",6,"%.2f")
+line("proxy CPU µs per request (wrk)","wrk",6,"%.2f")
+out.append("")
+out.append("RSS after the runs: Ferry io_uring $RSS_A MiB, Ferry epoll $RSS_B MiB, HAProxy $RSS_H MiB.")
+out.append("Idle connections: $(cat $WORK/idle.txt | tr '\n' ' ') through Ferry io_uring, ferry_connections_open=${IDLE_OPEN:-?}; RSS $IDLE_RSS MiB, heap used $IDLE_HEAP MiB, Netty direct ${IDLE_DIRECT} MiB.")
+text="\n".join(out)
+print(text)
+open(sys.argv[2],"w").write(text+"\n")
+PY
+echo
+echo "bench: JMH (snapshot lookups and endpoint pick)"
+"$JAVA" -jar "$ROOT/bench/target/benchmarks.jar" -f 1 -wi 2 -w 1 -i 3 -r 1 -tu ns -bm avgt SnapshotLookupBench 2>&1 | tail -12 | tee -a "$OUT"
+echo "bench: results in $OUT"
