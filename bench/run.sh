@@ -25,6 +25,10 @@ OUT=$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ).md
 cleanup() {
   set +e
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  # everything left in our namespace was started by this script
+  for p in $(ip netns pids "$NS" 2>/dev/null); do kill "$p" 2>/dev/null; done
+  sleep 0.5
+  for p in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
   ip netns delete "$NS" 2>/dev/null
   rm -rf "$WORK"
@@ -53,7 +57,7 @@ inns nft -f "$WORK/redirect.nft"
 
 mkdir -p "$WORK/tmp"
 cat > "$WORK/nginx.conf" <<NGX
-user root; worker_processes 1; daemon off; pid $WORK/nginx.pid; error_log stderr error;
+user root; worker_processes 1; master_process off; daemon off; pid $WORK/nginx.pid; error_log stderr error;
 events { worker_connections 4096; }
 http { access_log off; keepalive_requests 10000000; client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp;
   fastcgi_temp_path $WORK/tmp; uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp;
@@ -64,7 +68,7 @@ inns iperf3 -s -B 10.244.0.5 -p 5201 >/dev/null 2>&1 & PIDS+=($!)
 cat > "$WORK/haproxy.cfg" <<HAP
 global
   nbthread 1
-  maxconn 20000
+  maxconn 9500
 defaults
   mode tcp
   timeout connect 5s
@@ -81,7 +85,7 @@ frontend iperf
 backend iperf
   server s1 10.244.0.5:5201
 HAP
-inns haproxy -f "$WORK/haproxy.cfg" -db >/dev/null 2>&1 & PIDS+=($!)
+inns haproxy -f "$WORK/haproxy.cfg" -db > "$WORK/haproxy.log" 2>&1 & PIDS+=($!)
 
 cat > "$WORK/mesh.yaml" <<'MESH'
 apiVersion: v1
@@ -136,7 +140,7 @@ accessLog: false
 maxConnections: 9500
 maxConnectionsPerWorkload: 9500
 CFG
-  inns bash -c "ulimit -n 20000; exec $JAVA -Xms256m -Xmx256m -XX:+UseSerialGC -XX:+AlwaysPreTouch -jar $ROOT/$JAR run --config $WORK/$1.yaml" > "$WORK/$1.log" 2>&1 &
+  inns bash -c "ulimit -n 20000; exec $JAVA -Xms64m -Xmx160m -XX:+UseSerialGC -Xss512k -XX:MaxDirectMemorySize=96m -jar $ROOT/$JAR run --config $WORK/$1.yaml" > "$WORK/$1.log" 2>&1 &
   PIDS+=($!)
   eval "AGENT_$1=$!"
   for i in $(seq 1 150); do inns curl -sf --max-time 1 "http://127.0.0.1:$7/healthz/ready" >/dev/null 2>&1 && return 0; sleep 0.2; done
@@ -218,7 +222,7 @@ def med(kind,t,col):
     return (st.median(v),min(v),max(v)) if v else (float("nan"),)*3
 T=["direct","ferry_uring","ferry_epoll","haproxy"]
 out=[]
-out.append("Machine: $(nproc) cores, $(uname -r), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo). Ferry: 1 event loop, SerialGC, -Xmx256m, access log off; HAProxy $(haproxy -v | head -1 | awk '{print $3}') nbthread 1, mode tcp. Rounds: $ROUNDS, alternating; median (min-max).")
+out.append("Machine: $(nproc) cores, $(uname -r), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo). Ferry: 1 event loop, SerialGC, -Xmx160m, access log off; HAProxy $(haproxy -v | head -1 | awk '{print $3}') nbthread 1, mode tcp. Rounds: $ROUNDS, alternating; median (min-max).")
 out.append("")
 out.append("| scenario | direct | Ferry io_uring | Ferry epoll | HAProxy | io_uring/HAProxy | epoll/HAProxy | io_uring/direct |")
 out.append("|---|---|---|---|---|---|---|---|")

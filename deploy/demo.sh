@@ -60,7 +60,7 @@ ip netns exec "$CLIENT" nft -f "$WORK/redirect.nft"
 echo "== starting nginx in the web pod (10.244.1.3:8080)"
 mkdir -p "$WORK/tmp"
 cat > "$WORK/nginx.conf" <<NGX
-user root; worker_processes 1; daemon off; pid $WORK/nginx.pid; error_log stderr warn;
+user root; worker_processes 1; master_process off; daemon off; pid $WORK/nginx.pid; error_log stderr warn;
 events { worker_connections 1024; }
 http { access_log off; client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp; fastcgi_temp_path $WORK/tmp;
   uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp;

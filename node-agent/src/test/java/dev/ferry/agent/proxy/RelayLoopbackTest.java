@@ -69,6 +69,18 @@ class RelayLoopbackTest {
         return f;
     }
 
+    /** An agent whose Service {@code app} at VIP:80 routes to one pod at POD_IP:{@code port}. */
+    private AgentFixture agentFor(String transport, String app, int port, Map<String, String> overrides)
+            throws Exception {
+        Path mesh = new MeshFiles()
+                .pod(app + "-1", POD_IP, "node-1", app, port)
+                .service(app, VIP, 80, app, Integer.toString(port))
+                .write(dir);
+        AgentFixture f = track(new AgentFixture(transport, mesh, overrides));
+        f.originalDestination.set(new InetSocketAddress(InetAddress.getByName(VIP), 80));
+        return f;
+    }
+
     private static Socket connect(InetSocketAddress a) throws IOException {
         Socket s = new Socket();
         s.connect(a, 5000);
@@ -136,12 +148,7 @@ class RelayLoopbackTest {
     void halfCloseKeepsTheOtherDirectionOpen(String transport) throws Exception {
         // Upstream that answers only after the client's FIN: a request/response over a half-closed connection.
         try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getByName(POD_IP))) {
-            Path mesh = new MeshFiles()
-                    .pod("late-1", POD_IP, "node-1", "late", server.getLocalPort())
-                    .service("late", VIP, 80, "late", Integer.toString(server.getLocalPort()))
-                    .write(dir);
-            AgentFixture f = track(new AgentFixture(transport, mesh, Map.of()));
-            f.originalDestination.set(new InetSocketAddress(InetAddress.getByName(VIP), 80));
+            AgentFixture f = agentFor(transport, "late", server.getLocalPort(), Map.of());
             try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
                 Future<String> upstream = ex.submit(() -> {
                     try (Socket s = server.accept()) {
@@ -188,12 +195,7 @@ class RelayLoopbackTest {
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getByName(POD_IP))) {
             deadPort = probe.getLocalPort(); // closed again: nothing listens there
         }
-        Path mesh = new MeshFiles()
-                .pod("dead-1", POD_IP, "node-1", "dead", deadPort)
-                .service("dead", VIP, 80, "dead", Integer.toString(deadPort))
-                .write(dir);
-        AgentFixture f = track(new AgentFixture(transport, mesh, Map.of()));
-        f.originalDestination.set(new InetSocketAddress(InetAddress.getByName(VIP), 80));
+        AgentFixture f = agentFor(transport, "dead", deadPort, Map.of());
         try (Socket s = connect(f.agent.outboundAddress())) {
             assertThat(readOrReset(s)).isEqualTo(-1);
         }
@@ -222,12 +224,8 @@ class RelayLoopbackTest {
                         break;
                     }
                 }
-                Path mesh = new MeshFiles()
-                        .pod("hang-1", POD_IP, "node-1", "hang", full.getLocalPort())
-                        .service("hang", VIP, 80, "hang", Integer.toString(full.getLocalPort()))
-                        .write(dir);
-                AgentFixture f = track(new AgentFixture(transport, mesh, Map.of("FERRY_CONNECT_TIMEOUT", "500ms")));
-                f.originalDestination.set(new InetSocketAddress(InetAddress.getByName(VIP), 80));
+                AgentFixture f =
+                        agentFor(transport, "hang", full.getLocalPort(), Map.of("FERRY_CONNECT_TIMEOUT", "500ms"));
                 long start = System.nanoTime();
                 try (Socket s = connect(f.agent.outboundAddress())) {
                     assertThat(readOrReset(s)).isEqualTo(-1);
@@ -251,12 +249,7 @@ class RelayLoopbackTest {
     void clientThatNeverReadsKeepsAgentMemoryBounded(String transport) throws Exception {
         // Upstream pushes as fast as it can; the client never reads. Back-pressure must stop the agent reading.
         try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getByName(POD_IP))) {
-            Path mesh = new MeshFiles()
-                    .pod("fire-1", POD_IP, "node-1", "fire", server.getLocalPort())
-                    .service("fire", VIP, 80, "fire", Integer.toString(server.getLocalPort()))
-                    .write(dir);
-            AgentFixture f = track(new AgentFixture(transport, mesh, Map.of()));
-            f.originalDestination.set(new InetSocketAddress(InetAddress.getByName(VIP), 80));
+            AgentFixture f = agentFor(transport, "fire", server.getLocalPort(), Map.of());
             long directBefore = PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory();
             try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor();
                     Socket c = connect(f.agent.outboundAddress())) {

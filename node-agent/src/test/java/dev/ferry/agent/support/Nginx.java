@@ -15,6 +15,7 @@ public final class Nginx {
         Files.writeString(conf, """
                 user root;
                 worker_processes 1;
+                master_process off;
                 daemon off;
                 pid %s/nginx.pid;
                 error_log stderr warn;
