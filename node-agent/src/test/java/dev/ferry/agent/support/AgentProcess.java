@@ -31,10 +31,15 @@ public final class AgentProcess implements AutoCloseable {
     }
 
     public static AgentProcess start(Netns ns, Path dir, Path config) throws IOException {
+        return start(ns, dir, config, List.of());
+    }
+
+    /** @param prefix a command that execs the JVM, e.g. {@code prlimit --nofile=N:N} */
+    public static AgentProcess start(Netns ns, Path dir, Path config, List<String> prefix) throws IOException {
         Path log = dir.resolve("agent-" + System.nanoTime() + ".log");
-        ProcessBuilder pb = new ProcessBuilder(command("run", "--config", config.toString()))
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile());
+        List<String> cmd = new ArrayList<>(prefix);
+        cmd.addAll(command("run", "--config", config.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         Process p = ns == null ? pb.start() : ns.start(pb);
         return new AgentProcess(p, log);
     }
@@ -55,6 +60,13 @@ public final class AgentProcess implements AutoCloseable {
             }
             Thread.sleep(50);
         }
+    }
+
+    /** CPU seconds (user + system) the agent has used so far, from {@code /proc/PID/stat}. */
+    public double cpuSeconds() throws IOException {
+        String stat = Files.readString(Path.of("/proc", Long.toString(pid()), "stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0; // fields 14, 15; USER_HZ is 100
     }
 
     /** The agent JVM's PID (the process we started may be {@code ip netns exec}, which execs into java). */
