@@ -102,7 +102,7 @@ public final class Agent implements AutoCloseable {
                 ? config.eventLoops()
                 : Runtime.getRuntime().availableProcessors();
         group = transport.newGroup(loops, new DefaultThreadFactory("ferry-io", true));
-        log.info("transport {} with {} event loop(s)", transport.label(), loops);
+        log.info("transport {} with {} event loop(s), relay {}", transport.label(), loops, config.relay());
         metrics.transport(transport.label(), loops);
         metrics.openConnections(registry::outbound, registry::inbound);
 
@@ -129,7 +129,11 @@ public final class Agent implements AutoCloseable {
                 new DestinationResolver(balancer, config.unknownDestination(), config.nodeName(), own),
                 originalDestination,
                 new HostSocketFactory(
-                        transport, config.connectTimeout(), config.tcpKeepalive(), config.keepaliveIdle()),
+                        transport,
+                        config.connectTimeout(),
+                        config.tcpKeepalive(),
+                        config.keepaliveIdle(),
+                        config.relay() == NodeConfig.RelayMode.SPLICE),
                 registry,
                 metrics,
                 new AccessLog(ticker, config.accessLog()),
@@ -138,6 +142,7 @@ public final class Agent implements AutoCloseable {
                 config.halfCloseTimeout(),
                 config.trustDomain(),
                 config.clusterDomain(),
+                config.relay() == NodeConfig.RelayMode.SPLICE,
                 new AtomicLong());
         outbound = new CaptureListener(ctx, Direction.OUTBOUND, "outbound", owner);
         inbound = new CaptureListener(ctx, Direction.INBOUND, "inbound", owner);

@@ -74,7 +74,7 @@ public final class Main {
                     sig -> Thread.ofPlatform().name("ferry-sigint").start(drain));
             try {
                 agent.start();
-            } catch (java.io.IOException e) {
+            } catch (java.io.IOException | IllegalStateException e) {
                 log.error("ferry-agent: cannot start: {}", e.getMessage());
                 System.err.println("ferry-agent: cannot start: " + e.getMessage());
                 return 1;

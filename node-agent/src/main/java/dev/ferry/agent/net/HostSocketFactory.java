@@ -8,6 +8,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollMode;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 
@@ -24,7 +26,15 @@ public final class HostSocketFactory implements SocketFactory {
     private final boolean keepalive;
     private final Duration keepaliveIdle;
 
-    public HostSocketFactory(Transport transport, Duration connectTimeout, boolean keepalive, Duration keepaliveIdle) {
+    private final boolean splice;
+
+    /** @param splice sockets for the splice relay: epoll in level-triggered mode, which Netty's splice requires */
+    public HostSocketFactory(
+            Transport transport, Duration connectTimeout, boolean keepalive, Duration keepaliveIdle, boolean splice) {
+        if (splice && transport != Transport.EPOLL) {
+            throw new IllegalStateException("relay: splice needs transport epoll, not " + transport.label());
+        }
+        this.splice = splice;
         this.transport = transport;
         this.connectTimeout = connectTimeout;
         this.keepalive = keepalive;
@@ -54,6 +64,9 @@ public final class HostSocketFactory implements SocketFactory {
         if (keepalive && transport.keepIdleOption() != null) {
             b.childOption(transport.keepIdleOption(), (int) keepaliveIdle.toSeconds());
         }
+        if (splice) {
+            b.childOption(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED);
+        }
         return b.bind(address);
     }
 
@@ -71,6 +84,9 @@ public final class HostSocketFactory implements SocketFactory {
                 .handler(handler);
         if (keepalive && transport.keepIdleOption() != null) {
             b.option(transport.keepIdleOption(), (int) keepaliveIdle.toSeconds());
+        }
+        if (splice) {
+            b.option(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED);
         }
         return b.connect(remote);
     }

@@ -127,11 +127,20 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
         pending.clear();
         pendingBytes = 0;
         down.pipeline().replace(this, "relay", new RelayHandler(session));
+        long earlyBytes = 0;
         for (ByteBuf b : early) {
+            earlyBytes += b.readableBytes();
             session.bytes(down, b.readableBytes());
             up.write(b, up.voidPromise());
         }
         up.flush();
+        if (ctx.splice()) {
+            session.splice(SpliceRelay.start(session, down, up, earlyBytes, pendingEof));
+            if (pendingEof) {
+                session.eof(down);
+            }
+            return;
+        }
         if (pendingEof) {
             session.eof(down);
         } else {

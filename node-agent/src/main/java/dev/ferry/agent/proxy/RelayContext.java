@@ -10,7 +10,11 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
-/** The agent-wide services every relayed connection uses. Immutable; shared by all listeners. */
+/**
+ * The agent-wide services every relayed connection uses. Immutable; shared by all listeners.
+ *
+ * @param splice relay with {@code splice(2)} (epoll only) instead of copying through user memory
+ */
 public record RelayContext(
         Supplier<MeshSnapshot> snapshot,
         DestinationResolver resolver,
@@ -24,4 +28,5 @@ public record RelayContext(
         Duration halfCloseTimeout,
         String trustDomain,
         String clusterDomain,
+        boolean splice,
         AtomicLong ids) {}

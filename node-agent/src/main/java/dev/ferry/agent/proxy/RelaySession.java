@@ -27,6 +27,8 @@ final class RelaySession {
     private long lastActivity;
     private ScheduledFuture<?> idleTask;
     private ScheduledFuture<?> lingerTask;
+    private SpliceRelay splice;
+    private long finRecheckNanos;
 
     RelaySession(RelayContext ctx, ConnectionRecord record, Channel downstream) {
         this.ctx = ctx;
@@ -69,7 +71,18 @@ final class RelaySession {
         return ch == downstream ? upstream : downstream;
     }
 
-    void bytes(Channel from, int n) {
+    /** Switches this connection to the splice relay (bytes bypass the handlers). */
+    void splice(SpliceRelay relay) {
+        splice = relay;
+    }
+
+    private void sample() {
+        if (splice != null) {
+            splice.sample();
+        }
+    }
+
+    void bytes(Channel from, long n) {
         lastActivity = ctx.ticker().nanoTime();
         if (from == downstream) {
             record.addReceived(n);
@@ -82,6 +95,16 @@ final class RelaySession {
 
     /** {@code from} sent FIN: pass it on once what we queued for the peer is flushed (half-close). */
     void eof(Channel from) {
+        if (splice != null) {
+            sample();
+            if (!splice.drained(from)) {
+                // The FIN overtook bytes still in the socket or the pipe: pass it on once they are through.
+                finRecheckNanos = SpliceRelay.nextRecheckNanos(finRecheckNanos);
+                from.eventLoop().schedule(() -> eof(from), finRecheckNanos, TimeUnit.NANOSECONDS);
+                return;
+            }
+            finRecheckNanos = 0;
+        }
         if (from == downstream) {
             downstreamEof = true;
         } else {
@@ -121,6 +144,7 @@ final class RelaySession {
 
     /** Ends the connection now; queued bytes are dropped. First reason wins. */
     void abort(CloseReason reason, String detail) {
+        sample();
         record.close(reason, detail);
         downstream.close();
         if (upstream != null) {
@@ -134,6 +158,7 @@ final class RelaySession {
 
     /** Ends the connection after flushing what is queued on both sides (bounded by the half-close linger). */
     private void end(CloseReason reason, String detail) {
+        sample();
         record.close(reason, detail);
         downstream.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         if (upstream != null) {

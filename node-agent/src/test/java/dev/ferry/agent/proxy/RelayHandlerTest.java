@@ -54,6 +54,7 @@ class RelayHandlerTest {
                 Duration.ofSeconds(30),
                 "cluster.local",
                 "cluster.local",
+                false,
                 new AtomicLong());
         down = new EmbeddedChannel();
         up = new EmbeddedChannel();

@@ -34,7 +34,9 @@ public final class AgentFixture implements AutoCloseable {
         Map<String, String> env = new HashMap<>();
         env.put("FERRY_NODE_NAME", "node-1");
         env.put("FERRY_MESH_FILE", meshFile.toString());
-        env.put("FERRY_TRANSPORT", transport);
+        // "epoll+splice" = the epoll transport with the splice relay
+        env.put("FERRY_TRANSPORT", transport.replace("+splice", ""));
+        env.put("FERRY_RELAY", transport.endsWith("+splice") ? "splice" : "copy");
         env.put("FERRY_EVENT_LOOPS", "2");
         env.put("FERRY_OUTBOUND_PORT", "0");
         env.put("FERRY_INBOUND_PORT", "0");
