@@ -5,6 +5,7 @@
 #   - direct:          10.244.0.5:8080 / :5201
 #   - ferry io_uring:  VIP 10.96.0.10:80 / 10.96.0.11:5201 -> nft REDIRECT -> agent A (:15001) -> pod
 #   - ferry epoll:     VIP 10.96.1.10:80 / 10.96.1.11:5201 -> nft REDIRECT -> agent B (:15011) -> pod
+#   - ferry splice:    VIP 10.96.2.10:80 / 10.96.2.11:5201 -> nft REDIRECT -> agent C (:15041, epoll, relay splice)
 #   - haproxy:         127.0.0.1:16080 / :16201 (mode tcp, nbthread 1) -> pod
 # Results: bench/results/<timestamp>.md (and printed).
 set -euo pipefail
@@ -50,6 +51,7 @@ table ip ferry {
     meta mark 0x539 return
     ip daddr 10.96.0.0/24 meta l4proto tcp redirect to :15001
     ip daddr 10.96.1.0/24 meta l4proto tcp redirect to :15011
+    ip daddr 10.96.2.0/24 meta l4proto tcp redirect to :15041
   }
 }
 NFT
@@ -120,15 +122,26 @@ spec: {clusterIP: 10.96.1.11, ports: [{port: 5201}], selector: {app: server}}
 ---
 apiVersion: v1
 kind: Service
+metadata: {name: web-c, namespace: bench}
+spec: {clusterIP: 10.96.2.10, ports: [{port: 80, targetPort: 8080}], selector: {app: server}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: iperf-c, namespace: bench}
+spec: {clusterIP: 10.96.2.11, ports: [{port: 5201}], selector: {app: server}}
+---
+apiVersion: v1
+kind: Service
 metadata: {name: sink, namespace: bench}
 spec: {clusterIP: 10.96.0.12, ports: [{port: 7000}], selector: {app: server}}
 MESH
 
-start_agent() { # name transport outPort inPort adminPort metricsPort readyPort
+start_agent() { # name transport outPort inPort adminPort metricsPort readyPort relay
   cat > "$WORK/$1.yaml" <<CFG
 nodeName: node-1
 meshFile: $WORK/mesh.yaml
 transport: $2
+relay: ${8:-copy}
 eventLoops: 1
 outboundPort: $3
 inboundPort: $4
@@ -148,18 +161,19 @@ CFG
 }
 start_agent A io_uring 15001 15006 15000 15020 15021
 start_agent B epoll 15011 15016 15010 15030 15031
+start_agent C epoll 15041 15046 15040 15050 15051 splice
 sleep 1
 
 # CPU seconds used by a process so far (utime+stime, clock ticks -> s)
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat"; }
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 agent_jvm_pid() { pgrep -P "$1" java || echo "$1"; }
-JA=$(agent_jvm_pid "$AGENT_A"); JB=$(agent_jvm_pid "$AGENT_B"); JH=$(pgrep -n haproxy)
+JA=$(agent_jvm_pid "$AGENT_A"); JB=$(agent_jvm_pid "$AGENT_B"); JC=$(agent_jvm_pid "$AGENT_C"); JH=$(pgrep -n haproxy)
 
-declare -A URL=( [direct]=http://10.244.0.5:8080/ [ferry_uring]=http://10.96.0.10/ [ferry_epoll]=http://10.96.1.10/ [haproxy]=http://127.0.0.1:16080/ )
-declare -A IP=( [direct]="10.244.0.5 5201" [ferry_uring]="10.96.0.11 5201" [ferry_epoll]="10.96.1.11 5201" [haproxy]="127.0.0.1 16201" )
-declare -A PROC=( [direct]="" [ferry_uring]=$JA [ferry_epoll]=$JB [haproxy]=$JH )
-TARGETS=(direct ferry_uring ferry_epoll haproxy)
+declare -A URL=( [direct]=http://10.244.0.5:8080/ [ferry_uring]=http://10.96.0.10/ [ferry_epoll]=http://10.96.1.10/ [ferry_splice]=http://10.96.2.10/ [haproxy]=http://127.0.0.1:16080/ )
+declare -A IP=( [direct]="10.244.0.5 5201" [ferry_uring]="10.96.0.11 5201" [ferry_epoll]="10.96.1.11 5201" [ferry_splice]="10.96.2.11 5201" [haproxy]="127.0.0.1 16201" )
+declare -A PROC=( [direct]="" [ferry_uring]=$JA [ferry_epoll]=$JB [ferry_splice]=$JC [haproxy]=$JH )
+TARGETS=(direct ferry_uring ferry_epoll ferry_splice haproxy)
 RES=$WORK/results.tsv; : > "$RES"
 
 busy() { # other processes' CPU over 1 s, in % of one core (a quiet machine is < 20)
@@ -179,6 +193,12 @@ run_wrk() { # target round
   echo -e "wrk\t$1\t$2\t$rps\t$(ms "$p50")\t$(ms "$p99")\t$(awk -v a="$c0" -v b="$c1" -v n="$reqs" 'BEGIN{ if (n>0) printf "%.2f", (b-a)*1e6/n; else print "-"}')" >> "$RES"
 }
 ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us/,"",v); printf "%.3f", v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v); printf "%.3f", v} else if (v ~ /s$/) {sub(/s/,"",v); printf "%.3f", v*1000} else print v }'; }
+run_hey() { # target round: fixed rate, ~1,000 req/s (16 workers x 62.5 req/s), latency at a realistic load
+  local out p50 p99
+  out=$(inns hey -c 16 -q 62.5 -z ${WRK_SECS}s "${URL[$1]}")
+  p50=$(awk '/ 50% in / {print $3*1000}' <<<"$out"); p99=$(awk '/ 99% in / {print $3*1000}' <<<"$out")
+  echo -e "hey\t$1\t$2\t-\t${p50:-nan}\t${p99:-nan}\t-" >> "$RES"
+}
 run_iperf() { # target round
   local p=${PROC[$1]} c0=0 c1=0 json gbps bytes
   [ -n "$p" ] && c0=$(cpu_s "$p")
@@ -192,15 +212,16 @@ run_iperf() { # target round
 
 echo "bench: warm-up round (discarded)"
 for t in "${TARGETS[@]}"; do inns wrk -t1 -c32 -d3s "${URL[$t]}" >/dev/null; done
-for t in ferry_uring ferry_epoll haproxy; do set -- ${IP[$t]}; inns iperf3 -c "$1" -p "$2" -t 2 >/dev/null; done
+for t in ferry_uring ferry_epoll ferry_splice haproxy; do set -- ${IP[$t]}; inns iperf3 -c "$1" -p "$2" -t 2 >/dev/null; done
 
 for r in $(seq 1 "$ROUNDS"); do
   echo "bench: round $r/$ROUNDS (machine busy: $(busy)% of a core before it)"
   for t in "${TARGETS[@]}"; do run_iperf "$t" "$r"; done
   for t in "${TARGETS[@]}"; do run_wrk "$t" "$r"; done
+  for t in "${TARGETS[@]}"; do run_hey "$t" "$r"; done
 done
 
-RSS_A=$(rss_mb "$JA"); RSS_B=$(rss_mb "$JB"); RSS_H=$(rss_mb "$JH")
+RSS_A=$(rss_mb "$JA"); RSS_B=$(rss_mb "$JB"); RSS_C=$(rss_mb "$JC"); RSS_H=$(rss_mb "$JH")
 
 echo "bench: $IDLE_CONNS idle connections through agent A"
 inns bash -c "ulimit -n 20000; exec /usr/bin/python3 $ROOT/bench/idle_conns.py sink 10.244.0.5 7000 100" & SINK=$!; PIDS+=($SINK)
@@ -218,27 +239,29 @@ kill "$SINK" 2>/dev/null || true
 import sys, statistics as st
 rows=[l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 def med(kind,t,col):
-    v=[float(r[col]) for r in rows if r[0]==kind and r[1]==t and r[col] not in ("-","")]
+    v=[float(r[col]) for r in rows if r[0]==kind and r[1]==t and r[col] not in ("-","","nan")]
     return (st.median(v),min(v),max(v)) if v else (float("nan"),)*3
-T=["direct","ferry_uring","ferry_epoll","haproxy"]
+T=["direct","ferry_uring","ferry_epoll","ferry_splice","haproxy"]
 out=[]
 out.append("Machine: $(nproc) cores, $(uname -r), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo). Ferry: 1 event loop, SerialGC, -Xmx160m, access log off; HAProxy $(haproxy -v | head -1 | awk '{print $3}') nbthread 1, mode tcp. Rounds: $ROUNDS, alternating; median (min-max).")
 out.append("")
-out.append("| scenario | direct | Ferry io_uring | Ferry epoll | HAProxy | io_uring/HAProxy | epoll/HAProxy | io_uring/direct |")
-out.append("|---|---|---|---|---|---|---|---|")
+out.append("| scenario | direct | Ferry io_uring | Ferry epoll | Ferry epoll+splice | HAProxy | io_uring/HAProxy | epoll/HAProxy | splice/HAProxy | io_uring/direct |")
+out.append("|---|---|---|---|---|---|---|---|---|---|")
 def line(name,kind,col,fmt):
     m={t:med(kind,t,col) for t in T}
     cell=lambda t: (fmt % m[t][0]) + " (" + (fmt % m[t][1]) + "–" + (fmt % m[t][2]) + ")"
     r=lambda a,b: "%.2f×" % (m[a][0]/m[b][0]) if m[b][0] else "-"
-    out.append(f"| {name} | {cell('direct')} | {cell('ferry_uring')} | {cell('ferry_epoll')} | {cell('haproxy')} | {r('ferry_uring','haproxy')} | {r('ferry_epoll','haproxy')} | {r('ferry_uring','direct')} |")
+    out.append(f"| {name} | {cell('direct')} | {cell('ferry_uring')} | {cell('ferry_epoll')} | {cell('ferry_splice')} | {cell('haproxy')} | {r('ferry_uring','haproxy')} | {r('ferry_epoll','haproxy')} | {r('ferry_splice','haproxy')} | {r('ferry_uring','direct')} |")
 line("iperf3 1 stream, Gbit/s","iperf",3,"%.2f")
 line("wrk -c32 HTTP/1.1, req/s","wrk",3,"%.0f")
 line("wrk p50 latency, ms","wrk",4,"%.3f")
 line("wrk p99 latency, ms","wrk",5,"%.3f")
+line("hey ~1,000 req/s p50 latency, ms","hey",4,"%.3f")
+line("hey ~1,000 req/s p99 latency, ms","hey",5,"%.3f")
 line("proxy CPU s per GB (iperf3)","iperf",6,"%.2f")
 line("proxy CPU µs per request (wrk)","wrk",6,"%.2f")
 out.append("")
-out.append("RSS after the runs: Ferry io_uring $RSS_A MiB, Ferry epoll $RSS_B MiB, HAProxy $RSS_H MiB.")
+out.append("RSS after the runs: Ferry io_uring $RSS_A MiB, Ferry epoll $RSS_B MiB, Ferry epoll+splice $RSS_C MiB, HAProxy $RSS_H MiB.")
 out.append("Idle connections: $(cat $WORK/idle.txt | tr '\n' ' ') through Ferry io_uring, ferry_connections_open=${IDLE_OPEN:-?}; RSS $IDLE_RSS MiB, heap used $IDLE_HEAP MiB, Netty direct ${IDLE_DIRECT} MiB.")
 text="\n".join(out)
 print(text)
