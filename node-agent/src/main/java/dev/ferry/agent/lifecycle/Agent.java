@@ -103,6 +103,13 @@ public final class Agent implements AutoCloseable {
                 : Runtime.getRuntime().availableProcessors();
         group = transport.newGroup(loops, new DefaultThreadFactory("ferry-io", true));
         log.info("transport {} with {} event loop(s), relay {}", transport.label(), loops, config.relay());
+        if (config.relay() == NodeConfig.RelayMode.SPLICE) {
+            // Two sockets plus a pipe (two fds) per direction: size the fd limit, or maxConnections, for it.
+            log.warn(
+                    "relay splice holds 6 file descriptors per connection: maxConnections={} needs ~{} fds",
+                    config.maxConnections(),
+                    6L * config.maxConnections());
+        }
         metrics.transport(transport.label(), loops);
         metrics.openConnections(registry::outbound, registry::inbound);
 
