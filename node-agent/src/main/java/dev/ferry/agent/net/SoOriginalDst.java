@@ -3,12 +3,10 @@ package dev.ferry.agent.net;
 import io.netty.channel.Channel;
 import io.netty.channel.unix.UnixChannel;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -29,24 +27,8 @@ public final class SoOriginalDst implements OriginalDestination {
 
     private static final ValueLayout.OfShort NETWORK_SHORT =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final MethodHandle GETSOCKOPT;
-    private static final VarHandle ERRNO;
     private static final MemoryLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
-
-    static {
-        Linker linker = Linker.nativeLinker();
-        GETSOCKOPT = linker.downcallHandle(
-                linker.defaultLookup().find("getsockopt").orElseThrow(),
-                FunctionDescriptor.of(
-                        ValueLayout.JAVA_INT,
-                        ValueLayout.JAVA_INT,
-                        ValueLayout.JAVA_INT,
-                        ValueLayout.JAVA_INT,
-                        ValueLayout.ADDRESS,
-                        ValueLayout.ADDRESS),
-                Linker.Option.captureCallState("errno"));
-        ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    }
+    private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
     @Override
     public InetSocketAddress of(Channel accepted) throws OriginalDestinationException {
@@ -68,7 +50,8 @@ public final class SoOriginalDst implements OriginalDestination {
             MemorySegment lenPtr = arena.allocate(ValueLayout.JAVA_INT);
             lenPtr.set(ValueLayout.JAVA_INT, 0, len);
             MemorySegment capture = arena.allocate(CAPTURE_LAYOUT);
-            int rc = (int) GETSOCKOPT.invokeExact(capture, fd, v6 ? SOL_IPV6 : SOL_IP, SO_ORIGINAL_DST, addr, lenPtr);
+            int rc = (int) Libc.GETSOCKOPT_ERRNO.invokeExact(
+                    capture, fd, v6 ? SOL_IPV6 : SOL_IP, SO_ORIGINAL_DST, addr, lenPtr);
             if (rc != 0) {
                 int errno = (int) ERRNO.get(capture, 0L);
                 throw new OriginalDestinationException("SO_ORIGINAL_DST failed, errno " + errno

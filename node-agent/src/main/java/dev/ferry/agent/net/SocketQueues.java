@@ -1,11 +1,8 @@
 package dev.ferry.agent.net;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 
 /**
  * Kernel-side counters of a TCP socket through FFM, for the splice relay (whose bytes never pass through Java):
@@ -25,26 +22,6 @@ public final class SocketQueues {
     private static final int TCP_CLOSE_WAIT = 8;
     private static final int TCP_LAST_ACK = 9;
     private static final int TCP_CLOSING = 11;
-    private static final MethodHandle GETSOCKOPT;
-    private static final MethodHandle IOCTL;
-
-    static {
-        Linker linker = Linker.nativeLinker();
-        GETSOCKOPT = linker.downcallHandle(
-                linker.defaultLookup().find("getsockopt").orElseThrow(),
-                FunctionDescriptor.of(
-                        ValueLayout.JAVA_INT,
-                        ValueLayout.JAVA_INT,
-                        ValueLayout.JAVA_INT,
-                        ValueLayout.JAVA_INT,
-                        ValueLayout.ADDRESS,
-                        ValueLayout.ADDRESS));
-        IOCTL = linker.downcallHandle(
-                linker.defaultLookup().find("ioctl").orElseThrow(),
-                FunctionDescriptor.of(
-                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS),
-                Linker.Option.firstVariadicArg(2));
-    }
 
     private SocketQueues() {}
 
@@ -54,7 +31,7 @@ public final class SocketQueues {
             MemorySegment info = arena.allocate(INFO_LEN);
             MemorySegment len = arena.allocate(ValueLayout.JAVA_INT);
             len.set(ValueLayout.JAVA_INT, 0, INFO_LEN);
-            int rc = (int) GETSOCKOPT.invokeExact(fd, IPPROTO_TCP, TCP_INFO, info, len);
+            int rc = (int) Libc.GETSOCKOPT.invokeExact(fd, IPPROTO_TCP, TCP_INFO, info, len);
             if (rc != 0 || len.get(ValueLayout.JAVA_INT, 0) < BYTES_RECEIVED_OFFSET + 8) {
                 return -1;
             }
@@ -78,7 +55,7 @@ public final class SocketQueues {
     public static int unread(int fd) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment n = arena.allocate(ValueLayout.JAVA_INT);
-            int rc = (int) IOCTL.invokeExact(fd, SIOCINQ, n);
+            int rc = (int) Libc.IOCTL.invokeExact(fd, SIOCINQ, n);
             return rc == 0 ? n.get(ValueLayout.JAVA_INT, 0) : -1;
         } catch (Throwable t) {
             return -1;
