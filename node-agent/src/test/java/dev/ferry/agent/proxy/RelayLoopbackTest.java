@@ -174,6 +174,38 @@ class RelayLoopbackTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"io_uring", "epoll", "epoll+splice"})
+    void halfClosedConnectionIsNotKeptForeverWhenTheOtherSideNeverFinishes(String transport) throws Exception {
+        // The upstream reads the client's FIN but never closes its side: without a linger bound this would sit
+        // in CLOSE_WAIT forever.
+        try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getByName(POD_IP))) {
+            AgentFixture f =
+                    agentFor(transport, "mute", server.getLocalPort(), Map.of("FERRY_HALF_CLOSE_TIMEOUT", "400ms"));
+            try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+                Future<Integer> upstream = ex.submit(() -> {
+                    try (Socket s = server.accept()) {
+                        int n = s.getInputStream().readAllBytes().length; // returns at the relayed FIN
+                        Thread.sleep(5000); // and never answers nor closes
+                        return n;
+                    }
+                });
+                try (Socket c = connect(f.agent.outboundAddress())) {
+                    c.getOutputStream().write("bye".getBytes());
+                    c.shutdownOutput();
+                    long start = System.nanoTime();
+                    assertThat(readOrReset(c)).isEqualTo(-1);
+                    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(4));
+                }
+                waitFor(() -> f.agent.registry().size() == 0, "connection closed");
+                assertThat(PromText.sum(
+                                scrape(f), "ferry_connections_closed_total", Map.of("reason", "half_close_timeout")))
+                        .isEqualTo(1);
+                assertThat(upstream.get(10, TimeUnit.SECONDS)).isEqualTo(3);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"io_uring", "epoll", "epoll+splice"})
     void idleConnectionIsClosedAndCounted(String transport) throws Exception {
         AgentFixture f = agentWithEcho(transport, Map.of("FERRY_IDLE_TIMEOUT", "300ms"));
         try (Socket s = connect(f.agent.outboundAddress())) {
