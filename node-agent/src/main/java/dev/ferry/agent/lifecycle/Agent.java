@@ -6,7 +6,7 @@ import dev.ferry.agent.admin.HttpEndpoints;
 import dev.ferry.agent.admin.LoggingHandler;
 import dev.ferry.agent.admin.ReadinessHandler;
 import dev.ferry.agent.config.NodeConfig;
-import dev.ferry.agent.net.HostSocketFactory;
+import dev.ferry.agent.net.NativeSocketFactory;
 import dev.ferry.agent.net.OriginalDestination;
 import dev.ferry.agent.net.SoOriginalDst;
 import dev.ferry.agent.net.Transport;
@@ -135,7 +135,7 @@ public final class Agent implements AutoCloseable {
                 snapshot::get,
                 new DestinationResolver(balancer, config.unknownDestination(), config.nodeName(), own),
                 originalDestination,
-                new HostSocketFactory(
+                new NativeSocketFactory(
                         transport,
                         config.connectTimeout(),
                         config.tcpKeepalive(),

@@ -30,6 +30,44 @@ final class Libc {
                     ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS),
             Linker.Option.firstVariadicArg(2));
 
+    /** {@code int setns(int fd, int nstype)}, errno captured (first argument: the capture segment). */
+    static final MethodHandle SETNS = LINKER.downcallHandle(
+            find("setns"),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT),
+            Linker.Option.captureCallState("errno"));
+
+    /** {@code int open(const char *path, int flags)} (variadic after flags), errno captured. */
+    static final MethodHandle OPEN = LINKER.downcallHandle(
+            find("open"),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT),
+            Linker.Option.firstVariadicArg(2),
+            Linker.Option.captureCallState("errno"));
+
+    /** {@code int close(int fd)}. */
+    static final MethodHandle CLOSE =
+            LINKER.downcallHandle(find("close"), FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+
+    /** {@code int setsockopt(int fd, int level, int name, const void *value, socklen_t len)}, errno captured. */
+    static final MethodHandle SETSOCKOPT = LINKER.downcallHandle(
+            find("setsockopt"),
+            FunctionDescriptor.of(
+                    ValueLayout.JAVA_INT,
+                    ValueLayout.JAVA_INT,
+                    ValueLayout.JAVA_INT,
+                    ValueLayout.JAVA_INT,
+                    ValueLayout.ADDRESS,
+                    ValueLayout.JAVA_INT),
+            Linker.Option.captureCallState("errno"));
+
+    static final java.lang.foreign.MemoryLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
+    private static final java.lang.invoke.VarHandle ERRNO =
+            CAPTURE_LAYOUT.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+
+    /** The errno a captured call left in {@code capture}. */
+    static int errno(java.lang.foreign.MemorySegment capture) {
+        return (int) ERRNO.get(capture, 0L);
+    }
+
     private Libc() {}
 
     private static java.lang.foreign.MemorySegment find(String name) {

@@ -2,19 +2,29 @@ package dev.ferry.agent.net;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ReflectiveChannelFactory;
+import io.netty.channel.ServerChannel;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollMode;
+import io.netty.channel.socket.SocketChannel;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 
-/** Sockets in the agent's own network namespace, with the relay's socket options. */
-public final class HostSocketFactory implements SocketFactory {
+/**
+ * Native-transport sockets with the relay's options, in the agent's own network namespace or, with
+ * {@link #inNamespace}, in a pod's: the socket is created with the event-loop thread briefly inside the pod's
+ * namespace (setns, socket(), setns back) and marked {@code SO_MARK} 1337 so the pod's redirect rules skip it; it
+ * stays in the pod's namespace for life, so the pod keeps its own source IP.
+ */
+public final class NativeSocketFactory implements SocketFactory {
     /**
      * Write-buffer marks per channel: stop reading the other side above 256 KiB queued, resume below 64 KiB. Large
      * enough to keep a 64 KiB read in flight on a fast link, small enough that 9,000 stalled readers stay bounded.
@@ -27,18 +37,55 @@ public final class HostSocketFactory implements SocketFactory {
     private final Duration keepaliveIdle;
 
     private final boolean splice;
+    private final NetworkNamespace namespace;
+    private final int mark;
 
     /** @param splice sockets for the splice relay: epoll in level-triggered mode, which Netty's splice requires */
-    public HostSocketFactory(
+    public NativeSocketFactory(
             Transport transport, Duration connectTimeout, boolean keepalive, Duration keepaliveIdle, boolean splice) {
         if (splice && transport != Transport.EPOLL) {
             throw new IllegalStateException("relay: splice needs transport epoll, not " + transport.label());
         }
+        this(transport, connectTimeout, keepalive, keepaliveIdle, splice, null, 0);
+    }
+
+    private NativeSocketFactory(
+            Transport transport,
+            Duration connectTimeout,
+            boolean keepalive,
+            Duration keepaliveIdle,
+            boolean splice,
+            NetworkNamespace namespace,
+            int mark) {
+        if (namespace != null && transport == Transport.NIO) {
+            throw new IllegalStateException("sockets in a pod's namespace need a native transport (epoll, io_uring)");
+        }
         this.splice = splice;
+        this.namespace = namespace;
+        this.mark = mark;
         this.transport = transport;
         this.connectTimeout = connectTimeout;
         this.keepalive = keepalive;
         this.keepaliveIdle = keepaliveIdle;
+    }
+
+    /** The same options, sockets created inside {@code namespace} and marked {@code mark}. */
+    public NativeSocketFactory inNamespace(NetworkNamespace namespace, int mark) {
+        return new NativeSocketFactory(transport, connectTimeout, keepalive, keepaliveIdle, splice, namespace, mark);
+    }
+
+    private <C extends Channel> ChannelFactory<C> factory(Class<? extends C> type) {
+        ReflectiveChannelFactory<C> plain = new ReflectiveChannelFactory<>(type);
+        if (namespace == null) {
+            return plain;
+        }
+        return () -> {
+            C channel = namespace.enter(plain::newChannel); // socket() runs inside the pod's namespace
+            if (mark != 0) {
+                SocketMarks.mark(channel, mark);
+            }
+            return channel;
+        };
     }
 
     @Override
@@ -49,7 +96,7 @@ public final class HostSocketFactory implements SocketFactory {
             ChannelHandler childHandler) {
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
-                .channel(transport.serverChannel())
+                .channelFactory(this.<ServerChannel>factory(transport.serverChannel()))
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 // Bind everything, then serve: the caller turns accepting on once every listener is bound.
@@ -74,7 +121,7 @@ public final class HostSocketFactory implements SocketFactory {
     public ChannelFuture connect(EventLoop loop, InetSocketAddress remote, ChannelHandler handler) {
         Bootstrap b = new Bootstrap()
                 .group(loop)
-                .channel(transport.socketChannel())
+                .channelFactory(this.<SocketChannel>factory(transport.socketChannel()))
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.TCP_NODELAY, true)

@@ -1,0 +1,95 @@
+package dev.ferry.agent.net;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.agent.support.Netns;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Sockets created inside a pod's network namespace from the agent's event loops (setns, socket(), setns back):
+ * listeners reachable only inside the namespace, upstream sockets that live there and carry SO_MARK 1337, and event
+ * loops that are back in the agent's namespace afterwards. Root only; fails, never skips.
+ */
+class NativeSocketFactoryNetnsTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {"io_uring", "epoll"})
+    void listenersAndUpstreamSocketsLiveInThePodNamespace(String transportName) throws Exception {
+        Transport transport = "epoll".equals(transportName) ? Transport.EPOLL : Transport.IO_URING;
+        EventLoopGroup group = transport.newGroup(1, new DefaultThreadFactory("netns-test", true));
+        try (Netns pod = new Netns("ferry-sock");
+                NetworkNamespace ns = NetworkNamespace.open(Path.of("/run/netns", pod.name()))) {
+            NativeSocketFactory host =
+                    new NativeSocketFactory(transport, Duration.ofSeconds(2), true, Duration.ofSeconds(60), false);
+            NativeSocketFactory inPod = host.inNamespace(ns, SocketMarks.FERRY_MARK);
+
+            // A listener bound to 127.0.0.1 inside the pod: the pod's loopback, not the host's.
+            ChannelFuture bound = inPod.listen(
+                            group,
+                            new InetSocketAddress("127.0.0.1", 0),
+                            new ChannelInboundHandlerAdapter(),
+                            new ChannelInitializer<Channel>() {
+                                @Override
+                                protected void initChannel(Channel ch) {
+                                    ch.config().setAutoRead(true);
+                                    ch.pipeline().addLast(new Echo());
+                                }
+                            })
+                    .sync();
+            Channel listener = bound.channel();
+            listener.config().setAutoRead(true);
+            int port = ((InetSocketAddress) listener.localAddress()).getPort();
+
+            String inside = pod.exec("ss", "-Hltn", "sport = :" + port);
+            assertThat(inside).contains("127.0.0.1]:" + port); // native sockets are dual-stack: [::ffff:127.0.0.1]
+            String outside = Netns.run("ss", "-Hltn", "sport = :" + port);
+            assertThat(outside).doesNotContain("127.0.0.1]:" + port);
+            String echoed = pod.exec("/usr/bin/python3", "-c", """
+                    import socket
+                    s = socket.create_connection(("127.0.0.1", %d), timeout=5)
+                    s.sendall(b"ping"); print(s.recv(4).decode())
+                    """.formatted(port));
+            assertThat(echoed.trim()).isEqualTo("ping");
+
+            // An upstream socket from the agent's event loop: connects within the pod (to the pod-only listener).
+            ChannelFuture up = inPod.connect(
+                    group.next(), new InetSocketAddress("127.0.0.1", port), new ChannelInboundHandlerAdapter());
+            assertThat(up.await(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(up.isSuccess()).as(String.valueOf(up.cause())).isTrue();
+            assertThat(SocketMarks.markOf(up.channel())).isEqualTo(SocketMarks.FERRY_MARK);
+            up.channel().close().sync();
+
+            // The event loop is back home: a host-namespace socket made on it does not see the pod's listener.
+            ChannelFuture fromHost = host.connect(
+                    group.next(), new InetSocketAddress("127.0.0.1", port), new ChannelInboundHandlerAdapter());
+            fromHost.await(5, TimeUnit.SECONDS);
+            assertThat(fromHost.isSuccess())
+                    .as("host socket must not reach the pod's loopback")
+                    .isFalse();
+            listener.close().sync();
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+
+    /** Echoes and releases nothing itself: the write takes ownership of each buffer. */
+    private static final class Echo extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ctx.writeAndFlush((ByteBuf) msg);
+        }
+    }
+}
