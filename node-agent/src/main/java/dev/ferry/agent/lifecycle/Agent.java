@@ -5,6 +5,7 @@ import dev.ferry.agent.admin.ConfigDump;
 import dev.ferry.agent.admin.HttpEndpoints;
 import dev.ferry.agent.admin.LoggingHandler;
 import dev.ferry.agent.admin.ReadinessHandler;
+import dev.ferry.agent.capture.PodCapture;
 import dev.ferry.agent.config.NodeConfig;
 import dev.ferry.agent.net.NativeSocketFactory;
 import dev.ferry.agent.net.OriginalDestination;
@@ -31,6 +32,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import io.prometheus.metrics.exporter.httpserver.MetricsHandler;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,6 +74,8 @@ public final class Agent implements AutoCloseable {
     private HttpEndpoints admin;
     private HttpEndpoints metricsEndpoint;
     private HttpEndpoints readiness;
+    private NativeSocketFactory hostSockets;
+    private RelayContext relay;
 
     /**
      * @param originalDestination null for the real {@code SO_ORIGINAL_DST}; tests on loopback pass their own
@@ -131,16 +135,17 @@ public final class Agent implements AutoCloseable {
 
         Workload owner = listenerOwner();
         Set<InetSocketAddress> own = ConcurrentHashMap.newKeySet();
+        hostSockets = new NativeSocketFactory(
+                transport,
+                config.connectTimeout(),
+                config.tcpKeepalive(),
+                config.keepaliveIdle(),
+                config.relay() == NodeConfig.RelayMode.SPLICE);
         RelayContext ctx = new RelayContext(
                 snapshot::get,
                 new DestinationResolver(balancer, config.unknownDestination(), config.nodeName(), own),
                 originalDestination,
-                new NativeSocketFactory(
-                        transport,
-                        config.connectTimeout(),
-                        config.tcpKeepalive(),
-                        config.keepaliveIdle(),
-                        config.relay() == NodeConfig.RelayMode.SPLICE),
+                hostSockets,
                 registry,
                 metrics,
                 new AccessLog(ticker, config.accessLog()),
@@ -151,6 +156,7 @@ public final class Agent implements AutoCloseable {
                 config.clusterDomain(),
                 config.relay() == NodeConfig.RelayMode.SPLICE,
                 new AtomicLong());
+        relay = ctx;
         outbound = new CaptureListener(ctx, Direction.OUTBOUND, "outbound", owner);
         inbound = new CaptureListener(ctx, Direction.INBOUND, "inbound", owner);
         bindCapture(outbound, config.outboundPort());
@@ -306,6 +312,17 @@ public final class Agent implements AutoCloseable {
                 log.debug("closing mesh watcher: {}", e.toString());
             }
         }
+    }
+
+    /**
+     * Captures a pod: redirect rules and a listener set inside its network namespace, owned by {@code workload}.
+     * Blocking (runs nft); the caller owns the returned capture and closes it when the pod goes.
+     */
+    public PodCapture attachPod(Path netns, Workload workload) throws IOException, InterruptedException {
+        if (relay == null) {
+            throw new IllegalStateException("agent not started");
+        }
+        return PodCapture.attach(relay, hostSockets, group, netns, workload);
     }
 
     public Metrics metrics() {

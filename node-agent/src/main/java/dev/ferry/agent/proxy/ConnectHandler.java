@@ -57,7 +57,9 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
                 direction,
                 listener,
                 (InetSocketAddress) down.remoteAddress(),
-                owner,
+                // An outbound listener's owner is the source; an inbound one's owner is the destination, and the
+                // source is only known from its certificate (mTLS) or not at all (plaintext).
+                direction == Direction.OUTBOUND ? owner : null,
                 ctx.ticker().wallClock().instant(),
                 ctx.ticker().nanoTime());
         RelaySession session = new RelaySession(ctx, record, down);

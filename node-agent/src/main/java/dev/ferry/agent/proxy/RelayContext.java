@@ -29,4 +29,24 @@ public record RelayContext(
         String trustDomain,
         String clusterDomain,
         boolean splice,
-        AtomicLong ids) {}
+        AtomicLong ids) {
+
+    /** The same services with another socket factory (a pod's listener set creates its sockets in the pod). */
+    public RelayContext withSockets(SocketFactory podSockets) {
+        return new RelayContext(
+                snapshot,
+                resolver,
+                originalDestination,
+                podSockets,
+                registry,
+                metrics,
+                observer,
+                ticker,
+                idleTimeout,
+                halfCloseTimeout,
+                trustDomain,
+                clusterDomain,
+                splice,
+                ids);
+    }
+}

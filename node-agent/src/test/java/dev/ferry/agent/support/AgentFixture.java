@@ -46,6 +46,7 @@ public final class AgentFixture implements AutoCloseable {
         env.put("FERRY_METRICS_ADDRESS", "127.0.0.1");
         env.put("FERRY_MESH_POLL_INTERVAL", "200ms");
         env.putAll(overrides);
+        env.remove("FERRY_TEST_REAL_ORIGINAL_DST");
         NodeConfig config = NodeConfigLoader.load(null, env);
         OriginalDestination od = ch -> {
             InetSocketAddress a = originalDestination.get();
@@ -54,7 +55,9 @@ public final class AgentFixture implements AutoCloseable {
             }
             return a;
         };
-        agent = new Agent(config, Ticker.system(), od, () -> {});
+        // FERRY_TEST_REAL_ORIGINAL_DST=true: the kernel's SO_ORIGINAL_DST (namespace tests with real redirects)
+        boolean real = "true".equals(overrides.get("FERRY_TEST_REAL_ORIGINAL_DST"));
+        agent = new Agent(config, Ticker.system(), real ? null : od, () -> {});
         agent.start();
     }
 

@@ -1,0 +1,95 @@
+package dev.ferry.agent.capture;
+
+import dev.ferry.agent.net.NativeSocketFactory;
+import dev.ferry.agent.net.NetworkNamespace;
+import dev.ferry.agent.proxy.CaptureListener;
+import dev.ferry.agent.proxy.Direction;
+import dev.ferry.agent.proxy.RelayContext;
+import dev.ferry.mesh.Workload;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One captured pod: redirect rules inside its network namespace and its own listener set there (outbound on the
+ * pod's loopback, inbound on all its addresses), owned by the pod's workload; upstream sockets for its connections
+ * are created in its namespace with {@code SO_MARK} 1337, so it keeps its own source IP.
+ */
+public final class PodCapture implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PodCapture.class);
+    public static final int OUTBOUND_PORT = 15001;
+    public static final int INBOUND_PORT = 15006;
+    public static final int HBONE_PORT = 15008;
+
+    private final Workload workload;
+    private final NetworkNamespace namespace;
+    private final CaptureListener outbound;
+    private final CaptureListener inbound;
+
+    private PodCapture(
+            Workload workload, NetworkNamespace namespace, CaptureListener outbound, CaptureListener inbound) {
+        this.workload = workload;
+        this.namespace = namespace;
+        this.outbound = outbound;
+        this.inbound = inbound;
+    }
+
+    /**
+     * Installs the rules, binds the pod's listeners inside its namespace and starts serving them. Blocking (runs
+     * nft): call off the event loops. On failure nothing of this pod stays bound.
+     */
+    public static PodCapture attach(
+            RelayContext host, NativeSocketFactory hostSockets, EventLoopGroup group, Path netns, Workload workload)
+            throws IOException, InterruptedException {
+        NetworkNamespace ns = NetworkNamespace.open(netns);
+        CaptureListener out = null;
+        CaptureListener in = null;
+        try {
+            PodRules.apply(netns, OUTBOUND_PORT, INBOUND_PORT, HBONE_PORT);
+            RelayContext pod = host.withSockets(hostSockets.inNamespace(ns, PodRules.MARK));
+            out = new CaptureListener(pod, Direction.OUTBOUND, "outbound/" + workload.key(), workload);
+            in = new CaptureListener(pod, Direction.INBOUND, "inbound/" + workload.key(), workload);
+            bind(out, group, new InetSocketAddress(InetAddress.getLoopbackAddress(), OUTBOUND_PORT));
+            bind(in, group, new InetSocketAddress(INBOUND_PORT));
+            out.serve();
+            in.serve();
+            log.info("captured pod {} in {}", workload.key(), netns);
+            return new PodCapture(workload, ns, out, in);
+        } catch (IOException | RuntimeException | InterruptedException e) {
+            if (out != null) {
+                out.close();
+            }
+            if (in != null) {
+                in.close();
+            }
+            ns.close();
+            throw e;
+        }
+    }
+
+    private static void bind(CaptureListener l, EventLoopGroup group, InetSocketAddress addr)
+            throws IOException, InterruptedException {
+        ChannelFuture f = l.bind(group, addr).await();
+        if (!f.isSuccess()) {
+            throw new IOException(
+                    "cannot bind " + l.name() + " on " + addr + ": " + f.cause().getMessage(), f.cause());
+        }
+    }
+
+    public Workload workload() {
+        return workload;
+    }
+
+    /** Closes the pod's listeners; the redirect rules stay (a stray DEL must never un-capture a live pod). */
+    @Override
+    public void close() {
+        outbound.close();
+        inbound.close();
+        namespace.close();
+    }
+}

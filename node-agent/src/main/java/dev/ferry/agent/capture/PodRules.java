@@ -1,0 +1,73 @@
+package dev.ferry.agent.capture;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The nftables rules Ferry installs inside a pod's network namespace: one table, {@code inet ferry}. Outbound TCP
+ * (not to loopback, not marked 1337) is redirected to the pod's 15001 listener; inbound TCP (not to 15008, not
+ * marked) to 15006. IPv6 TCP leaving the pod is reset until IPv6 is captured: half a capture would be a bypass.
+ * The table is replaced atomically (one {@code nft -f} transaction) and never removed by DEL.
+ */
+public final class PodRules {
+    public static final int MARK = 1337;
+
+    private PodRules() {}
+
+    /** The ruleset text; pure, so tests can read it. */
+    public static String ruleset(int outboundPort, int inboundPort, int hbonePort) {
+        return String.format(Locale.ROOT, """
+                table inet ferry
+                delete table inet ferry
+                table inet ferry {
+                  chain output {
+                    type nat hook output priority -100; policy accept;
+                    meta mark %1$d return
+                    oifname "lo" return
+                    meta nfproto ipv4 meta l4proto tcp redirect to :%2$d
+                  }
+                  chain prerouting {
+                    type nat hook prerouting priority -100; policy accept;
+                    meta mark %1$d return
+                    iifname "lo" return
+                    meta nfproto ipv4 tcp dport %4$d return
+                    meta nfproto ipv4 meta l4proto tcp redirect to :%3$d
+                  }
+                  chain ipv6-guard {
+                    type filter hook output priority 0; policy accept;
+                    meta nfproto ipv6 meta l4proto tcp oifname != "lo" meta mark != %1$d reject with tcp reset
+                  }
+                }
+                """, MARK, outboundPort, inboundPort, hbonePort);
+    }
+
+    /**
+     * Applies the ruleset inside the namespace at {@code netns} (blocking: call off the event loops).
+     *
+     * @throws IOException with nft's own message when it refuses
+     */
+    public static void apply(Path netns, int outboundPort, int inboundPort, int hbonePort)
+            throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(List.of("nsenter", "--net=" + netns, "nft", "-f", "-"))
+                .redirectErrorStream(true)
+                .start();
+        try {
+            p.getOutputStream()
+                    .write(ruleset(outboundPort, inboundPort, hbonePort).getBytes(StandardCharsets.UTF_8));
+            p.getOutputStream().close();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                throw new IOException("nft in " + netns + " did not finish within 10 s");
+            }
+            if (p.exitValue() != 0) {
+                throw new IOException("nft in " + netns + " failed (exit " + p.exitValue() + "): " + out.trim());
+            }
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+}
