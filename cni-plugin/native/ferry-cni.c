@@ -10,8 +10,9 @@
  * uncaptured; DEL exits 0 (Ferry runs first on DEL; failing would block IP release; the agent reconciles).
  * All settings come from the network config JSON, because some runtimes call DEL with a stripped environment.
  *
- * Wire format to the agent: request = u32 big-endian length + JSON object; response = u32 big-endian length +
- * 1 byte exit code + the bytes to print on stdout.
+ * Wire format to the agent: one marker byte 'F' carrying an fd by SCM_RIGHTS (the pod's netns; /dev/null when a
+ * DEL has none), then u32 big-endian length + JSON object; response = u32 big-endian length + 1 byte exit code +
+ * the bytes to print on stdout. The marker travels alone so the agent can read the fd and the bytes separately.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -264,22 +265,22 @@ static int forward(const char *sock_path, const char *config, size_t config_len,
         close(s); free(body); return -1;
     }
 
-    /* The length prefix travels with the netns fd (SCM_RIGHTS), so the agent receives both in one read. */
-    uint8_t len_be[4] = {(uint8_t)(body_len >> 24), (uint8_t)(body_len >> 16), (uint8_t)(body_len >> 8), (uint8_t)body_len};
-    struct iovec iov = {.iov_base = len_be, .iov_len = 4};
+    /* The marker byte carries the fd (SCM_RIGHTS); without a netns (a DEL after the pod is gone) it carries
+       /dev/null, which the agent recognises as "no namespace". */
+    int pass_fd = netns_fd >= 0 ? netns_fd : open("/dev/null", O_RDONLY | O_CLOEXEC);
+    char marker = 'F';
+    struct iovec iov = {.iov_base = &marker, .iov_len = 1};
     union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctrl;
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (netns_fd >= 0) {
-        memset(&ctrl, 0, sizeof ctrl);
-        msg.msg_control = ctrl.buf;
-        msg.msg_controllen = sizeof ctrl.buf;
-        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &netns_fd, sizeof(int));
-    }
-    if (sendmsg(s, &msg, MSG_NOSIGNAL) != 4 || write_all(s, body, body_len) < 0) {
+    memset(&ctrl, 0, sizeof ctrl);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf, .msg_controllen = sizeof ctrl.buf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+    uint8_t len_be[4] = {(uint8_t)(body_len >> 24), (uint8_t)(body_len >> 16), (uint8_t)(body_len >> 8), (uint8_t)body_len};
+    if (pass_fd < 0 || sendmsg(s, &msg, MSG_NOSIGNAL) != 1 || write_all(s, len_be, 4) < 0
+        || write_all(s, body, body_len) < 0) {
         snprintf(why, why_cap, "send to %s: %s", sock_path, strerror(errno));
         close(s); free(body); return -1;
     }

@@ -143,6 +143,11 @@ class FerryCniPluginTest {
             server.bind(UnixDomainSocketAddress.of(socket));
             Future<JsonNode> request = ex.submit(() -> {
                 try (SocketChannel c = server.accept()) {
+                    ByteBuffer marker = ByteBuffer.allocate(1); // carries the netns fd, which NIO discards
+                    while (marker.hasRemaining()) {
+                        c.read(marker);
+                    }
+                    assertThat(marker.get(0)).isEqualTo((byte) 'F');
                     ByteBuffer len = ByteBuffer.allocate(4);
                     while (len.hasRemaining()) {
                         c.read(len);
