@@ -16,6 +16,7 @@ public final class NetworkNamespace implements AutoCloseable {
     private static final int O_RDONLY = 0;
     private static final int O_CLOEXEC = 0x80000;
     private static final int CLONE_NEWNET = 0x40000000;
+    private static final long NS_GET_NSTYPE = 0xb703; // _IO(0xb7, 0x3), linux/nsfs.h
     /** The agent's own namespace, opened before any thread could have switched. */
     private static final int HOME = openFd(Path.of("/proc/self/ns/net"));
 
@@ -82,6 +83,16 @@ public final class NetworkNamespace implements AutoCloseable {
             return fd >= 0 ? fd : -Libc.errno(capture);
         } catch (Throwable t) {
             return -1;
+        }
+    }
+
+    /** Whether {@code fd} is a network-namespace file ({@code ioctl(NS_GET_NSTYPE)} says CLONE_NEWNET). */
+    public static boolean isNetworkNamespace(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            int type = (int) Libc.IOCTL.invokeExact(fd, NS_GET_NSTYPE, MemorySegment.NULL);
+            return type == CLONE_NEWNET;
+        } catch (Throwable t) {
+            return false;
         }
     }
 

@@ -1,0 +1,157 @@
+package dev.ferry.agent.capture;
+
+import dev.ferry.agent.net.NetworkNamespace;
+import dev.ferry.mesh.MeshSnapshot;
+import dev.ferry.mesh.Workload;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Acts on CNI calls forwarded by the plugin. Trusts nothing it can check: the passed fd must be a network namespace
+ * other than the agent's own; the pod must be in the mesh snapshot, on this node, with the UID the runtime gave;
+ * its identity comes from the snapshot only. Blocking (nft): runs off the event loops, one call at a time.
+ */
+public final class PodEvents {
+    private static final Logger log = LoggerFactory.getLogger(PodEvents.class);
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    /** Captures a pod: rules and listeners inside the namespace at the path. */
+    @FunctionalInterface
+    public interface Attacher {
+        PodCapture attach(Path netns, Workload workload) throws IOException, InterruptedException;
+    }
+
+    private final Supplier<MeshSnapshot> snapshot;
+    private final String nodeName;
+    private final Attacher attacher;
+    private final Map<String, PodCapture> captured = new ConcurrentHashMap<>();
+
+    public PodEvents(Supplier<MeshSnapshot> snapshot, String nodeName, Attacher attacher) {
+        this.snapshot = snapshot;
+        this.nodeName = nodeName;
+        this.attacher = attacher;
+    }
+
+    /**
+     * @param body the request JSON ({@code env}, {@code netnsFd}, {@code config})
+     * @param netnsFd the descriptor that came with it (still open; the caller closes it)
+     */
+    public synchronized PodEventReply handle(byte[] body, int netnsFd) throws InterruptedException {
+        JsonNode req;
+        try {
+            req = JSON.readTree(body);
+        } catch (JacksonException e) {
+            return PodEventReply.error("1.0.0", PodEventReply.DECODE, "request is not JSON", e.getOriginalMessage());
+        }
+        JsonNode config = req.path("config");
+        String version = config.path("cniVersion").asString("1.0.0");
+        JsonNode env = req.path("env");
+        String command = env.path("CNI_COMMAND").asString("");
+        Map<String, String> args = parseArgs(env.path("CNI_ARGS").asString(""));
+        String ns = args.getOrDefault("K8S_POD_NAMESPACE", "");
+        String name = args.getOrDefault("K8S_POD_NAME", "");
+        String uid = args.getOrDefault("K8S_POD_UID", "");
+        String key = ns + "/" + name;
+        if (ns.isEmpty() || name.isEmpty()) {
+            return PodEventReply.error(version, PodEventReply.DECODE, "CNI_ARGS lacks K8S_POD_NAMESPACE/NAME", "");
+        }
+        return switch (command) {
+            case "ADD" -> add(version, key, uid, config, netnsFd);
+            case "DEL" -> del(key);
+            case "CHECK" ->
+                captured.containsKey(key)
+                        ? PodEventReply.ok("")
+                        : PodEventReply.error(version, PodEventReply.TRY_AGAIN, "pod " + key + " is not captured", "");
+            default -> PodEventReply.error(version, PodEventReply.DECODE, "unknown CNI_COMMAND '" + command + "'", "");
+        };
+    }
+
+    private PodEventReply add(String version, String key, String uid, JsonNode config, int netnsFd)
+            throws InterruptedException {
+        if (!NetworkNamespace.isNetworkNamespace(netnsFd)) {
+            return PodEventReply.error(version, PodEventReply.REFUSED, "the passed fd is not a network namespace", key);
+        }
+        // By PID, not "self": nsenter (a child process) must be able to open it too.
+        Path fdPath = Path.of("/proc/" + ProcessHandle.current().pid() + "/fd/" + netnsFd);
+        if (sameFile(fdPath, Path.of("/proc/self/ns/net")) || sameFile(fdPath, Path.of("/proc/1/ns/net"))) {
+            return PodEventReply.error(
+                    version, PodEventReply.REFUSED, "refusing to capture the agent's or the host's own namespace", key);
+        }
+        String[] parts = key.split("/", 2);
+        Optional<Workload> pod = snapshot.get().workload(parts[0], parts[1]);
+        if (pod.isEmpty() || !pod.get().node().equals(nodeName)) {
+            // At ADD the control plane may not have the pod yet: the runtime retries.
+            return PodEventReply.error(
+                    version, PodEventReply.TRY_AGAIN, "pod " + key + " is not in the mesh snapshot for this node", "");
+        }
+        Workload w = pod.get();
+        if (!w.uid().isEmpty() && !uid.isEmpty() && !w.uid().equals(uid)) {
+            return PodEventReply.error(
+                    version,
+                    PodEventReply.TRY_AGAIN,
+                    "pod " + key + " has UID " + w.uid() + ", the runtime says " + uid,
+                    "");
+        }
+        PodCapture previous = captured.remove(key);
+        if (previous != null) {
+            previous.close(); // a repeated ADD re-attaches to the (possibly new) namespace
+        }
+        try {
+            captured.put(key, attacher.attach(fdPath, w));
+        } catch (IOException | RuntimeException e) {
+            log.warn("capturing pod {} failed: {}", key, e.getMessage());
+            return PodEventReply.error(
+                    version, PodEventReply.TRY_AGAIN, "capturing pod " + key + " failed", e.getMessage());
+        }
+        JsonNode prev = config.path("prevResult");
+        return PodEventReply.ok(prev.isMissingNode() ? "{\"cniVersion\":\"" + version + "\"}" : prev.toString());
+    }
+
+    private PodEventReply del(String key) {
+        PodCapture c = captured.remove(key);
+        if (c != null) {
+            c.close(); // rules stay: a stray DEL must never un-capture a live pod
+        }
+        return PodEventReply.ok("");
+    }
+
+    public boolean isCaptured(String podKey) {
+        return captured.containsKey(podKey);
+    }
+
+    /** Closes every pod's listeners (agent shutdown); rules stay. */
+    public void closeAll() {
+        captured.values().forEach(PodCapture::close);
+        captured.clear();
+    }
+
+    private static boolean sameFile(Path a, Path b) {
+        try {
+            return Files.isSameFile(a, b);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    static Map<String, String> parseArgs(String cniArgs) {
+        Map<String, String> m = new HashMap<>();
+        for (String kv : cniArgs.split(";")) {
+            int eq = kv.indexOf('=');
+            if (eq > 0) {
+                m.put(kv.substring(0, eq), kv.substring(eq + 1));
+            }
+        }
+        return m;
+    }
+}

@@ -1,0 +1,144 @@
+package dev.ferry.agent.capture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.agent.support.AgentFixture;
+import dev.ferry.agent.support.MeshFiles;
+import dev.ferry.agent.support.Netns;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollIoHandler;
+import java.io.InputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The real CNI plugin executable calling the agent's pod-event server, which captures the pod inside its namespace.
+ * Root only; fails, never skips.
+ */
+class PodEventNetnsTest {
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final String PREV = "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.244.1.2/24\"}]}";
+
+    @TempDir
+    Path dir;
+
+    record Run(int code, String out) {
+        JsonNode json() {
+            return JSON.readTree(out);
+        }
+    }
+
+    private Run plugin(String command, String netns, String name, String uid, Path socket, Path enrolled)
+            throws Exception {
+        String config = "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"type\":\"ferry-cni\",\"agentSocket\":\"" + socket
+                + "\",\"enrolledNamespacesFile\":\"" + enrolled + "\",\"prevResult\":" + PREV + "}";
+        ProcessBuilder pb = new ProcessBuilder(System.getProperty("ferry.cni.binary"));
+        pb.environment().clear();
+        pb.environment().put("CNI_COMMAND", command);
+        pb.environment().put("CNI_CONTAINERID", "c1");
+        pb.environment().put("CNI_NETNS", netns);
+        pb.environment().put("CNI_IFNAME", "eth0");
+        pb.environment()
+                .put("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=test;K8S_POD_NAME=" + name + ";K8S_POD_UID=" + uid);
+        Process p = pb.start();
+        try (var os = p.getOutputStream()) {
+            os.write(config.getBytes(StandardCharsets.UTF_8));
+        }
+        String out;
+        try (InputStream in = p.getInputStream()) {
+            out = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
+        }
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        return new Run(p.exitValue(), out);
+    }
+
+    @Test
+    void pluginAddCapturesThePodAndForgedOrGarbageCallsChangeNothing() throws Exception {
+        Path mesh = new MeshFiles()
+                .pod("client-1", "10.244.1.2", "node-1", "client", 8080)
+                .write(dir);
+        Path enrolled = Files.writeString(dir.resolve("enrolled"), "test\n");
+        Path socket = dir.resolve("run/cni.sock");
+        EventLoopGroup epoll = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        try (Netns pod = new Netns("ferry-cni");
+                AgentFixture f = new AgentFixture("epoll", mesh, Map.of())) {
+            pod.exec("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0-peer");
+            pod.exec("ip", "link", "set", "eth0", "up");
+            pod.exec("ip", "addr", "add", "10.244.1.2/24", "dev", "eth0");
+            PodEvents events = new PodEvents(f.agent::snapshot, "node-1", f.agent::attachPod);
+            try (PodEventServer server = PodEventServer.bind(epoll, socket, events)) {
+                assertThat(Files.getPosixFilePermissions(socket.getParent()).toString())
+                        .isEqualTo("[OWNER_READ, OWNER_WRITE, OWNER_EXECUTE]");
+                String netns = "/run/netns/" + pod.name();
+
+                // garbage on the socket: closed, nothing changes, the server keeps serving
+                try (SocketChannel junk = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                    junk.connect(UnixDomainSocketAddress.of(socket));
+                    junk.write(ByteBuffer.wrap("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
+                    ByteBuffer buf = ByteBuffer.allocate(256);
+                    int n = 0;
+                    while (n >= 0) {
+                        buf.clear();
+                        n = junk.read(buf);
+                    }
+                }
+
+                // forged: the host's own namespace (the plugin runs in it, like the agent here)
+                Run forged = plugin("ADD", "/proc/self/ns/net", "client-1", "uid-client-1", socket, enrolled);
+                assertThat(forged.code()).isNotZero();
+                assertThat(forged.json().path("code").asInt()).isEqualTo(PodEventReply.REFUSED);
+                assertThat(forged.json().path("msg").asString()).contains("own namespace");
+
+                // a pod the control plane does not know (yet): try again
+                Run unknown = plugin("ADD", netns, "ghost", "u-ghost", socket, enrolled);
+                assertThat(unknown.json().path("code").asInt()).isEqualTo(11);
+                // a UID that does not match the snapshot's
+                Run wrongUid = plugin("ADD", netns, "client-1", "someone-else", socket, enrolled);
+                assertThat(wrongUid.json().path("code").asInt()).isEqualTo(11);
+                assertThat(events.isCaptured("test/client-1")).isFalse();
+
+                Run add = plugin("ADD", netns, "client-1", "uid-client-1", socket, enrolled);
+                assertThat(add.code()).as(add.out()).isZero();
+                assertThat(add.json()).isEqualTo(JSON.readTree(PREV));
+                assertThat(pod.exec("nft", "list", "table", "inet", "ferry")).contains("redirect to :15001");
+                assertThat(pod.exec("ss", "-Hltn")).contains(":15001").contains(":15006");
+                assertThat(plugin("CHECK", netns, "client-1", "uid-client-1", socket, enrolled)
+                                .code())
+                        .isZero();
+
+                assertThat(plugin("DEL", netns, "client-1", "uid-client-1", socket, enrolled)
+                                .code())
+                        .isZero();
+                assertThat(plugin("DEL", netns, "client-1", "uid-client-1", socket, enrolled)
+                                .code())
+                        .isZero();
+                assertThat(plugin("DEL", "/nonexistent/netns", "client-1", "uid-client-1", socket, enrolled)
+                                .code())
+                        .isZero();
+                assertThat(pod.exec("ss", "-Hltn")).doesNotContain(":15001");
+                assertThat(pod.exec("nft", "list", "table", "inet", "ferry"))
+                        .as("DEL keeps the rules")
+                        .contains(":15001");
+                assertThat(plugin("CHECK", netns, "client-1", "uid-client-1", socket, enrolled)
+                                .json()
+                                .path("code")
+                                .asInt())
+                        .isEqualTo(11);
+            }
+        } finally {
+            epoll.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+}
