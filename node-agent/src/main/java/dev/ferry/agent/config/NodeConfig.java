@@ -36,7 +36,9 @@ public record NodeConfig(
         int maxConnections,
         int maxConnectionsPerWorkload,
         String listenerWorkload,
-        boolean accessLog) {
+        boolean accessLog,
+        String podEventSocket,
+        String enrolledNamespacesFile) {
 
     public enum TransportKind {
         AUTO,

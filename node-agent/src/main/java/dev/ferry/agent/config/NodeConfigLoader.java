@@ -65,7 +65,15 @@ public final class NodeConfigLoader {
                     "listenerWorkload",
                     "",
                     "namespace/name of the pod that owns the node-level listeners (empty: none)"),
-            new Key("accessLog", "true", "one JSON access-log line per connection"));
+            new Key("accessLog", "true", "one JSON access-log line per connection"),
+            new Key(
+                    "podEventSocket",
+                    "",
+                    "Unix socket the CNI plugin calls (e.g. /var/run/ferry/cni.sock); empty: off"),
+            new Key(
+                    "enrolledNamespacesFile",
+                    "",
+                    "file the CNI plugin reads, kept in step with the mesh (e.g. /var/lib/ferry/enrolled-namespaces); empty: off"));
 
     private static final Pattern WORKLOAD_REF = Pattern.compile("^[a-z0-9-.]+/[a-z0-9-.]+$");
 
@@ -159,7 +167,9 @@ public final class NodeConfigLoader {
                     range("maxConnections", 1, 10_000_000),
                     range("maxConnectionsPerWorkload", 1, 10_000_000),
                     workload,
-                    bool("accessLog"));
+                    bool("accessLog"),
+                    str("podEventSocket"),
+                    str("enrolledNamespacesFile"));
         }
 
         private String nodeName() throws ConfigException {

@@ -5,7 +5,10 @@ import dev.ferry.agent.admin.ConfigDump;
 import dev.ferry.agent.admin.HttpEndpoints;
 import dev.ferry.agent.admin.LoggingHandler;
 import dev.ferry.agent.admin.ReadinessHandler;
+import dev.ferry.agent.capture.EnrolledNamespacesFile;
 import dev.ferry.agent.capture.PodCapture;
+import dev.ferry.agent.capture.PodEventServer;
+import dev.ferry.agent.capture.PodEvents;
 import dev.ferry.agent.config.NodeConfig;
 import dev.ferry.agent.net.NativeSocketFactory;
 import dev.ferry.agent.net.OriginalDestination;
@@ -75,6 +78,10 @@ public final class Agent implements AutoCloseable {
     private HttpEndpoints metricsEndpoint;
     private HttpEndpoints readiness;
     private NativeSocketFactory hostSockets;
+    private EventLoopGroup podEventGroup;
+    private PodEvents podEvents;
+    private PodEventServer podEventServer;
+    private EnrolledNamespacesFile enrolledFile;
     private RelayContext relay;
 
     /**
@@ -164,6 +171,13 @@ public final class Agent implements AutoCloseable {
         own.add(outbound.localAddress());
         own.add(inbound.localAddress());
 
+        if (!config.podEventSocket().isEmpty()) {
+            // fd passing over Unix sockets needs epoll, whatever carries the data path
+            podEventGroup = Transport.EPOLL.newGroup(1, new DefaultThreadFactory("ferry-cni", true));
+            podEvents = new PodEvents(snapshot::get, config.nodeName(), this::attachPod);
+            podEventServer = PodEventServer.bind(podEventGroup, Path.of(config.podEventSocket()), podEvents);
+        }
+
         // Then serve.
         outbound.serve();
         inbound.serve();
@@ -218,6 +232,16 @@ public final class Agent implements AutoCloseable {
     private void applySnapshot(MeshSnapshot s) {
         snapshot.set(s);
         balancer.retainOnly(s);
+        if (!config.enrolledNamespacesFile().isEmpty()) {
+            try {
+                if (enrolledFile == null) {
+                    enrolledFile = new EnrolledNamespacesFile(Path.of(config.enrolledNamespacesFile()));
+                }
+                enrolledFile.update(s);
+            } catch (IOException e) {
+                log.error("cannot write {}: {}", config.enrolledNamespacesFile(), e.getMessage());
+            }
+        }
     }
 
     private void onReload(ReloadReport r) {
@@ -295,6 +319,19 @@ public final class Agent implements AutoCloseable {
     @Override
     public void close() {
         draining.set(true);
+        if (podEventServer != null) {
+            try {
+                podEventServer.close();
+            } catch (IOException e) {
+                log.debug("closing pod-event server: {}", e.toString());
+            }
+        }
+        if (podEvents != null) {
+            podEvents.closeAll();
+        }
+        if (podEventGroup != null) {
+            podEventGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
         endpoints.forEach(HttpEndpoints::close);
         if (outbound != null) {
             outbound.close();
