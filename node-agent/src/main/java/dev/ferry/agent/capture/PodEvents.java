@@ -103,6 +103,10 @@ public final class PodEvents {
                     "pod " + key + " has UID " + w.uid() + ", the runtime says " + uid,
                     "");
         }
+        String badAddresses = PodAddresses.check(config.path("prevResult"), fdPath, w);
+        if (!badAddresses.isEmpty()) {
+            return PodEventReply.error(version, PodEventReply.REFUSED, "pod " + key + ": " + badAddresses, "");
+        }
         PodCapture previous = captured.remove(key);
         if (previous != null) {
             previous.close(); // a repeated ADD re-attaches to the (possibly new) namespace

@@ -39,8 +39,14 @@ class PodEventNetnsTest {
 
     private Run plugin(String command, String netns, String name, String uid, Path socket, Path enrolled)
             throws Exception {
+        return plugin(command, netns, name, uid, socket, enrolled, PREV);
+    }
+
+    private Run plugin(
+            String command, String netns, String name, String uid, Path socket, Path enrolled, String prevResult)
+            throws Exception {
         String config = "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"type\":\"ferry-cni\",\"agentSocket\":\"" + socket
-                + "\",\"enrolledNamespacesFile\":\"" + enrolled + "\",\"prevResult\":" + PREV + "}";
+                + "\",\"enrolledNamespacesFile\":\"" + enrolled + "\",\"prevResult\":" + prevResult + "}";
         ProcessBuilder pb = new ProcessBuilder(System.getProperty("ferry.cni.binary"));
         pb.environment().clear();
         pb.environment().put("CNI_COMMAND", command);
@@ -111,6 +117,21 @@ class PodEventNetnsTest {
                 // a UID that does not match the snapshot's
                 Run wrongUid = plugin("ADD", netns, "client-1", "someone-else", socket, enrolled);
                 assertThat(wrongUid.json().path("code").asInt()).isEqualTo(11);
+                assertThat(pod.exec("ss", "-Hltn")).doesNotContain(":15001");
+
+                // prevResult claiming an IP the namespace does not have (stealing another pod's identity by IP)
+                Run stolen = plugin(
+                        "ADD",
+                        netns,
+                        "client-1",
+                        "uid-client-1",
+                        socket,
+                        enrolled,
+                        "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.244.1.99/24\"}]}");
+                assertThat(stolen.json().path("code").asInt()).isEqualTo(PodEventReply.REFUSED);
+                assertThat(stolen.json().path("msg").asString())
+                        .contains("10.244.1.99")
+                        .contains("not configured");
                 assertThat(pod.exec("ss", "-Hltn")).doesNotContain(":15001");
 
                 Run add = plugin("ADD", netns, "client-1", "uid-client-1", socket, enrolled);
