@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -36,11 +37,65 @@ public final class PodEvents {
     private final String nodeName;
     private final Attacher attacher;
     private final Map<String, PodCapture> captured = new ConcurrentHashMap<>();
+    private final Map<String, PodRegistryFile.Entry> entries = new ConcurrentHashMap<>();
+    private final PodRegistryFile registry;
 
-    public PodEvents(Supplier<MeshSnapshot> snapshot, String nodeName, Attacher attacher) {
+    /** @param stateDir where the captured pods are persisted across restarts; null keeps them in memory only */
+    public PodEvents(Supplier<MeshSnapshot> snapshot, String nodeName, Attacher attacher, Path stateDir) {
         this.snapshot = snapshot;
         this.nodeName = nodeName;
         this.attacher = attacher;
+        this.registry = stateDir == null ? null : new PodRegistryFile(stateDir);
+    }
+
+    /**
+     * Re-attaches to the pods a previous agent captured (before this one reports ready); pods whose namespace is
+     * gone, or that left the snapshot, are dropped.
+     *
+     * @return how many pods were re-attached
+     */
+    public synchronized int restore() throws InterruptedException {
+        if (registry == null) {
+            return 0;
+        }
+        List<PodRegistryFile.Entry> previous;
+        try {
+            previous = registry.read();
+        } catch (IOException e) {
+            log.error("cannot restore captured pods: {}", e.getMessage());
+            return 0;
+        }
+        int restored = 0;
+        for (PodRegistryFile.Entry e : previous) {
+            String[] parts = e.key().split("/", 2);
+            Optional<Workload> pod = parts.length == 2 ? snapshot.get().workload(parts[0], parts[1]) : Optional.empty();
+            Path netns = Path.of(e.netns());
+            if (pod.isEmpty() || !Files.exists(netns)) {
+                log.info("dropping captured pod {}: {}", e.key(), pod.isEmpty() ? "not in the mesh" : "netns gone");
+                continue;
+            }
+            try {
+                captured.put(e.key(), attacher.attach(netns, pod.get()));
+                entries.put(e.key(), e);
+                restored++;
+            } catch (IOException | RuntimeException ex) {
+                log.warn("cannot re-attach pod {}: {}", e.key(), ex.getMessage());
+            }
+        }
+        persist();
+        log.info("re-attached {} of {} previously captured pod(s)", restored, previous.size());
+        return restored;
+    }
+
+    private void persist() {
+        if (registry == null) {
+            return;
+        }
+        try {
+            registry.write(List.copyOf(entries.values()));
+        } catch (IOException e) {
+            log.error("cannot persist captured pods to {}: {}", registry.path(), e.getMessage());
+        }
     }
 
     /**
@@ -67,7 +122,8 @@ public final class PodEvents {
             return PodEventReply.error(version, PodEventReply.DECODE, "CNI_ARGS lacks K8S_POD_NAMESPACE/NAME", "");
         }
         return switch (command) {
-            case "ADD" -> add(version, key, uid, config, netnsFd);
+            case "ADD" ->
+                add(version, key, uid, config, netnsFd, env.path("CNI_NETNS").asString(""));
             case "DEL" -> del(key);
             case "CHECK" ->
                 captured.containsKey(key)
@@ -77,7 +133,7 @@ public final class PodEvents {
         };
     }
 
-    private PodEventReply add(String version, String key, String uid, JsonNode config, int netnsFd)
+    private PodEventReply add(String version, String key, String uid, JsonNode config, int netnsFd, String netnsPath)
             throws InterruptedException {
         if (!NetworkNamespace.isNetworkNamespace(netnsFd)) {
             return PodEventReply.error(version, PodEventReply.REFUSED, "the passed fd is not a network namespace", key);
@@ -87,6 +143,11 @@ public final class PodEvents {
         if (sameFile(fdPath, Path.of("/proc/self/ns/net")) || sameFile(fdPath, Path.of("/proc/1/ns/net"))) {
             return PodEventReply.error(
                     version, PodEventReply.REFUSED, "refusing to capture the agent's or the host's own namespace", key);
+        }
+        if (!sameFile(fdPath, Path.of(netnsPath))) {
+            // The path is what a restarted agent reopens: it must be the namespace that was passed.
+            return PodEventReply.error(
+                    version, PodEventReply.REFUSED, "CNI_NETNS " + netnsPath + " is not the passed namespace", key);
         }
         String[] parts = key.split("/", 2);
         Optional<Workload> pod = snapshot.get().workload(parts[0], parts[1]);
@@ -113,6 +174,8 @@ public final class PodEvents {
         }
         try {
             captured.put(key, attacher.attach(fdPath, w));
+            entries.put(key, new PodRegistryFile.Entry(key, uid, netnsPath));
+            persist();
         } catch (IOException | RuntimeException e) {
             log.warn("capturing pod {} failed: {}", key, e.getMessage());
             return PodEventReply.error(
@@ -127,6 +190,9 @@ public final class PodEvents {
         if (c != null) {
             c.close(); // rules stay: a stray DEL must never un-capture a live pod
         }
+        if (entries.remove(key) != null) {
+            persist();
+        }
         return PodEventReply.ok("");
     }
 
@@ -134,7 +200,7 @@ public final class PodEvents {
         return captured.containsKey(podKey);
     }
 
-    /** Closes every pod's listeners (agent shutdown); rules stay. */
+    /** Closes every pod's listeners (agent shutdown); rules and the persisted registry stay. */
     public void closeAll() {
         captured.values().forEach(PodCapture::close);
         captured.clear();

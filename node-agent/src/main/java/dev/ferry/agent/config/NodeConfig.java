@@ -38,7 +38,8 @@ public record NodeConfig(
         String listenerWorkload,
         boolean accessLog,
         String podEventSocket,
-        String enrolledNamespacesFile) {
+        String enrolledNamespacesFile,
+        String stateDir) {
 
     public enum TransportKind {
         AUTO,

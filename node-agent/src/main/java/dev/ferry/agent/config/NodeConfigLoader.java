@@ -73,7 +73,11 @@ public final class NodeConfigLoader {
             new Key(
                     "enrolledNamespacesFile",
                     "",
-                    "file the CNI plugin reads, kept in step with the mesh (e.g. /var/lib/ferry/enrolled-namespaces); empty: off"));
+                    "file the CNI plugin reads, kept in step with the mesh (e.g. /var/lib/ferry/enrolled-namespaces); empty: off"),
+            new Key(
+                    "stateDir",
+                    "",
+                    "captured pods persisted here, re-attached after a restart (e.g. /var/lib/ferry); empty: off"));
 
     private static final Pattern WORKLOAD_REF = Pattern.compile("^[a-z0-9-.]+/[a-z0-9-.]+$");
 
@@ -169,7 +173,8 @@ public final class NodeConfigLoader {
                     workload,
                     bool("accessLog"),
                     str("podEventSocket"),
-                    str("enrolledNamespacesFile"));
+                    str("enrolledNamespacesFile"),
+                    str("stateDir"));
         }
 
         private String nodeName() throws ConfigException {

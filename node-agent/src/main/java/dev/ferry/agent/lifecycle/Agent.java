@@ -174,7 +174,13 @@ public final class Agent implements AutoCloseable {
         if (!config.podEventSocket().isEmpty()) {
             // fd passing over Unix sockets needs epoll, whatever carries the data path
             podEventGroup = Transport.EPOLL.newGroup(1, new DefaultThreadFactory("ferry-cni", true));
-            podEvents = new PodEvents(snapshot::get, config.nodeName(), this::attachPod);
+            podEvents = new PodEvents(
+                    snapshot::get,
+                    config.nodeName(),
+                    this::attachPod,
+                    config.stateDir().isEmpty() ? null : Path.of(config.stateDir()));
+            // Re-attach to the pods a previous agent captured before serving (and so before reporting ready).
+            podEvents.restore();
             podEventServer = PodEventServer.bind(podEventGroup, Path.of(config.podEventSocket()), podEvents);
         }
 

@@ -164,4 +164,72 @@ class PodEventNetnsTest {
             }
         }
     }
+
+    @Test
+    void restartedAgentReattachesToRunningPodsAndDropsThoseWhoseNamespaceIsGone() throws Exception {
+        Path mesh = new MeshFiles()
+                .pod("client-1", "10.244.1.2", "node-1", "client", 8080)
+                .pod("client-2", "10.244.1.3", "node-1", "client", 8080)
+                .write(dir);
+        Path enrolled = dir.resolve("state/enrolled-namespaces");
+        Path socket = dir.resolve("run/cni.sock");
+        Path stateDir = dir.resolve("state");
+        Map<String, String> cfg = Map.of(
+                "FERRY_POD_EVENT_SOCKET", socket.toString(),
+                "FERRY_ENROLLED_NAMESPACES_FILE", enrolled.toString(),
+                "FERRY_STATE_DIR", stateDir.toString());
+        try (Netns stays = podWithIp("ferry-rs1", "10.244.1.2")) {
+            Netns goes = podWithIp("ferry-rs2", "10.244.1.3");
+            try {
+                try (AgentFixture first = new AgentFixture("epoll", mesh, cfg)) {
+                    assertThat(plugin(
+                                            "ADD",
+                                            "/run/netns/" + stays.name(),
+                                            "client-1",
+                                            "uid-client-1",
+                                            socket,
+                                            enrolled,
+                                            "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.244.1.2/24\"}]}")
+                                    .code())
+                            .isZero();
+                    assertThat(plugin(
+                                            "ADD",
+                                            "/run/netns/" + goes.name(),
+                                            "client-2",
+                                            "uid-client-2",
+                                            socket,
+                                            enrolled,
+                                            "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.244.1.3/24\"}]}")
+                                    .code())
+                            .isZero();
+                    assertThat(Files.readString(stateDir.resolve("pods.json"))).contains("client-1", "client-2");
+                }
+                assertThat(stays.exec("ss", "-Hltn")).as("agent stopped").doesNotContain(":15001");
+            } finally {
+                goes.close(); // this pod went away while no agent was running
+            }
+            try (AgentFixture second = new AgentFixture("epoll", mesh, cfg)) {
+                assertThat(stays.exec("ss", "-Hltn"))
+                        .as("re-attached before serving")
+                        .contains(":15001");
+                String registry = Files.readString(stateDir.resolve("pods.json"));
+                assertThat(registry).contains("client-1").doesNotContain("client-2");
+                assertThat(second.get(second.agent.readinessAddress(), "/healthz/ready"))
+                        .contains("ready");
+            }
+        }
+    }
+
+    private static Netns podWithIp(String prefix, String ip) throws Exception {
+        Netns ns = new Netns(prefix);
+        try {
+            ns.exec("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0-peer");
+            ns.exec("ip", "link", "set", "eth0", "up");
+            ns.exec("ip", "addr", "add", ip + "/24", "dev", "eth0");
+            return ns;
+        } catch (Exception e) {
+            ns.close();
+            throw e;
+        }
+    }
 }

@@ -184,7 +184,7 @@ class RelayLoopbackTest {
                 Future<Integer> upstream = ex.submit(() -> {
                     try (Socket s = server.accept()) {
                         int n = s.getInputStream().readAllBytes().length; // returns at the relayed FIN
-                        Thread.sleep(5000); // and never answers nor closes
+                        Thread.sleep(1500); // and never answers nor closes (longer than the 400 ms linger)
                         return n;
                     }
                 });
