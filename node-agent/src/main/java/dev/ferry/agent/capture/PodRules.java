@@ -1,5 +1,6 @@
 package dev.ferry.agent.capture;
 
+import dev.ferry.agent.net.SocketMarks;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -15,12 +16,32 @@ import java.util.concurrent.TimeUnit;
  */
 public final class PodRules {
     public static final int MARK = 1337;
+    /** The pod-local routing table that delivers replies of transparent inbound connections to the agent. */
+    public static final int ROUTE_TABLE = 133;
+
+    private static void run(Path netns, List<String> cmd, String tolerated) throws IOException, InterruptedException {
+        List<String> full = new java.util.ArrayList<>(List.of("nsenter", "--net=" + netns));
+        full.addAll(cmd);
+        Process p = new ProcessBuilder(full).redirectErrorStream(true).start();
+        try {
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                throw new IOException(String.join(" ", cmd) + " in " + netns + " did not finish within 10 s");
+            }
+            if (p.exitValue() != 0 && (tolerated == null || !out.contains(tolerated))) {
+                throw new IOException(String.join(" ", cmd) + " in " + netns + " failed: " + out.trim());
+            }
+        } finally {
+            p.destroyForcibly();
+        }
+    }
 
     private PodRules() {}
 
     /** The ruleset text; pure, so tests can read it. */
     public static String ruleset(int outboundPort, int inboundPort, int hbonePort) {
-        return String.format(Locale.ROOT, """
+        return String.format(
+                Locale.ROOT, """
                 table inet ferry
                 delete table inet ferry
                 table inet ferry {
@@ -37,12 +58,17 @@ public final class PodRules {
                     meta nfproto ipv4 tcp dport %4$d return
                     meta nfproto ipv4 meta l4proto tcp redirect to :%3$d
                   }
+                  chain reroute-replies {
+                    type route hook output priority -150; policy accept;
+                    meta mark %5$d ct mark set %5$d
+                    ct mark %5$d meta mark set %5$d
+                  }
                   chain ipv6-guard {
                     type filter hook output priority 0; policy accept;
                     meta nfproto ipv6 meta l4proto tcp oifname != "lo" meta mark != %1$d reject with tcp reset
                   }
                 }
-                """, MARK, outboundPort, inboundPort, hbonePort);
+                """, MARK, outboundPort, inboundPort, hbonePort, SocketMarks.TRANSPARENT_MARK);
     }
 
     /**
@@ -52,6 +78,12 @@ public final class PodRules {
      */
     public static void apply(Path netns, int outboundPort, int inboundPort, int hbonePort)
             throws IOException, InterruptedException {
+        // Replies to the agent's transparent inbound sockets (see SocketMarks.TRANSPARENT_MARK) are routed to the
+        // pod's own stack; "File exists" on a re-ADD is fine.
+        String mark = Integer.toString(SocketMarks.TRANSPARENT_MARK);
+        String table = Integer.toString(ROUTE_TABLE);
+        run(netns, List.of("ip", "rule", "add", "fwmark", mark, "lookup", table), "File exists");
+        run(netns, List.of("ip", "route", "replace", "local", "0.0.0.0/0", "dev", "lo", "table", table), null);
         Process p = new ProcessBuilder(List.of("nsenter", "--net=" + netns, "nft", "-f", "-"))
                 .redirectErrorStream(true)
                 .start();

@@ -15,6 +15,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollMode;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.uring.IoUringChannelOption;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 
@@ -75,14 +76,18 @@ public final class NativeSocketFactory implements SocketFactory {
     }
 
     private <C extends Channel> ChannelFactory<C> factory(Class<? extends C> type) {
+        return factory(type, mark);
+    }
+
+    private <C extends Channel> ChannelFactory<C> factory(Class<? extends C> type, int socketMark) {
         ReflectiveChannelFactory<C> plain = new ReflectiveChannelFactory<>(type);
         if (namespace == null) {
             return plain;
         }
         return () -> {
             C channel = namespace.enter(plain::newChannel); // socket() runs inside the pod's namespace
-            if (mark != 0) {
-                SocketMarks.mark(channel, mark);
+            if (socketMark != 0) {
+                SocketMarks.mark(channel, socketMark);
             }
             return channel;
         };
@@ -119,9 +124,30 @@ public final class NativeSocketFactory implements SocketFactory {
 
     @Override
     public ChannelFuture connect(EventLoop loop, InetSocketAddress remote, ChannelHandler handler) {
+        return bootstrap(loop, handler, mark).connect(remote);
+    }
+
+    /**
+     * In a pod: an IP_TRANSPARENT socket bound to the original client's address, marked
+     * {@link SocketMarks#TRANSPARENT_MARK} so the pod's policy routing hands the app's replies back to it.
+     */
+    @Override
+    public ChannelFuture connectAs(
+            EventLoop loop, InetSocketAddress remote, InetSocketAddress source, ChannelHandler handler) {
+        if (namespace == null || transport == Transport.NIO) {
+            return connect(loop, remote, handler);
+        }
+        Bootstrap b = bootstrap(loop, handler, SocketMarks.TRANSPARENT_MARK);
+        b.option(
+                transport == Transport.EPOLL ? EpollChannelOption.IP_TRANSPARENT : IoUringChannelOption.IP_TRANSPARENT,
+                true);
+        return b.connect(remote, new InetSocketAddress(source.getAddress(), 0));
+    }
+
+    private Bootstrap bootstrap(EventLoop loop, ChannelHandler handler, int socketMark) {
         Bootstrap b = new Bootstrap()
                 .group(loop)
-                .channelFactory(this.<SocketChannel>factory(transport.socketChannel()))
+                .channelFactory(this.<SocketChannel>factory(transport.socketChannel(), socketMark))
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -135,6 +161,6 @@ public final class NativeSocketFactory implements SocketFactory {
         if (splice) {
             b.option(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED);
         }
-        return b.connect(remote);
+        return b;
     }
 }

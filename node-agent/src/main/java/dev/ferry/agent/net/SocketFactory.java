@@ -23,4 +23,13 @@ public interface SocketFactory {
 
     /** Connects an upstream socket on {@code loop} (the downstream's loop: no cross-thread hand-off per byte). */
     ChannelFuture connect(EventLoop loop, InetSocketAddress remote, ChannelHandler handler);
+
+    /**
+     * Connects with {@code source} as the socket's address although it is not local (IP_TRANSPARENT), so inbound
+     * delivery keeps the original client's IP. Factories that cannot (the host's) connect normally.
+     */
+    default ChannelFuture connectAs(
+            EventLoop loop, InetSocketAddress remote, InetSocketAddress source, ChannelHandler handler) {
+        return connect(loop, remote, handler);
+    }
 }

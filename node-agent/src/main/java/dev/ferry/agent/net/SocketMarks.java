@@ -11,6 +11,13 @@ public final class SocketMarks {
     /** The mark on every socket the agent creates in a pod (DESIGN.md: mark 1337 = 0x539). */
     public static final int FERRY_MARK = 1337;
 
+    /**
+     * The mark of inbound delivery sockets that carry the client's address (IP_TRANSPARENT). The pod's rules copy
+     * it to the connection (ct mark) and back onto the app's replies, which policy routing then delivers locally to
+     * the agent's socket instead of sending them out towards the client.
+     */
+    public static final int TRANSPARENT_MARK = 1338;
+
     private static final int SOL_SOCKET = 1;
     private static final int SO_MARK = 36;
 

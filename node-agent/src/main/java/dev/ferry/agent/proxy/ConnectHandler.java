@@ -101,7 +101,15 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
         if (target == null) {
             return;
         }
-        ChannelFuture connect = ctx.sockets().connect(down.eventLoop(), target, new RelayHandler(session));
+        // Inbound delivery keeps the client's IP as the source the app sees (when the factory can: in a pod).
+        ChannelFuture connect = direction == Direction.INBOUND
+                ? ctx.sockets()
+                        .connectAs(
+                                down.eventLoop(),
+                                target,
+                                (InetSocketAddress) down.remoteAddress(),
+                                new RelayHandler(session))
+                : ctx.sockets().connect(down.eventLoop(), target, new RelayHandler(session));
         session.upstream(connect.channel());
         connect.addListener(f -> {
             if (f.isSuccess()) {

@@ -73,7 +73,9 @@ class PodCaptureNetnsTest {
 
                 assertThat(client.exec("nft", "list", "table", "inet", "ferry")).contains("redirect to :15001");
                 String body = client.exec("curl", "-sS", "--max-time", "5", "http://10.96.0.10/");
-                assertThat(body).startsWith("hello from web, you are ");
+                // The app sees the client pod's own IP: outbound sockets live in the client pod, inbound delivery
+                // connects with the client's address (IP_TRANSPARENT) and the web pod routes replies back to it.
+                assertThat(body).isEqualTo("hello from web, you are 10.244.1.2");
 
                 String metrics = f.scrape();
                 assertThat(PromText.sum(
