@@ -56,11 +56,8 @@ public final class ConflistInstaller {
 
     /** Appends Ferry to the primary conflist (idempotent); returns the file now holding the chain. */
     public Path chain() throws IOException {
-        Path primary = primary().orElseThrow(() -> new IOException("no primary CNI config in " + confDir));
-        ObjectNode list = asConflist(read(primary));
-        ArrayNode plugins = (ArrayNode) list.get("plugins");
-        removeFerry(plugins);
-        plugins.add(ferryEntry.deepCopy());
+        Path primary = requirePrimary();
+        ObjectNode list = withFerryLast(primary);
         Path target = primary.getFileName().toString().endsWith(".conflist")
                 ? primary
                 : primary.resolveSibling(stripExtension(primary.getFileName().toString()) + ".conflist");
@@ -73,14 +70,22 @@ public final class ConflistInstaller {
 
     /** Writes {@value #OWNED_NAME}: the primary's plugins followed by Ferry, named to sort first. */
     public Path own() throws IOException {
-        Path primary = primary().orElseThrow(() -> new IOException("no primary CNI config in " + confDir));
+        Path target = confDir.resolve(OWNED_NAME);
+        write(target, withFerryLast(requirePrimary()));
+        return target;
+    }
+
+    private Path requirePrimary() throws IOException {
+        return primary().orElseThrow(() -> new IOException("no primary CNI config in " + confDir));
+    }
+
+    /** The primary's chain as a conflist, with any Ferry entry moved to the end (so re-running is idempotent). */
+    private ObjectNode withFerryLast(Path primary) throws IOException {
         ObjectNode list = asConflist(read(primary));
         ArrayNode plugins = (ArrayNode) list.get("plugins");
         removeFerry(plugins);
         plugins.add(ferryEntry.deepCopy());
-        Path target = confDir.resolve(OWNED_NAME);
-        write(target, list);
-        return target;
+        return list;
     }
 
     /** Removes Ferry from the primary conflist and deletes Ferry's own file. */

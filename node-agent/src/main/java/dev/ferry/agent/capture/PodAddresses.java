@@ -3,13 +3,11 @@ package dev.ferry.agent.capture;
 import dev.ferry.mesh.Workload;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -61,14 +59,8 @@ final class PodAddresses {
     }
 
     private static Set<InetAddress> configuredIn(Path netns) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("nsenter", "--net=" + netns, "ip", "-j", "addr", "show")
-                .redirectErrorStream(true)
-                .start();
+        String out = NamespaceCommand.run(netns, List.of("ip", "-j", "addr", "show"), null, null);
         try {
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                throw new IOException("ip addr failed: " + out.trim());
-            }
             Set<InetAddress> addrs = new LinkedHashSet<>();
             for (JsonNode link : JSON.readTree(out)) {
                 for (JsonNode info : link.path("addr_info")) {
@@ -78,8 +70,6 @@ final class PodAddresses {
             return addrs;
         } catch (JacksonException e) {
             throw new IOException("cannot parse ip -j output: " + e.getOriginalMessage(), e);
-        } finally {
-            p.destroyForcibly();
         }
     }
 }

@@ -19,23 +19,6 @@ public final class PodRules {
     /** The pod-local routing table that delivers replies of transparent inbound connections to the agent. */
     public static final int ROUTE_TABLE = 133;
 
-    private static void run(Path netns, List<String> cmd, String tolerated) throws IOException, InterruptedException {
-        List<String> full = new java.util.ArrayList<>(List.of("nsenter", "--net=" + netns));
-        full.addAll(cmd);
-        Process p = new ProcessBuilder(full).redirectErrorStream(true).start();
-        try {
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                throw new IOException(String.join(" ", cmd) + " in " + netns + " did not finish within 10 s");
-            }
-            if (p.exitValue() != 0 && (tolerated == null || !out.contains(tolerated))) {
-                throw new IOException(String.join(" ", cmd) + " in " + netns + " failed: " + out.trim());
-            }
-        } finally {
-            p.destroyForcibly();
-        }
-    }
-
     private PodRules() {}
 
     /** The ruleset text; pure, so tests can read it. */
@@ -82,24 +65,9 @@ public final class PodRules {
         // pod's own stack; "File exists" on a re-ADD is fine.
         String mark = Integer.toString(SocketMarks.TRANSPARENT_MARK);
         String table = Integer.toString(ROUTE_TABLE);
-        run(netns, List.of("ip", "rule", "add", "fwmark", mark, "lookup", table), "File exists");
-        run(netns, List.of("ip", "route", "replace", "local", "0.0.0.0/0", "dev", "lo", "table", table), null);
-        Process p = new ProcessBuilder(List.of("nsenter", "--net=" + netns, "nft", "-f", "-"))
-                .redirectErrorStream(true)
-                .start();
-        try {
-            p.getOutputStream()
-                    .write(ruleset(outboundPort, inboundPort, hbonePort).getBytes(StandardCharsets.UTF_8));
-            p.getOutputStream().close();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                throw new IOException("nft in " + netns + " did not finish within 10 s");
-            }
-            if (p.exitValue() != 0) {
-                throw new IOException("nft in " + netns + " failed (exit " + p.exitValue() + "): " + out.trim());
-            }
-        } finally {
-            p.destroyForcibly();
-        }
+        NamespaceCommand.run(netns, List.of("ip", "rule", "add", "fwmark", mark, "lookup", table), null, "File exists");
+        NamespaceCommand.run(netns, List.of("ip", "route", "replace", "local", "0.0.0.0/0", "dev", "lo", "table", table), null, null);
+        NamespaceCommand.run(netns, List.of("nft", "-f", "-"), ruleset(outboundPort, inboundPort, hbonePort), null);
+    }
     }
 }
