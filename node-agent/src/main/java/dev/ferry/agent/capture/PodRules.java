@@ -2,11 +2,9 @@ package dev.ferry.agent.capture;
 
 import dev.ferry.agent.net.SocketMarks;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The nftables rules Ferry installs inside a pod's network namespace: one table, {@code inet ferry}. Outbound TCP
@@ -66,8 +64,11 @@ public final class PodRules {
         String mark = Integer.toString(SocketMarks.TRANSPARENT_MARK);
         String table = Integer.toString(ROUTE_TABLE);
         NamespaceCommand.run(netns, List.of("ip", "rule", "add", "fwmark", mark, "lookup", table), null, "File exists");
-        NamespaceCommand.run(netns, List.of("ip", "route", "replace", "local", "0.0.0.0/0", "dev", "lo", "table", table), null, null);
+        NamespaceCommand.run(
+                netns,
+                List.of("ip", "route", "replace", "local", "0.0.0.0/0", "dev", "lo", "table", table),
+                null,
+                null);
         NamespaceCommand.run(netns, List.of("nft", "-f", "-"), ruleset(outboundPort, inboundPort, hbonePort), null);
-    }
     }
 }
