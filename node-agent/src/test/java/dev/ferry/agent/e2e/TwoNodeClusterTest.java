@@ -1,0 +1,216 @@
+package dev.ferry.agent.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.agent.support.AgentFixture;
+import dev.ferry.agent.support.CniDriver;
+import dev.ferry.agent.support.Netns;
+import dev.ferry.agent.support.PromText;
+import dev.ferry.cni.install.ConflistInstaller;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Two simulated nodes (namespaces joined by an underlay veth, each with a bridge made by Debian's real bridge +
+ * host-local plugins and Ferry chained last by the installer), one agent per node, pods created through the CNI
+ * chain: a client pod on node 1 reaches a Service VIP served by a pod on node 2 through both agents, and the server
+ * sees the client pod's IP. The test plays the control plane: it writes each pod's IP into the mesh file after ADD.
+ */
+class TwoNodeClusterTest {
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void podToServiceVipAcrossNodesThroughBothAgents() throws Exception {
+        Path binDir = Files.createDirectories(dir.resolve("bin"));
+        try (Stream<Path> plugins = Files.list(Path.of("/usr/lib/cni"))) {
+            for (Path p : plugins.toList()) {
+                Files.createSymbolicLink(binDir.resolve(p.getFileName()), p);
+            }
+        }
+        Files.createSymbolicLink(binDir.resolve("ferry-cni"), Path.of(System.getProperty("ferry.cni.binary")));
+        Path mesh = dir.resolve("mesh.yaml");
+        Files.writeString(mesh, meshYaml("", ""));
+        String tag = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xfffff));
+
+        try (Netns node1 = new Netns("ferry-n1");
+                Netns node2 = new Netns("ferry-n2");
+                Netns clientPod = new Netns("ferry-c");
+                Netns webPod = new Netns("ferry-w")) {
+            // underlay: 192.168.100.0/24 between the nodes, pod ranges routed across it
+            Netns.run("ip", "link", "add", "u1" + tag, "type", "veth", "peer", "name", "u2" + tag);
+            Netns.run("ip", "link", "set", "u1" + tag, "netns", node1.name(), "name", "underlay");
+            Netns.run("ip", "link", "set", "u2" + tag, "netns", node2.name(), "name", "underlay");
+            for (Netns n : new Netns[] {node1, node2}) {
+                n.exec("ip", "link", "set", "underlay", "up");
+                n.exec("sysctl", "-qw", "net.ipv4.ip_forward=1");
+            }
+            node1.exec("ip", "addr", "add", "192.168.100.1/24", "dev", "underlay");
+            node2.exec("ip", "addr", "add", "192.168.100.2/24", "dev", "underlay");
+            node1.exec("ip", "route", "add", "10.244.2.0/24", "via", "192.168.100.2");
+            node2.exec("ip", "route", "add", "10.244.1.0/24", "via", "192.168.100.1");
+
+            JsonNode conf1 = nodeConflist(1);
+            JsonNode conf2 = nodeConflist(2);
+            try (AgentFixture agent1 = agent("node-1", mesh, 1);
+                    AgentFixture agent2 = agent("node-2", mesh, 2)) {
+                CniDriver cni1 = new CniDriver(node1, binDir);
+                CniDriver cni2 = new CniDriver(node2, binDir);
+                CniDriver.Result c = cni1.add(conf1, "c-client", netns(clientPod), "shop", "client-1", "uid-client");
+                assertThat(c.code()).as(c.stdout()).isZero();
+                CniDriver.Result w = cni2.add(conf2, "c-web", netns(webPod), "shop", "web-1", "uid-web");
+                assertThat(w.code()).as(w.stdout()).isZero();
+                String clientIp = ip(c);
+                String webIp = ip(w);
+                assertThat(clientIp).startsWith("10.244.1.");
+                assertThat(webIp).startsWith("10.244.2.");
+
+                // the control plane learns the pods' IPs (the runtime reports them after the chain returns)
+                Files.writeString(mesh, meshYaml(clientIp, webIp));
+                awaitEndpoint(agent1);
+                awaitEndpoint(agent2);
+                startNginx(webPod, webIp);
+
+                String body = clientPod.exec("curl", "-sS", "--max-time", "5", "http://10.96.0.10/");
+                assertThat(body).isEqualTo("hello from web, you are " + clientIp);
+
+                Map<String, String> outbound =
+                        Map.of("reporter", "source", "source_workload", "client", "destination_workload", "web");
+                Map<String, String> inbound = Map.of("reporter", "destination", "destination_workload", "web");
+                assertThat(PromText.sum(agent1.scrape(), "istio_tcp_connections_opened_total", outbound))
+                        .isEqualTo(1);
+                assertThat(PromText.sum(agent2.scrape(), "istio_tcp_connections_opened_total", inbound))
+                        .isEqualTo(1);
+                assertThat(cni1.del(conf1, "c-client", netns(clientPod), "shop", "client-1", "uid-client")
+                                .code())
+                        .isZero();
+                assertThat(cni2.del(conf2, "c-web", netns(webPod), "shop", "web-1", "uid-web")
+                                .code())
+                        .isZero();
+            }
+        }
+    }
+
+    private AgentFixture agent(String node, Path mesh, int n) throws Exception {
+        return new AgentFixture(
+                "epoll",
+                mesh,
+                Map.of(
+                        "FERRY_NODE_NAME",
+                        node,
+                        "FERRY_TEST_REAL_ORIGINAL_DST",
+                        "true",
+                        "FERRY_POD_EVENT_SOCKET",
+                        dir.resolve("node" + n + "/run/cni.sock").toString(),
+                        "FERRY_ENROLLED_NAMESPACES_FILE",
+                        dir.resolve("node" + n + "/enrolled").toString()));
+    }
+
+    private JsonNode nodeConflist(int n) throws Exception {
+        Path confDir = Files.createDirectories(dir.resolve("node" + n + "/net.d"));
+        Files.writeString(confDir.resolve("10-bridge.conflist"), """
+                {"cniVersion":"1.0.0","name":"k8s-pod-network","plugins":[
+                  {"type":"bridge","bridge":"cni0","isDefaultGateway":true,"ipMasq":false,
+                   "ipam":{"type":"host-local","ranges":[[{"subnet":"10.244.%d.0/24"}]],"dataDir":"%s"}}]}
+                """.formatted(n, dir.resolve("node" + n + "/ipam")));
+        ObjectNode ferry = JSON.createObjectNode();
+        ferry.put("agentSocket", dir.resolve("node" + n + "/run/cni.sock").toString());
+        ferry.put(
+                "enrolledNamespacesFile", dir.resolve("node" + n + "/enrolled").toString());
+        return JSON.readTree(Files.readString(new ConflistInstaller(confDir, ferry).chain()));
+    }
+
+    private static Path netns(Netns ns) {
+        return Path.of("/run/netns", ns.name());
+    }
+
+    private static String ip(CniDriver.Result r) {
+        String cidr =
+                JSON.readTree(r.stdout()).path("ips").get(0).path("address").asString();
+        return cidr.substring(0, cidr.indexOf('/'));
+    }
+
+    private static void awaitEndpoint(AgentFixture agent) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (agent.agent.snapshot().services().isEmpty()
+                || agent.agent
+                        .snapshot()
+                        .bindingFor(new java.net.InetSocketAddress("10.96.0.10", 80))
+                        .endpoints()
+                        .isEmpty()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("agent never saw the web endpoint");
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private void startNginx(Netns web, String ip) throws Exception {
+        Path conf = dir.resolve("nginx.conf");
+        Files.createDirectories(dir.resolve("tmp"));
+        Files.writeString(conf, """
+                user root; worker_processes 1; master_process off; daemon off; pid %1$s/nginx.pid;
+                error_log stderr warn;
+                events { worker_connections 64; }
+                http { access_log off; client_body_temp_path %1$s/tmp; proxy_temp_path %1$s/tmp;
+                  fastcgi_temp_path %1$s/tmp; uwsgi_temp_path %1$s/tmp; scgi_temp_path %1$s/tmp;
+                  server { listen %2$s:8080;
+                    location / { return 200 "hello from web, you are $remote_addr"; } } }
+                """.formatted(dir, ip));
+        web.start(new ProcessBuilder("nginx", "-c", conf.toString(), "-e", "stderr")
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("nginx.log").toFile()));
+        for (int i = 0; i < 50; i++) {
+            if (web.exec("ss", "-Hltn", "sport = :8080").contains("8080")) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("nginx did not start: " + Files.readString(dir.resolve("nginx.log")));
+    }
+
+    private static String meshYaml(String clientIp, String webIp) {
+        return """
+                apiVersion: v1
+                kind: Namespace
+                metadata: {name: shop, labels: {ferry.dev/mesh: enabled}}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: client-1, namespace: shop, uid: uid-client, labels: {app: client}}
+                spec: {nodeName: node-1, serviceAccountName: client, containers: [{name: c, image: i}]}
+                %s
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: web-1, namespace: shop, uid: uid-web, labels: {app: web}}
+                spec:
+                  nodeName: node-2
+                  serviceAccountName: web
+                  containers: [{name: c, image: i, ports: [{name: http, containerPort: 8080}]}]
+                %s
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: web, namespace: shop}
+                spec: {clusterIP: 10.96.0.10, ports: [{port: 80, targetPort: http}], selector: {app: web}}
+                """.formatted(status(clientIp), status(webIp));
+    }
+
+    private static String status(String ip) {
+        return ip.isEmpty()
+                ? "status: {phase: Pending}"
+                : "status: {phase: Running, podIP: " + ip + ", conditions: [{type: Ready, status: \"True\"}]}";
+    }
+}
