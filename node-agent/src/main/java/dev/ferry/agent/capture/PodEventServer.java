@@ -36,7 +36,11 @@ public final class PodEventServer implements AutoCloseable {
         Path dir = socket.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-        Files.deleteIfExists(socket); // a stale socket from a previous agent (the state dir decides ownership)
+        // Bind under a private name, then rename over the public one: atomic for the plugin, and a previous agent
+        // closing later (Netty unlinks a domain socket's bound path on close) removes only its own private name.
+        Path bound = socket.resolveSibling(socket.getFileName() + "."
+                + ProcessHandle.current().pid() + "." + Integer.toHexString(System.identityHashCode(events)));
+        Files.deleteIfExists(bound);
         ExecutorService worker = Executors.newSingleThreadExecutor(
                 r -> Thread.ofPlatform().daemon().name("ferry-pod-events").unstarted(r));
         Channel ch = new ServerBootstrap()
@@ -50,9 +54,14 @@ public final class PodEventServer implements AutoCloseable {
                         c.pipeline().addLast(new PodEventHandler(events, worker));
                     }
                 })
-                .bind(new DomainSocketAddress(socket.toFile()))
+                .bind(new DomainSocketAddress(bound.toFile()))
                 .sync()
                 .channel();
+        Files.move(
+                bound,
+                socket,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         return new PodEventServer(ch, worker, socket);
     }
 
@@ -64,6 +73,7 @@ public final class PodEventServer implements AutoCloseable {
     public void close() throws IOException {
         channel.close().awaitUninterruptibly();
         worker.shutdownNow();
-        Files.deleteIfExists(socket);
+        // The public socket file is left in place: in a rolling upgrade it is already the new agent's. A stale one
+        // only makes the plugin's connect fail, which is CNI code 11: the runtime retries; the next agent replaces it.
     }
 }

@@ -69,6 +69,8 @@ public final class PodRules {
                 List.of("ip", "route", "replace", "local", "0.0.0.0/0", "dev", "lo", "table", table),
                 null,
                 null);
+        // Queued connections of a closing listener move to another SO_REUSEPORT listener (the new agent's).
+        NamespaceCommand.run(netns, List.of("sysctl", "-qw", "net.ipv4.tcp_migrate_req=1"), null, null);
         NamespaceCommand.run(netns, List.of("nft", "-f", "-"), ruleset(outboundPort, inboundPort, hbonePort), null);
     }
 }

@@ -299,6 +299,19 @@ public final class Agent implements AutoCloseable {
             return;
         }
         log.info("draining: {} open connection(s), deadline {} ms", registry.size(), deadline.toMillis());
+        // Stop taking pod events and close every pod's listeners too: in a rolling upgrade the new agent's
+        // SO_REUSEPORT listeners take the new (and the queued) connections while ours finish.
+        if (podEventServer != null) {
+            try {
+                podEventServer.close();
+            } catch (IOException e) {
+                log.debug("closing pod-event server: {}", e.toString());
+            }
+            podEventServer = null;
+        }
+        if (podEvents != null) {
+            podEvents.closeAll();
+        }
         for (CaptureListener l : new CaptureListener[] {outbound, inbound}) {
             ChannelFuture closing = l == null ? null : l.close();
             if (closing != null) {

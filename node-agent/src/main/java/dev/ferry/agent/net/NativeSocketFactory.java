@@ -119,6 +119,11 @@ public final class NativeSocketFactory implements SocketFactory {
         if (splice) {
             b.childOption(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED);
         }
+        if (namespace != null && transport.reusePortOption() != null) {
+            // During a rolling upgrade the old and the new agent both listen in the pod; with tcp_migrate_req the
+            // kernel hands the old listener's queued connections to the new one when the old closes.
+            b.option(transport.reusePortOption(), true);
+        }
         return b.bind(address);
     }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.ferry.agent.support.AgentFixture;
 import dev.ferry.agent.support.MeshFiles;
 import dev.ferry.agent.support.Netns;
+import dev.ferry.agent.support.Nginx;
 import java.io.InputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -216,6 +217,68 @@ class PodEventNetnsTest {
                 assertThat(registry).contains("client-1").doesNotContain("client-2");
                 assertThat(second.get(second.agent.readinessAddress(), "/healthz/ready"))
                         .contains("ready");
+            }
+        }
+    }
+
+    @Test
+    void rollingRestartRefusesNoNewConnection() throws Exception {
+        Path mesh = new MeshFiles()
+                .pod("client-1", "10.244.1.2", "node-1", "client", 8080)
+                .write(dir);
+        Path enrolled = dir.resolve("state/enrolled-namespaces");
+        Path socket = dir.resolve("run/cni.sock");
+        Map<String, String> cfg = Map.of(
+                "FERRY_POD_EVENT_SOCKET", socket.toString(),
+                "FERRY_ENROLLED_NAMESPACES_FILE", enrolled.toString(),
+                "FERRY_STATE_DIR", dir.resolve("state").toString(),
+                "FERRY_TEST_REAL_ORIGINAL_DST", "true");
+        String tag = Integer.toHexString(
+                java.util.concurrent.ThreadLocalRandom.current().nextInt(0x10000, 0xfffff));
+        try (Netns client = new Netns("ferry-rc");
+                Netns server = new Netns("ferry-rs")) {
+            Netns.run("ip", "link", "add", "rc" + tag, "type", "veth", "peer", "name", "rs" + tag);
+            Netns.run("ip", "link", "set", "rc" + tag, "netns", client.name(), "name", "eth0");
+            Netns.run("ip", "link", "set", "rs" + tag, "netns", server.name(), "name", "eth0");
+            client.exec("ip", "link", "set", "eth0", "up");
+            server.exec("ip", "link", "set", "eth0", "up");
+            client.exec("ip", "addr", "add", "10.244.1.2/24", "dev", "eth0");
+            server.exec("ip", "addr", "add", "10.244.1.3/24", "dev", "eth0");
+            Nginx.start(server, dir, "10.244.1.3:8080");
+
+            AgentFixture old = new AgentFixture("epoll", mesh, cfg);
+            try {
+                assertThat(plugin("ADD", "/run/netns/" + client.name(), "client-1", "uid-client-1", socket, enrolled)
+                                .code())
+                        .isZero();
+                // Load from inside the pod, through its capture (10.244.1.3 is outside the mesh: passthrough).
+                Process load = client.start(new ProcessBuilder(
+                                "sh",
+                                "-c",
+                                "end=$(($(date +%s)+5)); while [ $(date +%s) -lt $end ]; do "
+                                        + "curl -s -o /dev/null -w '%{http_code}\\n' --max-time 2 http://10.244.1.3:8080/; done")
+                        .redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("load.txt").toFile()));
+                Thread.sleep(1000);
+                try (AgentFixture fresh = new AgentFixture("epoll", mesh, cfg)) { // re-attaches from the state dir
+                    Thread.sleep(500);
+                    old.agent.drainAndStop(java.time.Duration.ofSeconds(3));
+                    assertThat(load.waitFor(20, java.util.concurrent.TimeUnit.SECONDS))
+                            .isTrue();
+                    java.util.List<String> codes = Files.readAllLines(dir.resolve("load.txt"));
+                    assertThat(codes).hasSizeGreaterThan(20);
+                    assertThat(codes)
+                            .as("every request answered across the hand-over")
+                            .allMatch("200"::equals);
+                    assertThat(client.exec("ss", "-Hltn"))
+                            .as("the new agent serves the pod")
+                            .contains(":15001");
+                    assertThat(socket)
+                            .as("the old agent left the new one's socket alone")
+                            .exists();
+                }
+            } finally {
+                old.close();
             }
         }
     }
