@@ -46,9 +46,30 @@ class PodEventNetnsTest {
     private Run plugin(
             String command, String netns, String name, String uid, Path socket, Path enrolled, String prevResult)
             throws Exception {
+        return pluginAs(null, command, netns, name, uid, socket, enrolled, prevResult);
+    }
+
+    /** @param user run the plugin as this uid (through setpriv), or null for root */
+    private Run pluginAs(
+            Integer user,
+            String command,
+            String netns,
+            String name,
+            String uid,
+            Path socket,
+            Path enrolled,
+            String prevResult)
+            throws Exception {
         String config = "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"type\":\"ferry-cni\",\"agentSocket\":\"" + socket
                 + "\",\"enrolledNamespacesFile\":\"" + enrolled + "\",\"prevResult\":" + prevResult + "}";
-        ProcessBuilder pb = new ProcessBuilder(System.getProperty("ferry.cni.binary"));
+        ProcessBuilder pb = user == null
+                ? new ProcessBuilder(System.getProperty("ferry.cni.binary"))
+                : new ProcessBuilder(
+                        "setpriv",
+                        "--reuid=" + user,
+                        "--regid=" + user,
+                        "--clear-groups",
+                        System.getProperty("ferry.cni.binary"));
         pb.environment().clear();
         pb.environment().put("CNI_COMMAND", command);
         pb.environment().put("CNI_CONTAINERID", "c1");
@@ -218,6 +239,43 @@ class PodEventNetnsTest {
                 assertThat(second.get(second.agent.readinessAddress(), "/healthz/ready"))
                         .contains("ready");
             }
+        }
+    }
+
+    @Test
+    void onlyRootMayCall() throws Exception {
+        Path mesh = new MeshFiles()
+                .pod("client-1", "10.244.1.2", "node-1", "client", 8080)
+                .write(dir);
+        Path enrolled = dir.resolve("state/enrolled-namespaces");
+        Path socket = dir.resolve("run/cni.sock");
+        try (Netns pod = podWithIp("ferry-nr", "10.244.1.2");
+                AgentFixture f = new AgentFixture(
+                        "epoll",
+                        mesh,
+                        Map.of(
+                                "FERRY_POD_EVENT_SOCKET", socket.toString(),
+                                "FERRY_ENROLLED_NAMESPACES_FILE", enrolled.toString()))) {
+            // The plugin must be able to read its config inputs as that user; the agent's dir stays 0700.
+            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            Files.setPosixFilePermissions(
+                    enrolled.getParent(), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            String netns = "/run/netns/" + pod.name();
+            Run blocked = pluginAs(65534, "ADD", netns, "client-1", "uid-client-1", socket, enrolled, PREV);
+            assertThat(blocked.json().path("code").asInt())
+                    .as("0700 socket dir: cannot even connect")
+                    .isEqualTo(11);
+
+            // Second line of defence: even with the directory opened up, the agent checks SO_PEERCRED.
+            Files.setPosixFilePermissions(
+                    socket.getParent(), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            Files.setPosixFilePermissions(socket, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+            Run refused = pluginAs(65534, "ADD", netns, "client-1", "uid-client-1", socket, enrolled, PREV);
+            assertThat(refused.json().path("code").asInt()).isEqualTo(PodEventReply.REFUSED);
+            assertThat(refused.json().path("msg").asString()).contains("only root");
+            assertThat(pod.exec("ss", "-Hltn")).doesNotContain(":15001");
+            assertThat(pod.exec("sh", "-c", "nft list table inet ferry 2>&1 || true"))
+                    .doesNotContain("redirect");
         }
     }
 
