@@ -206,7 +206,7 @@ static int cni_arg(const char *args, const char *key, char *out, size_t cap) {
 static int write_all(int fd, const void *buf, size_t len) {
     const char *p = buf;
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
         if (n < 0) { if (errno == EINTR) continue; return -1; }
         p += n; len -= (size_t)n;
     }
@@ -279,16 +279,18 @@ static int forward(const char *sock_path, const char *config, size_t config_len,
     c->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
     uint8_t len_be[4] = {(uint8_t)(body_len >> 24), (uint8_t)(body_len >> 16), (uint8_t)(body_len >> 8), (uint8_t)body_len};
-    if (pass_fd < 0 || sendmsg(s, &msg, MSG_NOSIGNAL) != 1 || write_all(s, len_be, 4) < 0
-        || write_all(s, body, body_len) < 0) {
-        snprintf(why, why_cap, "send to %s: %s", sock_path, strerror(errno));
-        close(s); free(body); return -1;
-    }
+    int sent = pass_fd >= 0 && sendmsg(s, &msg, MSG_NOSIGNAL) == 1 && write_all(s, len_be, 4) == 0
+               && write_all(s, body, body_len) == 0;
     free(body);
+    if (!sent) {
+        /* The agent may have refused us before reading the request (e.g. not root) and closed: its answer is still
+           readable on a Unix socket, so try to read it before reporting the send error. */
+        snprintf(why, why_cap, "send to %s: %s", sock_path, strerror(errno));
+    }
 
     uint8_t hdr[4];
     if (read_all(s, hdr, 4) < 0) {
-        snprintf(why, why_cap, "read from %s: %s", sock_path, strerror(errno));
+        if (sent) snprintf(why, why_cap, "read from %s: %s", sock_path, strerror(errno));
         close(s); return -1;
     }
     size_t n = ((size_t)hdr[0] << 24) | ((size_t)hdr[1] << 16) | ((size_t)hdr[2] << 8) | hdr[3];

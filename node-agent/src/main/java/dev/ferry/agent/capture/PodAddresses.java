@@ -23,7 +23,8 @@ final class PodAddresses {
     private PodAddresses() {}
 
     /** @return why the addresses cannot be trusted, or empty when they can */
-    static String check(JsonNode prevResult, Path netns, Workload workload) throws InterruptedException {
+    static String check(JsonNode prevResult, Path netns, Workload workload, List<Cidr> podCidrs)
+            throws InterruptedException {
         List<InetAddress> claimed = new ArrayList<>();
         for (JsonNode ip : prevResult.path("ips")) {
             String cidr = ip.path("address").asString("");
@@ -40,6 +41,11 @@ final class PodAddresses {
         }
         if (claimed.isEmpty()) {
             return "prevResult reports no IP for the pod";
+        }
+        for (InetAddress a : claimed) {
+            if (!podCidrs.isEmpty() && podCidrs.stream().noneMatch(c -> c.contains(a))) {
+                return "prevResult claims " + a.getHostAddress() + ", outside this node's pod ranges";
+            }
         }
         Set<InetAddress> configured;
         try {

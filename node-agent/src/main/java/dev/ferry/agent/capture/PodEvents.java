@@ -39,9 +39,12 @@ public final class PodEvents {
     private final Map<String, PodCapture> captured = new ConcurrentHashMap<>();
     private final Map<String, PodRegistryFile.Entry> entries = new ConcurrentHashMap<>();
     private final PodRegistryFile registry;
+    private final List<Cidr> podCidrs;
 
     /** @param stateDir where the captured pods are persisted across restarts; null keeps them in memory only */
-    public PodEvents(Supplier<MeshSnapshot> snapshot, String nodeName, Attacher attacher, Path stateDir) {
+    public PodEvents(
+            Supplier<MeshSnapshot> snapshot, String nodeName, Attacher attacher, Path stateDir, List<Cidr> podCidrs) {
+        this.podCidrs = List.copyOf(podCidrs);
         this.snapshot = snapshot;
         this.nodeName = nodeName;
         this.attacher = attacher;
@@ -164,7 +167,7 @@ public final class PodEvents {
                     "pod " + key + " has UID " + w.uid() + ", the runtime says " + uid,
                     "");
         }
-        String badAddresses = PodAddresses.check(config.path("prevResult"), fdPath, w);
+        String badAddresses = PodAddresses.check(config.path("prevResult"), fdPath, w, podCidrs);
         if (!badAddresses.isEmpty()) {
             return PodEventReply.error(version, PodEventReply.REFUSED, "pod " + key + ": " + badAddresses, "");
         }

@@ -39,7 +39,8 @@ public record NodeConfig(
         boolean accessLog,
         String podEventSocket,
         String enrolledNamespacesFile,
-        String stateDir) {
+        String stateDir,
+        String podCidrs) {
 
     public enum TransportKind {
         AUTO,

@@ -77,7 +77,11 @@ public final class NodeConfigLoader {
             new Key(
                     "stateDir",
                     "",
-                    "captured pods persisted here, re-attached after a restart (e.g. /var/lib/ferry); empty: off"));
+                    "captured pods persisted here, re-attached after a restart (e.g. /var/lib/ferry); empty: off"),
+            new Key(
+                    "podCidrs",
+                    "",
+                    "this node's pod ranges, comma-separated (e.g. 10.244.1.0/24); a pod IP outside them is refused; empty: no check"));
 
     private static final Pattern WORKLOAD_REF = Pattern.compile("^[a-z0-9-.]+/[a-z0-9-.]+$");
 
@@ -174,7 +178,20 @@ public final class NodeConfigLoader {
                     bool("accessLog"),
                     str("podEventSocket"),
                     str("enrolledNamespacesFile"),
-                    str("stateDir"));
+                    str("stateDir"),
+                    podCidrs());
+        }
+
+        private String podCidrs() throws ConfigException {
+            String v = str("podCidrs").trim();
+            for (String cidr : v.isEmpty() ? new String[0] : v.split(",")) {
+                try {
+                    dev.ferry.agent.capture.Cidr.parse(cidr.trim());
+                } catch (IllegalArgumentException e) {
+                    throw error("podCidrs", v, e.getMessage());
+                }
+            }
+            return v;
         }
 
         private String nodeName() throws ConfigException {

@@ -5,6 +5,7 @@ import dev.ferry.agent.admin.ConfigDump;
 import dev.ferry.agent.admin.HttpEndpoints;
 import dev.ferry.agent.admin.LoggingHandler;
 import dev.ferry.agent.admin.ReadinessHandler;
+import dev.ferry.agent.capture.Cidr;
 import dev.ferry.agent.capture.EnrolledNamespacesFile;
 import dev.ferry.agent.capture.PodCapture;
 import dev.ferry.agent.capture.PodEventServer;
@@ -178,7 +179,12 @@ public final class Agent implements AutoCloseable {
                     snapshot::get,
                     config.nodeName(),
                     this::attachPod,
-                    config.stateDir().isEmpty() ? null : Path.of(config.stateDir()));
+                    config.stateDir().isEmpty() ? null : Path.of(config.stateDir()),
+                    config.podCidrs().isEmpty()
+                            ? List.of()
+                            : java.util.Arrays.stream(config.podCidrs().split(","))
+                                    .map(c -> Cidr.parse(c.trim()))
+                                    .toList());
             // Re-attach to the pods a previous agent captured before serving (and so before reporting ready).
             podEvents.restore();
             podEventServer = PodEventServer.bind(podEventGroup, Path.of(config.podEventSocket()), podEvents);

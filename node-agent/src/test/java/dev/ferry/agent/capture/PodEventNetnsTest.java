@@ -103,7 +103,8 @@ class PodEventNetnsTest {
                         mesh,
                         Map.of(
                                 "FERRY_POD_EVENT_SOCKET", socket.toString(),
-                                "FERRY_ENROLLED_NAMESPACES_FILE", enrolled.toString()))) {
+                                "FERRY_ENROLLED_NAMESPACES_FILE", enrolled.toString(),
+                                "FERRY_POD_CIDRS", "10.244.1.0/24"))) {
             assertThat(Files.readString(enrolled))
                     .as("written from the mesh snapshot")
                     .isEqualTo("test\n");
@@ -155,6 +156,17 @@ class PodEventNetnsTest {
                         .contains("10.244.1.99")
                         .contains("not configured");
                 assertThat(pod.exec("ss", "-Hltn")).doesNotContain(":15001");
+                // an address configured in the pod but outside this node's pod range
+                pod.exec("ip", "addr", "add", "10.244.9.2/24", "dev", "eth0");
+                Run foreign = plugin(
+                        "ADD",
+                        netns,
+                        "client-1",
+                        "uid-client-1",
+                        socket,
+                        enrolled,
+                        "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.244.9.2/24\"}]}");
+                assertThat(foreign.json().path("msg").asString()).contains("outside this node's pod ranges");
 
                 Run add = plugin("ADD", netns, "client-1", "uid-client-1", socket, enrolled);
                 assertThat(add.code()).as(add.out()).isZero();
@@ -271,7 +283,7 @@ class PodEventNetnsTest {
                     socket.getParent(), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
             Files.setPosixFilePermissions(socket, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
             Run refused = pluginAs(65534, "ADD", netns, "client-1", "uid-client-1", socket, enrolled, PREV);
-            assertThat(refused.json().path("code").asInt()).isEqualTo(PodEventReply.REFUSED);
+            assertThat(refused.json().path("code").asInt()).as(refused.out()).isEqualTo(PodEventReply.REFUSED);
             assertThat(refused.json().path("msg").asString()).contains("only root");
             assertThat(pod.exec("ss", "-Hltn")).doesNotContain(":15001");
             assertThat(pod.exec("sh", "-c", "nft list table inet ferry 2>&1 || true"))

@@ -63,6 +63,10 @@ class NodeConfigLoaderTest {
                 .hasMessageContaining("IP literal");
         assertThatThrownBy(() -> NodeConfigLoader.load(null, Map.of("FERRY_CONNECT_TIMEOUT", "0s")))
                 .hasMessageContaining("greater than zero");
+        assertThatThrownBy(() -> NodeConfigLoader.load(null, Map.of("FERRY_POD_CIDRS", "10.244.1.0/33")))
+                .hasMessageContaining("podCidrs");
+        assertThatThrownBy(() -> NodeConfigLoader.load(null, Map.of("FERRY_POD_CIDRS", "pods.example.com/24")))
+                .hasMessageContaining("not a CIDR");
         assertThatThrownBy(() -> NodeConfigLoader.load(null, Map.of("FERRY_ACCESS_LOG", "yes")))
                 .hasMessageContaining("true or false");
     }

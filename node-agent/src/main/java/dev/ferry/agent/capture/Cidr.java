@@ -1,0 +1,43 @@
+package dev.ferry.agent.capture;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+
+/** An IPv4 or IPv6 prefix such as {@code 10.244.1.0/24}; parsing accepts IP literals only (no DNS). */
+public record Cidr(byte[] network, int prefix) {
+    public static Cidr parse(String text) {
+        int slash = text.indexOf('/');
+        if (slash < 0 || !text.substring(0, slash).matches("^[0-9a-fA-F:.]+$")) {
+            throw new IllegalArgumentException("'" + text + "' is not a CIDR (example: 10.244.1.0/24)");
+        }
+        try {
+            byte[] net = InetAddress.getByName(text.substring(0, slash)).getAddress();
+            int prefix = Integer.parseInt(text.substring(slash + 1));
+            if (prefix < 0 || prefix > net.length * 8) {
+                throw new IllegalArgumentException("'" + text + "': prefix out of range");
+            }
+            return new Cidr(net, prefix);
+        } catch (UnknownHostException | NumberFormatException e) {
+            throw new IllegalArgumentException("'" + text + "' is not a CIDR (example: 10.244.1.0/24)", e);
+        }
+    }
+
+    public boolean contains(InetAddress address) {
+        byte[] a = address.getAddress();
+        if (a.length != network.length) {
+            return false;
+        }
+        int full = prefix / 8;
+        for (int i = 0; i < full; i++) {
+            if (a[i] != network[i]) {
+                return false;
+            }
+        }
+        int rest = prefix % 8;
+        if (rest == 0) {
+            return true;
+        }
+        int mask = 0xff << (8 - rest) & 0xff;
+        return (a[full] & mask) == (network[full] & mask);
+    }
+}
