@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ferry.agent.support.AgentFixture;
 import dev.ferry.agent.support.Netns;
+import dev.ferry.agent.support.Nginx;
 import dev.ferry.agent.support.PromText;
 import dev.ferry.mesh.Workload;
 import java.nio.file.Files;
@@ -37,7 +38,7 @@ class PodCaptureNetnsTest {
             client.exec("ip", "addr", "add", "10.244.1.2/24", "dev", "eth0");
             web.exec("ip", "addr", "add", "10.244.1.3/24", "dev", "eth0");
             client.exec("ip", "route", "add", "10.96.0.0/16", "dev", "eth0");
-            startNginx(web);
+            Nginx.startWhoAmI(web, dir, "10.244.1.3", 8080);
 
             Path mesh = Files.writeString(dir.resolve("mesh.yaml"), """
                     apiVersion: v1
@@ -107,29 +108,5 @@ class PodCaptureNetnsTest {
                         .contains("redirect to :15001");
             }
         }
-    }
-
-    private void startNginx(Netns web) throws Exception {
-        Path conf = dir.resolve("nginx.conf");
-        Files.createDirectories(dir.resolve("tmp"));
-        Files.writeString(conf, """
-                user root; worker_processes 1; master_process off; daemon off; pid %1$s/nginx.pid;
-                error_log stderr warn;
-                events { worker_connections 64; }
-                http { access_log off; client_body_temp_path %1$s/tmp; proxy_temp_path %1$s/tmp;
-                  fastcgi_temp_path %1$s/tmp; uwsgi_temp_path %1$s/tmp; scgi_temp_path %1$s/tmp;
-                  server { listen 10.244.1.3:8080;
-                    location / { return 200 "hello from web, you are $remote_addr"; } } }
-                """.formatted(dir));
-        web.start(new ProcessBuilder("nginx", "-c", conf.toString(), "-e", "stderr")
-                .redirectErrorStream(true)
-                .redirectOutput(dir.resolve("nginx.log").toFile()));
-        for (int i = 0; i < 50; i++) {
-            if (web.exec("ss", "-Hltn", "sport = :8080").contains("8080")) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("nginx did not start: " + Files.readString(dir.resolve("nginx.log")));
     }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.ferry.agent.support.AgentFixture;
 import dev.ferry.agent.support.CniDriver;
 import dev.ferry.agent.support.Netns;
+import dev.ferry.agent.support.Nginx;
 import dev.ferry.agent.support.PromText;
 import dev.ferry.cni.install.ConflistInstaller;
 import java.nio.file.Files;
@@ -80,7 +81,7 @@ class TwoNodeClusterTest {
                 Files.writeString(mesh, meshYaml(clientIp, webIp));
                 awaitEndpoint(agent1);
                 awaitEndpoint(agent2);
-                startNginx(webPod, webIp);
+                Nginx.startWhoAmI(webPod, dir, webIp, 8080);
 
                 String body = clientPod.exec("curl", "-sS", "--max-time", "5", "http://10.96.0.10/");
                 assertThat(body).isEqualTo("hello from web, you are " + clientIp);
@@ -154,30 +155,6 @@ class TwoNodeClusterTest {
             }
             Thread.sleep(50);
         }
-    }
-
-    private void startNginx(Netns web, String ip) throws Exception {
-        Path conf = dir.resolve("nginx.conf");
-        Files.createDirectories(dir.resolve("tmp"));
-        Files.writeString(conf, """
-                user root; worker_processes 1; master_process off; daemon off; pid %1$s/nginx.pid;
-                error_log stderr warn;
-                events { worker_connections 64; }
-                http { access_log off; client_body_temp_path %1$s/tmp; proxy_temp_path %1$s/tmp;
-                  fastcgi_temp_path %1$s/tmp; uwsgi_temp_path %1$s/tmp; scgi_temp_path %1$s/tmp;
-                  server { listen %2$s:8080;
-                    location / { return 200 "hello from web, you are $remote_addr"; } } }
-                """.formatted(dir, ip));
-        web.start(new ProcessBuilder("nginx", "-c", conf.toString(), "-e", "stderr")
-                .redirectErrorStream(true)
-                .redirectOutput(dir.resolve("nginx.log").toFile()));
-        for (int i = 0; i < 50; i++) {
-            if (web.exec("ss", "-Hltn", "sport = :8080").contains("8080")) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("nginx did not start: " + Files.readString(dir.resolve("nginx.log")));
     }
 
     private static String meshYaml(String clientIp, String webIp) {

@@ -8,6 +8,35 @@ import java.nio.file.Path;
 public final class Nginx {
     private Nginx() {}
 
+    /**
+     * nginx answering every request with {@code hello from web, you are <client address>} (what the app sees as
+     * the source), started and listening before this returns.
+     */
+    public static Process startWhoAmI(Netns ns, Path dir, String ip, int port)
+            throws IOException, InterruptedException {
+        Path conf = dir.resolve("whoami-nginx.conf");
+        Files.createDirectories(dir.resolve("tmp"));
+        Files.writeString(conf, """
+                user root; worker_processes 1; master_process off; daemon off; pid %1$s/whoami-nginx.pid;
+                error_log stderr warn;
+                events { worker_connections 64; }
+                http { access_log off; client_body_temp_path %1$s/tmp; proxy_temp_path %1$s/tmp;
+                  fastcgi_temp_path %1$s/tmp; uwsgi_temp_path %1$s/tmp; scgi_temp_path %1$s/tmp;
+                  server { listen %2$s:%3$d;
+                    location / { return 200 "hello from web, you are $remote_addr"; } } }
+                """.formatted(dir, ip, port));
+        Process p = ns.start(new ProcessBuilder("nginx", "-c", conf.toString(), "-e", "stderr")
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("whoami-nginx.log").toFile()));
+        for (int i = 0; i < 50; i++) {
+            if (ns.exec("ss", "-Hltn", "sport = :" + port).contains(":" + port)) {
+                return p;
+            }
+            Thread.sleep(100);
+        }
+        throw new IOException("nginx did not start: " + Files.readString(dir.resolve("whoami-nginx.log")));
+    }
+
     public static Process start(Netns ns, Path dir, String listen) throws IOException {
         Path root = Files.createDirectories(dir.resolve("www"));
         Files.write(root.resolve("big"), new byte[1 << 20]);
