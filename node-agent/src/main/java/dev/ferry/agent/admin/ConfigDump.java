@@ -58,6 +58,7 @@ public final class ConfigDump {
     private static Object render(Object v) {
         return switch (v) {
             case Duration d -> Durations.format(d);
+            case List<?> l -> l.stream().map(String::valueOf).toList();
             case InetAddress a -> a.getHostAddress();
             case Enum<?> e -> e.name().toLowerCase(java.util.Locale.ROOT);
             case Number n -> n;

@@ -14,6 +14,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -109,21 +110,31 @@ final class PodEventHandler extends ChannelInboundHandlerAdapter {
         byte[] body = new byte[len];
         pending.skipBytes(4).readBytes(body);
         deadline.cancel(false); // the request is complete; the reply may take as long as capturing takes
-        int fd = netns.intValue();
-        worker.execute(() -> {
-            PodEventReply r;
-            try {
-                r = events.handle(body, fd);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                r = PodEventReply.error("1.0.0", PodEventReply.TRY_AGAIN, "agent shutting down", "");
-            } catch (RuntimeException e) {
-                log.warn("pod event failed", e);
-                r = PodEventReply.error("1.0.0", PodEventReply.TRY_AGAIN, "agent error", e.toString());
-            }
-            PodEventReply reply = r;
-            ctx.executor().execute(() -> reply(ctx, reply));
-        });
+        // The worker owns the namespace fd from here: the caller may hang up while the pod is being captured,
+        // and the fd number must not be closed (and reused) under the agent's feet.
+        FileDescriptor fd = netns;
+        netns = null;
+        try {
+            worker.execute(() -> {
+                PodEventReply r;
+                try {
+                    r = events.handle(body, fd.intValue());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    r = PodEventReply.error("1.0.0", PodEventReply.TRY_AGAIN, "agent shutting down", "");
+                } catch (RuntimeException e) {
+                    log.warn("pod event failed", e);
+                    r = PodEventReply.error("1.0.0", PodEventReply.TRY_AGAIN, "agent error", e.toString());
+                } finally {
+                    closeQuietly(fd);
+                }
+                PodEventReply reply = r;
+                ctx.executor().execute(() -> reply(ctx, reply));
+            });
+        } catch (RejectedExecutionException e) {
+            closeQuietly(fd);
+            reply(ctx, PodEventReply.error("1.0.0", PodEventReply.TRY_AGAIN, "agent shutting down", ""));
+        }
     }
 
     @Override

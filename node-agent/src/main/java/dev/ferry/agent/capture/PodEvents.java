@@ -1,5 +1,6 @@
 package dev.ferry.agent.capture;
 
+import dev.ferry.agent.net.Cidr;
 import dev.ferry.agent.net.NetworkNamespace;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Workload;

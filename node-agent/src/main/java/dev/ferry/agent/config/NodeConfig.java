@@ -1,8 +1,10 @@
 package dev.ferry.agent.config;
 
+import dev.ferry.agent.net.Cidr;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -40,7 +42,7 @@ public record NodeConfig(
         String podEventSocket,
         String enrolledNamespacesFile,
         String stateDir,
-        String podCidrs) {
+        List<Cidr> podCidrs) {
 
     public enum TransportKind {
         AUTO,
@@ -68,6 +70,7 @@ public record NodeConfig(
         Objects.requireNonNull(meshFile, "meshFile");
         Objects.requireNonNull(transport, "transport");
         Objects.requireNonNull(relay, "relay");
+        podCidrs = List.copyOf(podCidrs);
         Objects.requireNonNull(captureAddress, "captureAddress");
         Objects.requireNonNull(unknownDestination, "unknownDestination");
     }

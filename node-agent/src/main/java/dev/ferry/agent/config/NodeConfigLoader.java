@@ -1,11 +1,13 @@
 package dev.ferry.agent.config;
 
+import dev.ferry.agent.net.Cidr;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -182,16 +184,17 @@ public final class NodeConfigLoader {
                     podCidrs());
         }
 
-        private String podCidrs() throws ConfigException {
+        private List<Cidr> podCidrs() throws ConfigException {
             String v = str("podCidrs").trim();
+            List<Cidr> cidrs = new ArrayList<>();
             for (String cidr : v.isEmpty() ? new String[0] : v.split(",")) {
                 try {
-                    dev.ferry.agent.capture.Cidr.parse(cidr.trim());
+                    cidrs.add(Cidr.parse(cidr.trim()));
                 } catch (IllegalArgumentException e) {
                     throw error("podCidrs", v, e.getMessage());
                 }
             }
-            return v;
+            return cidrs;
         }
 
         private String nodeName() throws ConfigException {

@@ -5,7 +5,6 @@ import dev.ferry.agent.admin.ConfigDump;
 import dev.ferry.agent.admin.HttpEndpoints;
 import dev.ferry.agent.admin.LoggingHandler;
 import dev.ferry.agent.admin.ReadinessHandler;
-import dev.ferry.agent.capture.Cidr;
 import dev.ferry.agent.capture.EnrolledNamespacesFile;
 import dev.ferry.agent.capture.PodCapture;
 import dev.ferry.agent.capture.PodEventServer;
@@ -180,11 +179,7 @@ public final class Agent implements AutoCloseable {
                     config.nodeName(),
                     this::attachPod,
                     config.stateDir().isEmpty() ? null : Path.of(config.stateDir()),
-                    config.podCidrs().isEmpty()
-                            ? List.of()
-                            : java.util.Arrays.stream(config.podCidrs().split(","))
-                                    .map(c -> Cidr.parse(c.trim()))
-                                    .toList());
+                    config.podCidrs());
             // Re-attach to the pods a previous agent captured before serving (and so before reporting ready).
             podEvents.restore();
             podEventServer = PodEventServer.bind(podEventGroup, Path.of(config.podEventSocket()), podEvents);
@@ -307,17 +302,7 @@ public final class Agent implements AutoCloseable {
         log.info("draining: {} open connection(s), deadline {} ms", registry.size(), deadline.toMillis());
         // Stop taking pod events and close every pod's listeners too: in a rolling upgrade the new agent's
         // SO_REUSEPORT listeners take the new (and the queued) connections while ours finish.
-        if (podEventServer != null) {
-            try {
-                podEventServer.close();
-            } catch (IOException e) {
-                log.debug("closing pod-event server: {}", e.toString());
-            }
-            podEventServer = null;
-        }
-        if (podEvents != null) {
-            podEvents.closeAll();
-        }
+        stopPodEvents();
         for (CaptureListener l : new CaptureListener[] {outbound, inbound}) {
             ChannelFuture closing = l == null ? null : l.close();
             if (closing != null) {
@@ -344,16 +329,7 @@ public final class Agent implements AutoCloseable {
     @Override
     public void close() {
         draining.set(true);
-        if (podEventServer != null) {
-            try {
-                podEventServer.close();
-            } catch (IOException e) {
-                log.debug("closing pod-event server: {}", e.toString());
-            }
-        }
-        if (podEvents != null) {
-            podEvents.closeAll();
-        }
+        stopPodEvents();
         if (podEventGroup != null) {
             podEventGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
@@ -385,6 +361,21 @@ public final class Agent implements AutoCloseable {
             throw new IllegalStateException("agent not started");
         }
         return PodCapture.attach(relay, hostSockets, group, netns, workload);
+    }
+
+    /** Stops taking CNI calls and closes every pod's listeners (their redirect rules stay). Idempotent. */
+    private void stopPodEvents() {
+        if (podEventServer != null) {
+            try {
+                podEventServer.close();
+            } catch (IOException e) {
+                log.debug("closing pod-event server: {}", e.toString());
+            }
+            podEventServer = null;
+        }
+        if (podEvents != null) {
+            podEvents.closeAll();
+        }
     }
 
     public Metrics metrics() {

@@ -46,7 +46,7 @@ public final class Main {
             try {
                 cfg = NodeConfigLoader.load(config, System.getenv());
             } catch (ConfigException e) {
-                System.err.println("ferry-agent: bad configuration: " + e.getMessage());
+                log.error("ferry-agent: bad configuration: {}", e.getMessage());
                 return 2;
             }
             CountDownLatch stop = new CountDownLatch(1);
@@ -76,7 +76,6 @@ public final class Main {
                 agent.start();
             } catch (java.io.IOException | IllegalStateException e) {
                 log.error("ferry-agent: cannot start: {}", e.getMessage());
-                System.err.println("ferry-agent: cannot start: " + e.getMessage());
                 return 1;
             }
             stop.await();
@@ -97,13 +96,13 @@ public final class Main {
                 source.reload();
             }
             ReloadReport r = report.get();
-            r.errors().forEach(e -> System.out.println("error: " + e));
+            // Each rejected document was already logged by the source, naming the document and the field.
             switch (r.outcome()) {
-                case APPLIED -> System.out.println("ok: " + r.documents() + " documents");
+                case APPLIED -> log.info("ok: {} documents", r.documents());
                 case PARTIAL ->
-                    System.out.println(r.errors().size() + " document(s) rejected, " + r.documents() + " valid");
-                case REJECTED -> System.out.println("error: " + r.detail());
-                case UNCHANGED -> System.out.println("ok");
+                    log.error("{} document(s) rejected, {} valid", r.errors().size(), r.documents());
+                case REJECTED -> log.error("error: {}", r.detail());
+                case UNCHANGED -> log.info("ok");
             }
             return r.outcome() == ReloadReport.Outcome.APPLIED ? 0 : 1;
         }

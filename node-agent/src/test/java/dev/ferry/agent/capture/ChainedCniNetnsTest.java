@@ -9,7 +9,6 @@ import dev.ferry.cni.install.ConflistInstaller;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
@@ -30,13 +29,7 @@ class ChainedCniNetnsTest {
     @Test
     void realBridgeChainWithFerryLastCapturesTheNewPod() throws Exception {
         Path confDir = Files.createDirectories(dir.resolve("net.d"));
-        Path binDir = Files.createDirectories(dir.resolve("bin"));
-        try (Stream<Path> plugins = Files.list(Path.of("/usr/lib/cni"))) {
-            for (Path p : plugins.toList()) {
-                Files.createSymbolicLink(binDir.resolve(p.getFileName()), p);
-            }
-        }
-        Files.createSymbolicLink(binDir.resolve("ferry-cni"), Path.of(System.getProperty("ferry.cni.binary")));
+        Path binDir = CniDriver.pluginDir(dir);
         Files.writeString(confDir.resolve("10-bridge.conflist"), """
                 {"cniVersion":"1.0.0","name":"k8s-pod-network","plugins":[
                   {"type":"bridge","bridge":"cni0","isGateway":true,"ipMasq":false,

@@ -91,11 +91,9 @@ class PodEventNetnsTest {
 
     @Test
     void pluginAddCapturesThePodAndForgedOrGarbageCallsChangeNothing() throws Exception {
-        Path mesh = new MeshFiles()
-                .pod("client-1", "10.244.1.2", "node-1", "client", 8080)
-                .write(dir);
-        Path enrolled = dir.resolve("state/enrolled-namespaces");
-        Path socket = dir.resolve("run/cni.sock");
+        Path mesh = clientMesh();
+        Path enrolled = enrolledFile();
+        Path socket = podEventSocket();
         // io_uring data path: the pod-event server brings its own epoll loop for fd passing
         try (Netns pod = new Netns("ferry-cni");
                 AgentFixture f = new AgentFixture(
@@ -256,11 +254,9 @@ class PodEventNetnsTest {
 
     @Test
     void onlyRootMayCall() throws Exception {
-        Path mesh = new MeshFiles()
-                .pod("client-1", "10.244.1.2", "node-1", "client", 8080)
-                .write(dir);
-        Path enrolled = dir.resolve("state/enrolled-namespaces");
-        Path socket = dir.resolve("run/cni.sock");
+        Path mesh = clientMesh();
+        Path enrolled = enrolledFile();
+        Path socket = podEventSocket();
         try (Netns pod = podWithIp("ferry-nr", "10.244.1.2");
                 AgentFixture f = new AgentFixture(
                         "epoll",
@@ -293,11 +289,9 @@ class PodEventNetnsTest {
 
     @Test
     void rollingRestartRefusesNoNewConnection() throws Exception {
-        Path mesh = new MeshFiles()
-                .pod("client-1", "10.244.1.2", "node-1", "client", 8080)
-                .write(dir);
-        Path enrolled = dir.resolve("state/enrolled-namespaces");
-        Path socket = dir.resolve("run/cni.sock");
+        Path mesh = clientMesh();
+        Path enrolled = enrolledFile();
+        Path socket = podEventSocket();
         Map<String, String> cfg = Map.of(
                 "FERRY_POD_EVENT_SOCKET", socket.toString(),
                 "FERRY_ENROLLED_NAMESPACES_FILE", enrolled.toString(),
@@ -351,6 +345,21 @@ class PodEventNetnsTest {
                 old.close();
             }
         }
+    }
+
+    /** The mesh most of these tests use: one pod, client-1 at 10.244.1.2 on node-1. */
+    private Path clientMesh() throws java.io.IOException {
+        return new MeshFiles()
+                .pod("client-1", "10.244.1.2", "node-1", "client", 8080)
+                .write(dir);
+    }
+
+    private Path enrolledFile() {
+        return dir.resolve("state/enrolled-namespaces");
+    }
+
+    private Path podEventSocket() {
+        return dir.resolve("run/cni.sock");
     }
 
     private static Netns podWithIp(String prefix, String ip) throws Exception {

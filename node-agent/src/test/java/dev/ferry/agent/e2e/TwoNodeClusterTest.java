@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
@@ -34,13 +33,7 @@ class TwoNodeClusterTest {
 
     @Test
     void podToServiceVipAcrossNodesThroughBothAgents() throws Exception {
-        Path binDir = Files.createDirectories(dir.resolve("bin"));
-        try (Stream<Path> plugins = Files.list(Path.of("/usr/lib/cni"))) {
-            for (Path p : plugins.toList()) {
-                Files.createSymbolicLink(binDir.resolve(p.getFileName()), p);
-            }
-        }
-        Files.createSymbolicLink(binDir.resolve("ferry-cni"), Path.of(System.getProperty("ferry.cni.binary")));
+        Path binDir = CniDriver.pluginDir(dir);
         Path mesh = dir.resolve("mesh.yaml");
         Files.writeString(mesh, meshYaml("", ""));
         String tag = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xfffff));

@@ -28,6 +28,19 @@ public final class CniDriver {
 
     public record Result(int code, String stdout) {}
 
+    /** A CNI_PATH under {@code dir}: Debian's reference plugins plus the freshly built ferry-cni. */
+    public static Path pluginDir(Path dir) throws IOException {
+        Path bin = java.nio.file.Files.createDirectories(dir.resolve("bin"));
+        try (java.util.stream.Stream<Path> plugins = java.nio.file.Files.list(Path.of("/usr/lib/cni"))) {
+            for (Path p : plugins.toList()) {
+                java.nio.file.Files.createSymbolicLink(bin.resolve(p.getFileName()), p);
+            }
+        }
+        java.nio.file.Files.createSymbolicLink(
+                bin.resolve("ferry-cni"), Path.of(System.getProperty("ferry.cni.binary")));
+        return bin;
+    }
+
     public Result add(JsonNode conflist, String containerId, Path netns, String podNs, String pod, String uid)
             throws IOException, InterruptedException {
         JsonNode prev = null;

@@ -1,4 +1,4 @@
-package dev.ferry.agent.capture;
+package dev.ferry.agent.net;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -19,6 +19,15 @@ public record Cidr(byte[] network, int prefix) {
             return new Cidr(net, prefix);
         } catch (UnknownHostException | NumberFormatException e) {
             throw new IllegalArgumentException("'" + text + "' is not a CIDR (example: 10.244.1.0/24)", e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        try {
+            return InetAddress.getByAddress(network).getHostAddress() + "/" + prefix;
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e); // unreachable: the bytes came from an InetAddress
         }
     }
 
