@@ -18,13 +18,17 @@ final class NamespaceCommand {
     private NamespaceCommand() {}
 
     /**
+     * @param netns the namespace to run in; null runs in the agent's own
      * @param stdin written to the tool, or null
      * @param tolerated a failure whose output contains this is not an error (e.g. "File exists"), or null
      * @return the tool's output
      */
     static String run(Path netns, List<String> cmd, String stdin, String tolerated)
             throws IOException, InterruptedException {
-        List<String> full = new ArrayList<>(List.of("nsenter", "--net=" + netns));
+        List<String> full = new ArrayList<>();
+        if (netns != null) {
+            full.addAll(List.of("nsenter", "--net=" + netns));
+        }
         full.addAll(cmd);
         Process p = new ProcessBuilder(full).redirectErrorStream(true).start();
         try {
@@ -34,7 +38,7 @@ final class NamespaceCommand {
                 }
             }
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            String what = String.join(" ", cmd) + " in " + netns;
+            String what = String.join(" ", cmd) + (netns == null ? "" : " in " + netns);
             if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
                 throw new IOException(what + " did not finish within " + TIMEOUT_SECONDS + " s");
             }

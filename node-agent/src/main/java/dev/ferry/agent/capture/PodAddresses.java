@@ -23,8 +23,18 @@ final class PodAddresses {
 
     private PodAddresses() {}
 
-    /** @return why the addresses cannot be trusted, or empty when they can */
-    static String check(JsonNode prevResult, Path netns, Workload workload, List<Cidr> podCidrs)
+    /** The outcome: the pod's addresses, or why they cannot be trusted. */
+    record Verdict(String problem, List<InetAddress> addresses) {
+        static Verdict refused(String problem) {
+            return new Verdict(problem, List.of());
+        }
+
+        boolean trusted() {
+            return problem.isEmpty();
+        }
+    }
+
+    static Verdict check(JsonNode prevResult, Path netns, Workload workload, List<Cidr> podCidrs)
             throws InterruptedException {
         List<InetAddress> claimed = new ArrayList<>();
         for (JsonNode ip : prevResult.path("ips")) {
@@ -32,37 +42,39 @@ final class PodAddresses {
             int slash = cidr.indexOf('/');
             String literal = slash < 0 ? cidr : cidr.substring(0, slash);
             if (!literal.matches("^[0-9a-fA-F:.]+$")) {
-                return "prevResult has a bad address '" + cidr + "'";
+                return Verdict.refused("prevResult has a bad address '" + cidr + "'");
             }
             try {
                 claimed.add(InetAddress.getByName(literal)); // literal only (checked): no DNS lookup
             } catch (java.net.UnknownHostException e) {
-                return "prevResult has a bad address '" + cidr + "'";
+                return Verdict.refused("prevResult has a bad address '" + cidr + "'");
             }
         }
         if (claimed.isEmpty()) {
-            return "prevResult reports no IP for the pod";
+            return Verdict.refused("prevResult reports no IP for the pod");
         }
         for (InetAddress a : claimed) {
             if (!podCidrs.isEmpty() && podCidrs.stream().noneMatch(c -> c.contains(a))) {
-                return "prevResult claims " + a.getHostAddress() + ", outside this node's pod ranges";
+                return Verdict.refused("prevResult claims " + a.getHostAddress() + ", outside this node's pod ranges");
             }
         }
         Set<InetAddress> configured;
         try {
             configured = configuredIn(netns);
         } catch (IOException e) {
-            return "cannot list the addresses in the pod's namespace: " + e.getMessage();
+            return Verdict.refused("cannot list the addresses in the pod's namespace: " + e.getMessage());
         }
         for (InetAddress a : claimed) {
             if (!configured.contains(a)) {
-                return "prevResult claims " + a.getHostAddress() + ", which is not configured in the pod's namespace";
+                return Verdict.refused(
+                        "prevResult claims " + a.getHostAddress() + ", which is not configured in the pod's namespace");
             }
         }
         if (!workload.ips().isEmpty() && !Set.copyOf(workload.ips()).containsAll(claimed)) {
-            return "prevResult " + claimed + " disagrees with the control plane's pod IPs " + workload.ips();
+            return Verdict.refused(
+                    "prevResult " + claimed + " disagrees with the control plane's pod IPs " + workload.ips());
         }
-        return "";
+        return new Verdict("", List.copyOf(claimed));
     }
 
     private static Set<InetAddress> configuredIn(Path netns) throws IOException, InterruptedException {

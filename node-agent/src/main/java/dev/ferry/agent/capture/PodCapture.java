@@ -12,6 +12,8 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,13 +46,18 @@ public final class PodCapture implements AutoCloseable {
      * nft): call off the event loops. On failure nothing of this pod stays bound.
      */
     public static PodCapture attach(
-            RelayContext host, NativeSocketFactory hostSockets, EventLoopGroup group, Path netns, Workload workload)
+            RelayContext host,
+            NativeSocketFactory hostSockets,
+            EventLoopGroup group,
+            Path netns,
+            Workload workload,
+            InetAddress probeSource)
             throws IOException, InterruptedException {
         NetworkNamespace ns = NetworkNamespace.open(netns);
         CaptureListener out = null;
         CaptureListener in = null;
         try {
-            PodRules.apply(netns, OUTBOUND_PORT, INBOUND_PORT, HBONE_PORT);
+            PodRules.apply(netns, OUTBOUND_PORT, INBOUND_PORT, HBONE_PORT, probeSource);
             RelayContext pod = host.withSockets(hostSockets.inNamespace(ns, PodRules.MARK));
             out = new CaptureListener(pod, Direction.OUTBOUND, "outbound/" + workload.key(), workload);
             in = new CaptureListener(pod, Direction.INBOUND, "inbound/" + workload.key(), workload);
@@ -79,6 +86,23 @@ public final class PodCapture implements AutoCloseable {
             throw new IOException(
                     "cannot bind " + l.name() + " on " + addr + ": " + f.cause().getMessage(), f.cause());
         }
+    }
+
+    /**
+     * What is missing of this pod's capture (CNI CHECK): listeners serving, rules and reply route in place.
+     * Blocking (nft).
+     *
+     * @return the problems found; empty when the capture is whole
+     */
+    public List<String> verify() throws IOException, InterruptedException {
+        List<String> problems = new ArrayList<>();
+        for (CaptureListener l : List.of(outbound, inbound)) {
+            if (!l.isServing()) {
+                problems.add("listener " + l.name() + " is not serving");
+            }
+        }
+        problems.addAll(PodRules.verify(namespace.procPath(), OUTBOUND_PORT, INBOUND_PORT));
+        return problems;
     }
 
     public Workload workload() {

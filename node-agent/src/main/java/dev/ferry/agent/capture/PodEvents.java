@@ -5,8 +5,11 @@ import dev.ferry.agent.net.NetworkNamespace;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Workload;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,22 +37,44 @@ public final class PodEvents {
         PodCapture attach(Path netns, Workload workload) throws IOException, InterruptedException;
     }
 
+    /** Told the captured pods (key → IPs) after every change; blocking is fine (it runs on the CNI thread). */
+    @FunctionalInterface
+    public interface CapturedPodsListener {
+        void capturedPods(Map<String, List<InetAddress>> pods) throws InterruptedException;
+    }
+
     private final Supplier<MeshSnapshot> snapshot;
+    private final CapturedPodsListener listener;
     private final String nodeName;
     private final Attacher attacher;
     private final Map<String, PodCapture> captured = new ConcurrentHashMap<>();
     private final Map<String, PodRegistryFile.Entry> entries = new ConcurrentHashMap<>();
     private final PodRegistryFile registry;
     private final List<Cidr> podCidrs;
+    private final Path hostNetns;
 
-    /** @param stateDir where the captured pods are persisted across restarts; null keeps them in memory only */
+    /**
+     * What this node's agent knows about itself.
+     *
+     * @param stateDir where the captured pods are persisted across restarts; null keeps them in memory only
+     * @param podCidrs this node's pod ranges (empty: no check)
+     * @param hostNetns the node's network namespace, refused like the agent's own; null when the agent runs in it
+     */
+    public record Settings(String nodeName, Path stateDir, List<Cidr> podCidrs, Path hostNetns) {
+        public Settings {
+            podCidrs = List.copyOf(podCidrs);
+        }
+    }
+
     public PodEvents(
-            Supplier<MeshSnapshot> snapshot, String nodeName, Attacher attacher, Path stateDir, List<Cidr> podCidrs) {
-        this.podCidrs = List.copyOf(podCidrs);
+            Supplier<MeshSnapshot> snapshot, Attacher attacher, CapturedPodsListener listener, Settings settings) {
         this.snapshot = snapshot;
-        this.nodeName = nodeName;
         this.attacher = attacher;
-        this.registry = stateDir == null ? null : new PodRegistryFile(stateDir);
+        this.listener = listener;
+        this.nodeName = settings.nodeName();
+        this.podCidrs = settings.podCidrs();
+        this.hostNetns = settings.hostNetns();
+        this.registry = settings.stateDir() == null ? null : new PodRegistryFile(settings.stateDir());
     }
 
     /**
@@ -80,15 +105,40 @@ public final class PodEvents {
             }
             try {
                 captured.put(e.key(), attacher.attach(netns, pod.get()));
-                entries.put(e.key(), e);
+                entries.put(e.key(), e.ips().isEmpty() ? withIps(e, pod.get().ips()) : e);
                 restored++;
             } catch (IOException | RuntimeException ex) {
                 log.warn("cannot re-attach pod {}: {}", e.key(), ex.getMessage());
             }
         }
         persist();
+        notifyListener();
         log.info("re-attached {} of {} previously captured pod(s)", restored, previous.size());
         return restored;
+    }
+
+    private static PodRegistryFile.Entry withIps(PodRegistryFile.Entry e, List<InetAddress> ips) {
+        return new PodRegistryFile.Entry(
+                e.key(),
+                e.uid(),
+                e.netns(),
+                ips.stream().map(InetAddress::getHostAddress).toList());
+    }
+
+    private void notifyListener() throws InterruptedException {
+        Map<String, List<InetAddress>> pods = new HashMap<>();
+        for (PodRegistryFile.Entry e : entries.values()) {
+            List<InetAddress> ips = new ArrayList<>();
+            for (String ip : e.ips()) {
+                try {
+                    ips.add(InetAddress.getByName(ip)); // literals written by this class: no DNS lookup
+                } catch (UnknownHostException ex) {
+                    log.warn("pod {}: bad address {} in the registry", e.key(), ip);
+                }
+            }
+            pods.put(e.key(), ips);
+        }
+        listener.capturedPods(pods);
     }
 
     private void persist() {
@@ -129,10 +179,7 @@ public final class PodEvents {
             case "ADD" ->
                 add(version, key, uid, config, netnsFd, env.path("CNI_NETNS").asString(""));
             case "DEL" -> del(key);
-            case "CHECK" ->
-                captured.containsKey(key)
-                        ? PodEventReply.ok("")
-                        : PodEventReply.error(version, PodEventReply.TRY_AGAIN, "pod " + key + " is not captured", "");
+            case "CHECK" -> check(version, key);
             default -> PodEventReply.error(version, PodEventReply.DECODE, "unknown CNI_COMMAND '" + command + "'", "");
         };
     }
@@ -144,7 +191,9 @@ public final class PodEvents {
         }
         // By PID, not "self": nsenter (a child process) must be able to open it too.
         Path fdPath = Path.of("/proc/" + ProcessHandle.current().pid() + "/fd/" + netnsFd);
-        if (sameFile(fdPath, Path.of("/proc/self/ns/net")) || sameFile(fdPath, Path.of("/proc/1/ns/net"))) {
+        if (sameFile(fdPath, Path.of("/proc/self/ns/net"))
+                || sameFile(fdPath, Path.of("/proc/1/ns/net"))
+                || (hostNetns != null && sameFile(fdPath, hostNetns))) {
             return PodEventReply.error(
                     version, PodEventReply.REFUSED, "refusing to capture the agent's or the host's own namespace", key);
         }
@@ -168,9 +217,9 @@ public final class PodEvents {
                     "pod " + key + " has UID " + w.uid() + ", the runtime says " + uid,
                     "");
         }
-        String badAddresses = PodAddresses.check(config.path("prevResult"), fdPath, w, podCidrs);
-        if (!badAddresses.isEmpty()) {
-            return PodEventReply.error(version, PodEventReply.REFUSED, "pod " + key + ": " + badAddresses, "");
+        PodAddresses.Verdict addresses = PodAddresses.check(config.path("prevResult"), fdPath, w, podCidrs);
+        if (!addresses.trusted()) {
+            return PodEventReply.error(version, PodEventReply.REFUSED, "pod " + key + ": " + addresses.problem(), "");
         }
         PodCapture previous = captured.remove(key);
         if (previous != null) {
@@ -178,8 +227,12 @@ public final class PodEvents {
         }
         try {
             captured.put(key, attacher.attach(fdPath, w));
-            entries.put(key, new PodRegistryFile.Entry(key, uid, netnsPath));
+            List<String> ips = addresses.addresses().stream()
+                    .map(InetAddress::getHostAddress)
+                    .toList();
+            entries.put(key, new PodRegistryFile.Entry(key, uid, netnsPath, ips));
             persist();
+            notifyListener();
         } catch (IOException | RuntimeException e) {
             log.warn("capturing pod {} failed: {}", key, e.getMessage());
             return PodEventReply.error(
@@ -189,15 +242,37 @@ public final class PodEvents {
         return PodEventReply.ok(prev.isMissingNode() ? "{\"cniVersion\":\"" + version + "\"}" : prev.toString());
     }
 
-    private PodEventReply del(String key) {
+    private PodEventReply del(String key) throws InterruptedException {
         PodCapture c = captured.remove(key);
         if (c != null) {
             c.close(); // rules stay: a stray DEL must never un-capture a live pod
         }
         if (entries.remove(key) != null) {
             persist();
+            notifyListener();
         }
         return PodEventReply.ok("");
+    }
+
+    /** CNI CHECK: the pod is captured, its listeners serve, its rules and reply route are in place. */
+    private PodEventReply check(String version, String key) throws InterruptedException {
+        PodCapture c = captured.get(key);
+        if (c == null) {
+            return PodEventReply.error(version, PodEventReply.TRY_AGAIN, "pod " + key + " is not captured", "");
+        }
+        List<String> problems;
+        try {
+            problems = c.verify();
+        } catch (IOException e) {
+            problems = List.of("cannot inspect the pod's namespace: " + e.getMessage());
+        }
+        return problems.isEmpty()
+                ? PodEventReply.ok("")
+                : PodEventReply.error(
+                        version,
+                        PodEventReply.TRY_AGAIN,
+                        "pod " + key + " capture is incomplete",
+                        String.join("; ", problems));
     }
 
     public boolean isCaptured(String podKey) {

@@ -18,8 +18,12 @@ import tools.jackson.databind.json.JsonMapper;
 final class PodRegistryFile {
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    /** One captured pod: its key, the runtime's UID and the runtime's netns path. */
-    record Entry(String key, String uid, String netns) {}
+    /** One captured pod: its key, the runtime's UID, the runtime's netns path and the pod's checked IPs. */
+    record Entry(String key, String uid, String netns, List<String> ips) {
+        Entry {
+            ips = List.copyOf(ips);
+        }
+    }
 
     private final Path file;
 
@@ -38,10 +42,13 @@ final class PodRegistryFile {
         try {
             List<Entry> out = new ArrayList<>();
             for (JsonNode n : JSON.readTree(Files.readString(file))) {
+                List<String> ips = new ArrayList<>();
+                n.path("ips").forEach(ip -> ips.add(ip.asString()));
                 out.add(new Entry(
                         n.path("key").asString(),
                         n.path("uid").asString(""),
-                        n.path("netns").asString()));
+                        n.path("netns").asString(),
+                        ips));
             }
             return out;
         } catch (JacksonException e) {

@@ -2,6 +2,7 @@ package dev.ferry.agent.capture;
 
 import dev.ferry.agent.net.SocketMarks;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -9,7 +10,7 @@ import java.util.Locale;
 /**
  * The nftables rules Ferry installs inside a pod's network namespace: one table, {@code inet ferry}. Outbound TCP
  * (not to loopback, not marked 1337) is redirected to the pod's 15001 listener; inbound TCP (not to 15008, not
- * marked) to 15006. IPv6 TCP leaving the pod is reset until IPv6 is captured: half a capture would be a bypass.
+ * marked, not a node probe) to 15006. IPv6 TCP leaving the pod is reset until IPv6 is captured: half a capture would be a bypass.
  * The table is replaced atomically (one {@code nft -f} transaction) and never removed by DEL.
  */
 public final class PodRules {
@@ -20,7 +21,9 @@ public final class PodRules {
     private PodRules() {}
 
     /** The ruleset text; pure, so tests can read it. */
-    public static String ruleset(int outboundPort, int inboundPort, int hbonePort) {
+    public static String ruleset(int outboundPort, int inboundPort, int hbonePort, InetAddress probeSource) {
+        // Node probes arrive from the probe address (see HostRules) and go straight to the app.
+        String probes = probeSource == null ? "" : "ip saddr " + probeSource.getHostAddress() + " return";
         return String.format(
                 Locale.ROOT, """
                 table inet ferry
@@ -36,6 +39,7 @@ public final class PodRules {
                     type nat hook prerouting priority -100; policy accept;
                     meta mark %1$d return
                     iifname "lo" return
+                    %6$s
                     meta nfproto ipv4 tcp dport %4$d return
                     meta nfproto ipv4 meta l4proto tcp redirect to :%3$d
                   }
@@ -49,7 +53,32 @@ public final class PodRules {
                     meta nfproto ipv6 meta l4proto tcp oifname != "lo" meta mark != %1$d reject with tcp reset
                   }
                 }
-                """, MARK, outboundPort, inboundPort, hbonePort, SocketMarks.TRANSPARENT_MARK);
+                """, MARK, outboundPort, inboundPort, hbonePort, SocketMarks.TRANSPARENT_MARK, probes);
+    }
+
+    /**
+     * What is missing of the capture inside the namespace (a CNI CHECK): the redirect rules and the reply route.
+     *
+     * @return the problems found; empty when the capture is whole
+     */
+    public static List<String> verify(Path netns, int outboundPort, int inboundPort)
+            throws IOException, InterruptedException {
+        List<String> problems = new java.util.ArrayList<>();
+        String table =
+                NamespaceCommand.run(netns, List.of("sh", "-c", "nft list table inet ferry 2>&1 || true"), null, null);
+        for (int port : new int[] {outboundPort, inboundPort}) {
+            if (!table.contains("redirect to :" + port)) {
+                problems.add("no redirect to :" + port + " in table inet ferry");
+            }
+        }
+        if (!table.contains("reject with tcp reset")) {
+            problems.add("no IPv6 guard in table inet ferry");
+        }
+        String rules = NamespaceCommand.run(netns, List.of("ip", "rule", "list"), null, null);
+        if (!rules.contains("lookup " + ROUTE_TABLE)) {
+            problems.add("no policy route for transparent replies (table " + ROUTE_TABLE + ")");
+        }
+        return problems;
     }
 
     /**
@@ -57,7 +86,7 @@ public final class PodRules {
      *
      * @throws IOException with nft's own message when it refuses
      */
-    public static void apply(Path netns, int outboundPort, int inboundPort, int hbonePort)
+    public static void apply(Path netns, int outboundPort, int inboundPort, int hbonePort, InetAddress probeSource)
             throws IOException, InterruptedException {
         // Replies to the agent's transparent inbound sockets (see SocketMarks.TRANSPARENT_MARK) are routed to the
         // pod's own stack; "File exists" on a re-ADD is fine.
@@ -71,6 +100,7 @@ public final class PodRules {
                 null);
         // Queued connections of a closing listener move to another SO_REUSEPORT listener (the new agent's).
         NamespaceCommand.run(netns, List.of("sysctl", "-qw", "net.ipv4.tcp_migrate_req=1"), null, null);
-        NamespaceCommand.run(netns, List.of("nft", "-f", "-"), ruleset(outboundPort, inboundPort, hbonePort), null);
+        NamespaceCommand.run(
+                netns, List.of("nft", "-f", "-"), ruleset(outboundPort, inboundPort, hbonePort, probeSource), null);
     }
 }

@@ -42,7 +42,11 @@ public record NodeConfig(
         String podEventSocket,
         String enrolledNamespacesFile,
         String stateDir,
-        List<Cidr> podCidrs) {
+        List<Cidr> podCidrs,
+        ProbeSnat probeSnat,
+        String kubeletCgroup,
+        InetAddress probeAddress,
+        String hostNetns) {
 
     public enum TransportKind {
         AUTO,
@@ -57,6 +61,18 @@ public record NodeConfig(
         COPY,
         /** {@code splice(2)} through a kernel pipe; epoll only; six fds per connection instead of two. */
         SPLICE
+    }
+
+    /**
+     * Which connections the node itself opens to captured pods get the probe source address and so reach the app
+     * directly (kubelet probes keep working in STRICT mode). See {@code HostRules}.
+     */
+    public enum ProbeSnat {
+        /** Only sockets of the kubelet's cgroup: hostNetwork pods are not exempt. */
+        KUBELET,
+        /** Every connection the node originates (Istio ambient's rule). */
+        NODE,
+        OFF
     }
 
     /** What the outbound listener does with a destination that is neither a Service VIP nor a mesh pod. */

@@ -83,8 +83,25 @@ public final class NodeConfigLoader {
             new Key(
                     "podCidrs",
                     "",
-                    "this node's pod ranges, comma-separated (e.g. 10.244.1.0/24); a pod IP outside them is refused; empty: no check"));
+                    "this node's pod ranges, comma-separated (e.g. 10.244.1.0/24); a pod IP outside them is refused; empty: no check"),
+            new Key(
+                    "probeSnat",
+                    "kubelet",
+                    "node-originated connections to captured pods that bypass the agent with the probe address: kubelet (the kubelet's cgroup), node (all) or off"),
+            new Key(
+                    "kubeletCgroup",
+                    "system.slice/kubelet.service",
+                    "the kubelet's cgroup v2 path below the hierarchy root (probeSnat: kubelet)"),
+            new Key(
+                    "probeAddress",
+                    "169.254.7.127",
+                    "IPv4 source address probe connections get; the in-pod rules let it through"),
+            new Key(
+                    "hostNetns",
+                    "",
+                    "the node's network namespace for the probe rule (e.g. /host/proc/1/ns/net); empty: the agent's own"));
 
+    private static final Pattern CGROUP_PATH = Pattern.compile("^[A-Za-z0-9_.@:-]+(/[A-Za-z0-9_.@:-]+)*$");
     private static final Pattern WORKLOAD_REF = Pattern.compile("^[a-z0-9-.]+/[a-z0-9-.]+$");
 
     private NodeConfigLoader() {}
@@ -181,7 +198,30 @@ public final class NodeConfigLoader {
                     str("podEventSocket"),
                     str("enrolledNamespacesFile"),
                     str("stateDir"),
-                    podCidrs());
+                    podCidrs(),
+                    parse("probeSnat", v -> NodeConfig.ProbeSnat.valueOf(v.toUpperCase(Locale.ROOT))),
+                    kubeletCgroup(),
+                    probeAddress(),
+                    str("hostNetns"));
+        }
+
+        private String kubeletCgroup() throws ConfigException {
+            String v = str("kubeletCgroup").strip();
+            String trimmed = v.replaceAll("^/+|/+$", "");
+            // The path goes into an nft rule: no quotes, no spaces, no parent references.
+            if (!CGROUP_PATH.matcher(trimmed).matches()
+                    || List.of(trimmed.split("/")).contains("..")) {
+                throw error("kubeletCgroup", v, "expected a cgroup path such as system.slice/kubelet.service");
+            }
+            return trimmed;
+        }
+
+        private InetAddress probeAddress() throws ConfigException {
+            InetAddress a = address("probeAddress");
+            if (!(a instanceof java.net.Inet4Address)) {
+                throw error("probeAddress", str("probeAddress"), "must be an IPv4 address (169.254.7.127 by default)");
+            }
+            return a;
         }
 
         private List<Cidr> podCidrs() throws ConfigException {

@@ -6,6 +6,7 @@ import dev.ferry.agent.admin.HttpEndpoints;
 import dev.ferry.agent.admin.LoggingHandler;
 import dev.ferry.agent.admin.ReadinessHandler;
 import dev.ferry.agent.capture.EnrolledNamespacesFile;
+import dev.ferry.agent.capture.HostRules;
 import dev.ferry.agent.capture.PodCapture;
 import dev.ferry.agent.capture.PodEventServer;
 import dev.ferry.agent.capture.PodEvents;
@@ -34,6 +35,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.prometheus.metrics.exporter.httpserver.MetricsHandler;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -82,6 +84,8 @@ public final class Agent implements AutoCloseable {
     private PodEvents podEvents;
     private PodEventServer podEventServer;
     private EnrolledNamespacesFile enrolledFile;
+    private HostRules hostRules;
+    private java.util.concurrent.ScheduledExecutorService hostRulesRefresh;
     private RelayContext relay;
 
     /**
@@ -174,15 +178,36 @@ public final class Agent implements AutoCloseable {
         if (!config.podEventSocket().isEmpty()) {
             // fd passing over Unix sockets needs epoll, whatever carries the data path
             podEventGroup = Transport.EPOLL.newGroup(1, new DefaultThreadFactory("ferry-cni", true));
+            Path hostNetns = config.hostNetns().isEmpty() ? null : Path.of(config.hostNetns());
+            hostRules = new HostRules(config.probeSnat(), config.kubeletCgroup(), config.probeAddress(), hostNetns);
+            hostRules.capturedPods(java.util.Map.of());
             podEvents = new PodEvents(
                     snapshot::get,
-                    config.nodeName(),
                     this::attachPod,
-                    config.stateDir().isEmpty() ? null : Path.of(config.stateDir()),
-                    config.podCidrs());
+                    hostRules::capturedPods,
+                    new PodEvents.Settings(
+                            config.nodeName(),
+                            config.stateDir().isEmpty() ? null : Path.of(config.stateDir()),
+                            config.podCidrs(),
+                            hostNetns));
             // Re-attach to the pods a previous agent captured before serving (and so before reporting ready).
             podEvents.restore();
             podEventServer = PodEventServer.bind(podEventGroup, Path.of(config.podEventSocket()), podEvents);
+            // A restarted kubelet gets a new cgroup (same path, new id): follow it.
+            HostRules rules = hostRules;
+            hostRulesRefresh = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                    new DefaultThreadFactory("ferry-host-rules", true));
+            hostRulesRefresh.scheduleWithFixedDelay(
+                    () -> {
+                        try {
+                            rules.refresh();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    },
+                    5,
+                    5,
+                    TimeUnit.SECONDS);
         }
 
         // Then serve.
@@ -333,6 +358,9 @@ public final class Agent implements AutoCloseable {
         if (podEventGroup != null) {
             podEventGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
+        if (hostRulesRefresh != null) {
+            hostRulesRefresh.shutdownNow(); // the table stays: a restarted agent rewrites it
+        }
         endpoints.forEach(HttpEndpoints::close);
         if (outbound != null) {
             outbound.close();
@@ -360,7 +388,8 @@ public final class Agent implements AutoCloseable {
         if (relay == null) {
             throw new IllegalStateException("agent not started");
         }
-        return PodCapture.attach(relay, hostSockets, group, netns, workload);
+        InetAddress probes = config.probeSnat() == NodeConfig.ProbeSnat.OFF ? null : config.probeAddress();
+        return PodCapture.attach(relay, hostSockets, group, netns, workload, probes);
     }
 
     /** Stops taking CNI calls and closes every pod's listeners (their redirect rules stay). Idempotent. */

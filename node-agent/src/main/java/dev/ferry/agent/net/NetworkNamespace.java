@@ -41,6 +41,11 @@ public final class NetworkNamespace implements AutoCloseable {
         return path;
     }
 
+    /** A path to this open namespace that stays valid while it is open, for tools such as {@code nsenter}. */
+    public Path procPath() {
+        return Path.of("/proc/" + ProcessHandle.current().pid() + "/fd/" + fd);
+    }
+
     /**
      * Runs {@code action} with the calling (platform) thread inside this namespace, then switches back. Must not run
      * on a virtual thread: its carrier would stay switched.

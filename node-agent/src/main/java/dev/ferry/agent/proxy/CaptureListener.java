@@ -48,6 +48,11 @@ public final class CaptureListener {
         channel.config().setAutoRead(true);
     }
 
+    /** Bound, open and accepting. */
+    public boolean isServing() {
+        return channel != null && channel.isActive() && channel.config().isAutoRead();
+    }
+
     public InetSocketAddress localAddress() {
         return (InetSocketAddress) channel.localAddress();
     }

@@ -69,6 +69,15 @@ class NodeConfigLoaderTest {
                 .hasMessageContaining("not a CIDR");
         assertThatThrownBy(() -> NodeConfigLoader.load(null, Map.of("FERRY_ACCESS_LOG", "yes")))
                 .hasMessageContaining("true or false");
+        // the cgroup path goes into an nft rule: quotes, spaces and parent references are refused
+        for (String bad : new String[] {"system.slice/kubelet.service\" accept", "a b", "../../etc", ""}) {
+            assertThatThrownBy(() -> NodeConfigLoader.load(null, Map.of("FERRY_KUBELET_CGROUP", bad)))
+                    .hasMessageContaining("kubeletCgroup");
+        }
+        assertThatThrownBy(() -> NodeConfigLoader.load(null, Map.of("FERRY_PROBE_ADDRESS", "fe80::7")))
+                .hasMessageContaining("IPv4");
+        assertThatThrownBy(() -> NodeConfigLoader.load(null, Map.of("FERRY_PROBE_SNAT", "everyone")))
+                .hasMessageContaining("probeSnat = 'everyone'");
     }
 
     @Test

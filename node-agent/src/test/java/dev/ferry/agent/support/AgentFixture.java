@@ -45,6 +45,9 @@ public final class AgentFixture implements AutoCloseable {
         env.put("FERRY_READINESS_PORT", "0");
         env.put("FERRY_METRICS_ADDRESS", "127.0.0.1");
         env.put("FERRY_MESH_POLL_INTERVAL", "200ms");
+        // The in-process agent runs in the test machine's own namespace: its probe rule would land there. Tests
+        // that exercise it name a node namespace (FERRY_HOST_NETNS) and turn it on.
+        env.put("FERRY_PROBE_SNAT", "off");
         env.putAll(overrides);
         env.remove("FERRY_TEST_REAL_ORIGINAL_DST");
         NodeConfig config = NodeConfigLoader.load(null, env);

@@ -55,6 +55,20 @@ public final class CniDriver {
         return last;
     }
 
+    /** CHECK, as the spec runs it: every plugin in order, each given the chain's ADD result as prevResult. */
+    public Result check(
+            JsonNode conflist, String containerId, Path netns, String podNs, String pod, String uid, JsonNode added)
+            throws IOException, InterruptedException {
+        Result last = new Result(0, "");
+        for (JsonNode plugin : conflist.path("plugins")) {
+            last = exec("CHECK", conflist, plugin, added, containerId, netns, podNs, pod, uid);
+            if (last.code() != 0) {
+                return last;
+            }
+        }
+        return last;
+    }
+
     public Result del(JsonNode conflist, String containerId, Path netns, String podNs, String pod, String uid)
             throws IOException, InterruptedException {
         JsonNode plugins = conflist.path("plugins");
