@@ -275,6 +275,23 @@ public final class PodEvents {
                         String.join("; ", problems));
     }
 
+    /**
+     * Pods of this node the mesh says belong in it (enrolled namespace, not opted out, with an IP: running) that
+     * this agent has not captured. A pod started before its namespace was enrolled got no CNI ADD from Ferry, and
+     * Ferry does not reach into running pods it was not handed: such pods must be restarted.
+     */
+    public List<String> uncaptured(MeshSnapshot s) {
+        return s.workloadsOnNode(nodeName).stream()
+                .filter(w -> w.inMesh() && !w.ips().isEmpty() && !captured.containsKey(w.key()))
+                .map(Workload::key)
+                .sorted()
+                .toList();
+    }
+
+    public int capturedCount() {
+        return captured.size();
+    }
+
     public boolean isCaptured(String podKey) {
         return captured.containsKey(podKey);
     }

@@ -81,10 +81,11 @@ public final class Agent implements AutoCloseable {
     private HttpEndpoints readiness;
     private NativeSocketFactory hostSockets;
     private EventLoopGroup podEventGroup;
-    private PodEvents podEvents;
+    private volatile PodEvents podEvents;
     private PodEventServer podEventServer;
     private EnrolledNamespacesFile enrolledFile;
     private HostRules hostRules;
+    private final Set<String> warnedUncaptured = ConcurrentHashMap.newKeySet();
     private java.util.concurrent.ScheduledExecutorService hostRulesRefresh;
     private RelayContext relay;
 
@@ -192,6 +193,11 @@ public final class Agent implements AutoCloseable {
                             hostNetns));
             // Re-attach to the pods a previous agent captured before serving (and so before reporting ready).
             podEvents.restore();
+            PodEvents events = podEvents;
+            metrics.pods(
+                    events::capturedCount,
+                    () -> events.uncaptured(snapshot.get()).size());
+            warnUncaptured(snapshot.get());
             podEventServer = PodEventServer.bind(podEventGroup, Path.of(config.podEventSocket()), podEvents);
             // A restarted kubelet gets a new cgroup (same path, new id): follow it.
             HostRules rules = hostRules;
@@ -264,6 +270,7 @@ public final class Agent implements AutoCloseable {
     private void applySnapshot(MeshSnapshot s) {
         snapshot.set(s);
         balancer.retainOnly(s);
+        warnUncaptured(s);
         if (!config.enrolledNamespacesFile().isEmpty()) {
             try {
                 if (enrolledFile == null) {
@@ -274,6 +281,24 @@ public final class Agent implements AutoCloseable {
                 log.error("cannot write {}: {}", config.enrolledNamespacesFile(), e.getMessage());
             }
         }
+    }
+
+    /** Names, once each, the running pods of enrolled namespaces that were never captured (see the README). */
+    private void warnUncaptured(MeshSnapshot s) {
+        PodEvents events = podEvents;
+        if (events == null) {
+            return;
+        }
+        List<String> now = events.uncaptured(s);
+        for (String key : now) {
+            if (warnedUncaptured.add(key)) {
+                log.warn(
+                        "pod {} runs in an enrolled namespace but was not captured (it started before the namespace "
+                                + "was enrolled): its traffic bypasses Ferry until it is restarted",
+                        key);
+            }
+        }
+        warnedUncaptured.retainAll(now);
     }
 
     private void onReload(ReloadReport r) {

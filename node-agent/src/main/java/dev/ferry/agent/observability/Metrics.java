@@ -109,6 +109,23 @@ public final class Metrics {
                 .register(registry);
     }
 
+    /**
+     * Registers the pod gauges, read at scrape time: pods captured by this agent, and pods of this node the mesh
+     * says are enrolled (with an IP, so running) that this agent never captured — started before their namespace
+     * was enrolled; they must be restarted to be captured.
+     */
+    public void pods(LongSupplier captured, LongSupplier uncaptured) {
+        GaugeWithCallback.builder()
+                .name("ferry_pods")
+                .help("Pods of this node in the mesh, by capture state (uncaptured: started before enrollment)")
+                .labelNames("state")
+                .callback(cb -> {
+                    cb.call(captured.getAsLong(), "captured");
+                    cb.call(uncaptured.getAsLong(), "uncaptured");
+                })
+                .register(registry);
+    }
+
     public void transport(String name, int eventLoops) {
         transportInfo.labelValues(name, Integer.toString(eventLoops)).set(1);
     }

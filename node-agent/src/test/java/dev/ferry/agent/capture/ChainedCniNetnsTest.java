@@ -48,7 +48,8 @@ class ChainedCniNetnsTest {
         JsonNode conflist = JSON.readTree(Files.readString(chained));
 
         Path mesh = Files.writeString(
-                dir.resolve("mesh.yaml"), """
+                dir.resolve("mesh.yaml"),
+                """
                 apiVersion: v1
                 kind: Namespace
                 metadata: {name: shop, labels: {ferry.dev/mesh: enabled}}
@@ -57,7 +58,13 @@ class ChainedCniNetnsTest {
                 kind: Pod
                 metadata: {name: web-1, namespace: shop, uid: 7f0c0b1e-0001, labels: {app: web}}
                 spec: {nodeName: node-1, serviceAccountName: web, containers: [{name: c, image: i}]}
-                """); // no IP yet: at ADD the control plane does not know it
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: legacy-1, namespace: shop, uid: 7f0c0b1e-0002}
+                spec: {nodeName: node-1, serviceAccountName: web, containers: [{name: c, image: i}]}
+                status: {phase: Running, podIP: 10.244.1.99}
+                """); // web-1 has no IP yet: at ADD the control plane does not know it; legacy-1 ran before
         Path kubelet = KubeletCgroupFixture.create();
         try (Netns node = new Netns("ferry-node");
                 Netns pod = new Netns("ferry-pod");
@@ -88,6 +95,12 @@ class ChainedCniNetnsTest {
             assertThat(node.exec("ip", "link", "show", "cni0")).contains("cni0");
             assertThat(pod.exec("nft", "list", "table", "inet", "ferry")).contains("redirect to :15001");
             assertThat(pod.exec("ss", "-Hltn")).contains(":15001").contains(":15006");
+            // legacy-1 was running before its namespace was enrolled: reported, not captured
+            String scrape = agent.scrape();
+            assertThat(PromText.sum(scrape, "ferry_pods", Map.of("state", "captured")))
+                    .isEqualTo(1);
+            assertThat(PromText.sum(scrape, "ferry_pods", Map.of("state", "uncaptured")))
+                    .isEqualTo(1);
             String bare = ip.substring(0, ip.indexOf('/'));
 
             // CHECK verifies what is in the pod: whole → success; a flushed table → code 11 naming what is missing
