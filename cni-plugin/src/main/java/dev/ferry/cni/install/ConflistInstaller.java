@@ -40,6 +40,35 @@ public final class ConflistInstaller {
         this.ferryEntry = ferryEntry.deepCopy().put("type", TYPE);
     }
 
+    /** Where Ferry goes in the node's CNI config (see the class comment). */
+    public enum Mode {
+        CHAIN,
+        OWN
+    }
+
+    /**
+     * Makes sure Ferry is in place in {@code mode}, writing only when it is not (a watcher calls this after every
+     * change in the directory, including its own writes).
+     *
+     * @return true when a file was written
+     */
+    public boolean ensure(Mode mode) throws IOException {
+        Path primary = requirePrimary();
+        if (mode == Mode.CHAIN) {
+            if (primary.getFileName().toString().endsWith(".conflist") && chainedLast(primary)) {
+                return false;
+            }
+            chain();
+            return true;
+        }
+        Path owned = confDir.resolve(OWNED_NAME);
+        if (Files.exists(owned) && read(owned).equals(withFerryLast(primary))) {
+            return false;
+        }
+        own();
+        return true;
+    }
+
     /** The primary network config: the first by name, not Ferry's own file. */
     public Optional<Path> primary() throws IOException {
         try (Stream<Path> files = Files.list(confDir)) {

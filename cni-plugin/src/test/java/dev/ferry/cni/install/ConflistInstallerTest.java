@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -105,5 +106,90 @@ class ConflistInstallerTest {
         assertThatThrownBy(installer::chain).hasMessageContaining("no primary CNI config");
         Files.writeString(conf.resolve("10-bad.conflist"), "{not json");
         assertThatThrownBy(installer::chain).hasMessageContaining("10-bad.conflist is not JSON");
+    }
+
+    @Test
+    void watcherReinsertsFerryWhenThePrimaryRewritesItsFile() throws Exception {
+        Path primary = conf.resolve("10-bridge.conflist");
+        Files.writeString(primary, BRIDGE_CONFLIST);
+        try (ConflistWatcher w =
+                ConflistWatcher.start(installer, ConflistInstaller.Mode.CHAIN, conf, Duration.ofMillis(200))) {
+            assertThat(ConflistInstaller.chainedLast(primary)).isTrue();
+            Files.writeString(primary, BRIDGE_CONFLIST); // the primary CNI restarts and writes its own file back
+            awaitChainedLast(primary);
+            Files.writeString(primary, "{\"cniVersion\":"); // caught half-written: reported, retried
+            Thread.sleep(300);
+            Files.writeString(primary, BRIDGE_CONFLIST);
+            awaitChainedLast(primary);
+            assertThat(JSON.readTree(Files.readString(primary)).path("plugins")).hasSize(3);
+        }
+        assertThat(installer.ensure(ConflistInstaller.Mode.CHAIN))
+                .as("nothing left to do")
+                .isFalse();
+    }
+
+    @Test
+    void ownModeFollowsThePrimaryAsItChanges() throws Exception {
+        Path primary = conf.resolve("10-bridge.conflist");
+        Files.writeString(primary, BRIDGE_CONFLIST);
+        Path owned = conf.resolve(ConflistInstaller.OWNED_NAME);
+        try (ConflistWatcher w =
+                ConflistWatcher.start(installer, ConflistInstaller.Mode.OWN, conf, Duration.ofMillis(200))) {
+            assertThat(types(owned)).containsExactly("bridge", "portmap", "ferry-cni");
+            Files.writeString(
+                    primary,
+                    BRIDGE_CONFLIST.replace(
+                            "{\"type\":\"portmap\"", "{\"type\":\"bandwidth\"}, {\"type\":\"portmap\""));
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (!types(owned).contains("bandwidth")) {
+                assertThat(System.nanoTime())
+                        .as("owned conflist follows the primary")
+                        .isLessThan(deadline);
+                Thread.sleep(50);
+            }
+            assertThat(types(owned)).containsExactly("bridge", "bandwidth", "portmap", "ferry-cni");
+            assertThat(ConflistInstaller.chainedLast(primary))
+                    .as("the primary's file is left alone")
+                    .isFalse();
+        }
+    }
+
+    @Test
+    void pluginBinaryIsReplacedAtomicallyAndExecutable() throws Exception {
+        Path src = Files.writeString(conf.resolve("build-ferry-cni"), "#!/bin/true\nv2\n");
+        Path bin = conf.resolve("bin");
+        Files.createDirectories(bin);
+        Files.writeString(bin.resolve("ferry-cni"), "v1");
+        Path installed = PluginBinary.install(src, bin);
+        assertThat(Files.readString(installed)).endsWith("v2\n");
+        assertThat(Files.isExecutable(installed)).isTrue();
+        try (var files = Files.list(bin)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactly("ferry-cni");
+        }
+        assertThatThrownBy(() -> PluginBinary.install(conf.resolve("missing"), bin))
+                .hasMessageContaining("does not exist");
+    }
+
+    private static void awaitChainedLast(Path conflist) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (true) {
+            try {
+                if (ConflistInstaller.chainedLast(conflist)) {
+                    return;
+                }
+            } catch (java.io.IOException e) {
+                // half-written by the test; look again
+            }
+            assertThat(System.nanoTime()).as("Ferry re-inserted").isLessThan(deadline);
+            Thread.sleep(50);
+        }
+    }
+
+    private static java.util.List<String> types(Path conflist) throws Exception {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        JSON.readTree(Files.readString(conflist))
+                .path("plugins")
+                .forEach(p -> out.add(p.path("type").asString()));
+        return out;
     }
 }

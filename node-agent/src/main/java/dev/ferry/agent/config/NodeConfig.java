@@ -1,6 +1,7 @@
 package dev.ferry.agent.config;
 
 import dev.ferry.agent.net.Cidr;
+import dev.ferry.cni.install.ConflistInstaller;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,7 +47,10 @@ public record NodeConfig(
         ProbeSnat probeSnat,
         String kubeletCgroup,
         InetAddress probeAddress,
-        String hostNetns) {
+        String hostNetns,
+        String cniConfDir,
+        ConflistInstaller.Mode cniMode,
+        List<String> cniExcludedNamespaces) {
 
     public enum TransportKind {
         AUTO,
@@ -87,6 +91,7 @@ public record NodeConfig(
         Objects.requireNonNull(transport, "transport");
         Objects.requireNonNull(relay, "relay");
         podCidrs = List.copyOf(podCidrs);
+        cniExcludedNamespaces = List.copyOf(cniExcludedNamespaces);
         Objects.requireNonNull(captureAddress, "captureAddress");
         Objects.requireNonNull(unknownDestination, "unknownDestination");
     }

@@ -1,6 +1,7 @@
 package dev.ferry.agent.config;
 
 import dev.ferry.agent.net.Cidr;
+import dev.ferry.cni.install.ConflistInstaller;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -96,6 +97,18 @@ public final class NodeConfigLoader {
                     "probeAddress",
                     "169.254.7.127",
                     "IPv4 source address probe connections get; the in-pod rules let it through"),
+            new Key(
+                    "cniConfDir",
+                    "",
+                    "the node's CNI config dir (e.g. /host/etc/cni/net.d): the agent keeps Ferry in the chain there; empty: off"),
+            new Key(
+                    "cniMode",
+                    "own",
+                    "own (Ferry's 00-ferry.conflist: the primary's plugins then Ferry; survives primary rewrites) or chain (append to the primary's file)"),
+            new Key(
+                    "cniExcludedNamespaces",
+                    "kube-system,ferry-system",
+                    "namespaces whose pods the plugin never sends to the agent (they start while it is down)"),
             new Key(
                     "hostNetns",
                     "",
@@ -202,7 +215,20 @@ public final class NodeConfigLoader {
                     parse("probeSnat", v -> NodeConfig.ProbeSnat.valueOf(v.toUpperCase(Locale.ROOT))),
                     kubeletCgroup(),
                     probeAddress(),
-                    str("hostNetns"));
+                    str("hostNetns"),
+                    cniConfDir(),
+                    parse("cniMode", v -> ConflistInstaller.Mode.valueOf(v.toUpperCase(Locale.ROOT))),
+                    List.of(str("cniExcludedNamespaces").replace(" ", "").split(",")).stream()
+                            .filter(n -> !n.isEmpty())
+                            .toList());
+        }
+
+        private String cniConfDir() throws ConfigException {
+            String v = str("cniConfDir");
+            if (!v.isEmpty() && str("podEventSocket").isEmpty()) {
+                throw error("cniConfDir", v, "needs podEventSocket: the plugin it installs calls the agent there");
+            }
+            return v;
         }
 
         private String kubeletCgroup() throws ConfigException {

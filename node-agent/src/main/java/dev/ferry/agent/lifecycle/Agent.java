@@ -5,6 +5,7 @@ import dev.ferry.agent.admin.ConfigDump;
 import dev.ferry.agent.admin.HttpEndpoints;
 import dev.ferry.agent.admin.LoggingHandler;
 import dev.ferry.agent.admin.ReadinessHandler;
+import dev.ferry.agent.capture.CniInstall;
 import dev.ferry.agent.capture.EnrolledNamespacesFile;
 import dev.ferry.agent.capture.HostRules;
 import dev.ferry.agent.capture.PodCapture;
@@ -25,6 +26,7 @@ import dev.ferry.agent.proxy.Direction;
 import dev.ferry.agent.proxy.RelayContext;
 import dev.ferry.agent.routing.DestinationResolver;
 import dev.ferry.agent.routing.RoundRobinBalancer;
+import dev.ferry.cni.install.ConflistWatcher;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Workload;
 import dev.ferry.mesh.source.MeshFileSource;
@@ -85,6 +87,7 @@ public final class Agent implements AutoCloseable {
     private PodEventServer podEventServer;
     private EnrolledNamespacesFile enrolledFile;
     private HostRules hostRules;
+    private ConflistWatcher cniWatcher;
     private final Set<String> warnedUncaptured = ConcurrentHashMap.newKeySet();
     private java.util.concurrent.ScheduledExecutorService hostRulesRefresh;
     private RelayContext relay;
@@ -199,6 +202,9 @@ public final class Agent implements AutoCloseable {
                     () -> events.uncaptured(snapshot.get()).size());
             warnUncaptured(snapshot.get());
             podEventServer = PodEventServer.bind(podEventGroup, Path.of(config.podEventSocket()), podEvents);
+            if (!config.cniConfDir().isEmpty()) {
+                cniWatcher = CniInstall.watch(config); // the plugin it chains calls the server bound above
+            }
             // A restarted kubelet gets a new cgroup (same path, new id): follow it.
             HostRules rules = hostRules;
             hostRulesRefresh = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
@@ -382,6 +388,13 @@ public final class Agent implements AutoCloseable {
         stopPodEvents();
         if (podEventGroup != null) {
             podEventGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+        if (cniWatcher != null) {
+            try {
+                cniWatcher.close();
+            } catch (IOException e) {
+                log.debug("closing CNI config watcher: {}", e.toString());
+            }
         }
         if (hostRulesRefresh != null) {
             hostRulesRefresh.shutdownNow(); // the table stays: a restarted agent rewrites it

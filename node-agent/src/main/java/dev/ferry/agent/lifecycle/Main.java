@@ -1,5 +1,6 @@
 package dev.ferry.agent.lifecycle;
 
+import dev.ferry.agent.capture.CniInstall;
 import dev.ferry.agent.config.ConfigException;
 import dev.ferry.agent.config.NodeConfig;
 import dev.ferry.agent.config.NodeConfigLoader;
@@ -24,7 +25,7 @@ import sun.misc.Signal;
         mixinStandardHelpOptions = true,
         version = "ferry-agent 0.1.0",
         description = "Ferry node agent: the sidecarless mesh proxy of one node.",
-        subcommands = {Main.Run.class, Main.Validate.class})
+        subcommands = {Main.Run.class, Main.Validate.class, Main.InstallCni.class, Main.UninstallCni.class})
 public final class Main {
     private static final Logger log = LoggerFactory.getLogger(Main.class);
 
@@ -80,6 +81,80 @@ public final class Main {
             }
             stop.await();
             log.info("ferry-agent stopped");
+            return 0;
+        }
+    }
+
+    /** Loads the node config for the CNI commands; null (reported) when it is bad. */
+    private static NodeConfig cniConfig(Path config) {
+        try {
+            return NodeConfigLoader.load(config, System.getenv());
+        } catch (ConfigException e) {
+            log.error("ferry-agent: bad configuration: {}", e.getMessage());
+            return null;
+        }
+    }
+
+    @Command(
+            name = "install-cni",
+            description = "Copy the CNI plugin into the node's CNI bin dir and put Ferry in the node's CNI config"
+                    + " (cniConfDir, cniMode), once: a DaemonSet init container. The agent keeps it in place.")
+    static final class InstallCni implements Callable<Integer> {
+        @Option(names = "--config", description = "node config YAML (the same file the agent runs with)")
+        Path config;
+
+        @Option(names = "--plugin-binary", required = true, description = "the ferry-cni executable to install")
+        Path pluginBinary;
+
+        @Option(names = "--cni-bin-dir", required = true, description = "the node's CNI bin dir (a hostPath)")
+        Path binDir;
+
+        @Override
+        public Integer call() {
+            NodeConfig cfg = cniConfig(config);
+            if (cfg == null) {
+                return 2;
+            }
+            try {
+                CniInstall.install(cfg, pluginBinary, binDir);
+            } catch (java.io.IOException | RuntimeException e) {
+                log.error("ferry-agent: cannot install the CNI plugin: {}", e.getMessage());
+                return 1;
+            }
+            log.info(
+                    "installed {} into {} and Ferry into {} ({} mode)",
+                    pluginBinary,
+                    binDir,
+                    cfg.cniConfDir(),
+                    cfg.cniMode());
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "uninstall-cni",
+            description = "Take Ferry out of the node's CNI config, then remove the plugin (run when removing Ferry"
+                    + " from a node, never on a restart: pods created meanwhile would start uncaptured).")
+    static final class UninstallCni implements Callable<Integer> {
+        @Option(names = "--config", description = "node config YAML")
+        Path config;
+
+        @Option(names = "--cni-bin-dir", required = true, description = "the node's CNI bin dir")
+        Path binDir;
+
+        @Override
+        public Integer call() {
+            NodeConfig cfg = cniConfig(config);
+            if (cfg == null) {
+                return 2;
+            }
+            try {
+                CniInstall.uninstall(cfg, binDir);
+            } catch (java.io.IOException | RuntimeException e) {
+                log.error("ferry-agent: cannot uninstall the CNI plugin: {}", e.getMessage());
+                return 1;
+            }
+            log.info("removed Ferry from {} and {}", cfg.cniConfDir(), binDir);
             return 0;
         }
     }

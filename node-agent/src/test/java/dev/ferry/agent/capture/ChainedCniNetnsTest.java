@@ -2,6 +2,8 @@ package dev.ferry.agent.capture;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ferry.agent.config.NodeConfig;
+import dev.ferry.agent.config.NodeConfigLoader;
 import dev.ferry.agent.support.AgentFixture;
 import dev.ferry.agent.support.CniDriver;
 import dev.ferry.agent.support.KubeletCgroupFixture;
@@ -16,7 +18,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
-import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Debian's real CNI reference plugins (bridge + host-local) with Ferry chained last by the installer: a pod
@@ -41,12 +42,6 @@ class ChainedCniNetnsTest {
 
         Path socket = dir.resolve("run/cni.sock");
         Path enrolled = dir.resolve("state/enrolled-namespaces");
-        ObjectNode ferry = JSON.createObjectNode();
-        ferry.put("agentSocket", socket.toString());
-        ferry.put("enrolledNamespacesFile", enrolled.toString());
-        Path chained = new ConflistInstaller(confDir, ferry).chain();
-        JsonNode conflist = JSON.readTree(Files.readString(chained));
-
         Path mesh = Files.writeString(
                 dir.resolve("mesh.yaml"),
                 """
@@ -83,7 +78,15 @@ class ChainedCniNetnsTest {
                                 "FERRY_HOST_NETNS",
                                 "/run/netns/" + node.name(),
                                 "FERRY_TEST_REAL_ORIGINAL_DST",
-                                "true"))) {
+                                "true",
+                                "FERRY_CNI_CONF_DIR",
+                                confDir.toString(),
+                                "FERRY_CNI_MODE",
+                                "chain"))) {
+            // the agent chained itself into the primary's file (and keeps it there)
+            Path chained = confDir.resolve("10-bridge.conflist");
+            assertThat(ConflistInstaller.chainedLast(chained)).isTrue();
+            JsonNode conflist = JSON.readTree(Files.readString(chained));
             CniDriver cni = new CniDriver(node, binDir);
             Path netns = Path.of("/run/netns", pod.name());
             CniDriver.Result add = cni.add(conflist, "c-web-1", netns, "shop", "web-1", "7f0c0b1e-0001");
@@ -183,10 +186,19 @@ class ChainedCniNetnsTest {
                 """.formatted(dir.resolve("ipam")));
         Path enrolled = Files.writeString(
                 Files.createDirectories(dir.resolve("state")).resolve("enrolled-namespaces"), "shop\n");
-        ObjectNode ferry = JSON.createObjectNode();
-        ferry.put("agentSocket", dir.resolve("run/cni.sock").toString()); // no agent listens there
-        ferry.put("enrolledNamespacesFile", enrolled.toString());
-        JsonNode conflist = JSON.readTree(Files.readString(new ConflistInstaller(confDir, ferry).chain()));
+        // install-cni (the init container) in the default own mode, as after a reboot: no agent listens yet
+        NodeConfig config = NodeConfigLoader.load(
+                null,
+                Map.of(
+                        "FERRY_NODE_NAME", "node-1",
+                        "FERRY_POD_EVENT_SOCKET", dir.resolve("run/cni.sock").toString(),
+                        "FERRY_ENROLLED_NAMESPACES_FILE", enrolled.toString(),
+                        "FERRY_CNI_CONF_DIR", confDir.toString()));
+        CniInstall.install(config, Path.of(System.getProperty("ferry.cni.binary")), binDir);
+        assertThat(Files.isSymbolicLink(binDir.resolve("ferry-cni")))
+                .as("copied, not linked")
+                .isFalse();
+        JsonNode conflist = JSON.readTree(Files.readString(confDir.resolve(ConflistInstaller.OWNED_NAME)));
         try (Netns node = new Netns("ferry-node");
                 Netns meshed = new Netns("ferry-pod");
                 Netns system = new Netns("ferry-pod")) {

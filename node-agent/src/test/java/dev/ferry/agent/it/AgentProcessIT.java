@@ -62,6 +62,62 @@ class AgentProcessIT {
     }
 
     @Test
+    void installCniThenUninstallCni() throws Exception {
+        Path conf = Files.createDirectories(dir.resolve("net.d"));
+        Path bin = dir.resolve("bin");
+        Files.writeString(conf.resolve("10-flannel.conf"), """
+                {"cniVersion":"0.3.1","name":"cbr0","type":"flannel","delegate":{"isDefaultGateway":true}}
+                """);
+        Path cfg = Files.writeString(dir.resolve("node.yaml"), """
+                nodeName: n
+                podEventSocket: /var/run/ferry/cni.sock
+                cniConfDir: %s
+                cniMode: chain
+                """.formatted(conf));
+        String plugin = System.getProperty("ferry.cni.binary");
+        Result in = run(
+                "install-cni", "--config", cfg.toString(), "--plugin-binary", plugin, "--cni-bin-dir", bin.toString());
+        assertThat(in.code()).as(in.output()).isZero();
+        assertThat(Files.isExecutable(bin.resolve("ferry-cni"))).isTrue();
+        assertThat(Files.exists(conf.resolve("10-flannel.conf")))
+                .as("the .conf became a .conflist")
+                .isFalse();
+        assertThat(Files.readString(conf.resolve("10-flannel.conflist")))
+                .contains("\"flannel\"")
+                .contains("\"ferry-cni\"")
+                .contains("/var/run/ferry/cni.sock")
+                .contains("kube-system");
+
+        Result missing = run(
+                "install-cni",
+                "--config",
+                cfg.toString(),
+                "--plugin-binary",
+                dir.resolve("nope").toString(),
+                "--cni-bin-dir",
+                bin.toString());
+        assertThat(missing.code()).isEqualTo(1);
+        assertThat(missing.output()).contains("cannot install the CNI plugin").contains("does not exist");
+
+        Result out = run("uninstall-cni", "--config", cfg.toString(), "--cni-bin-dir", bin.toString());
+        assertThat(out.code()).as(out.output()).isZero();
+        assertThat(Files.exists(bin.resolve("ferry-cni"))).isFalse();
+        assertThat(Files.readString(conf.resolve("10-flannel.conflist"))).doesNotContain("ferry-cni");
+
+        Path noSocket = Files.writeString(dir.resolve("bad.yaml"), "nodeName: n\ncniConfDir: " + conf + "\n");
+        Result bad = run(
+                "install-cni",
+                "--config",
+                noSocket.toString(),
+                "--plugin-binary",
+                plugin,
+                "--cni-bin-dir",
+                bin.toString());
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.output()).contains("cniConfDir").contains("needs podEventSocket");
+    }
+
+    @Test
     void validateReportsEveryRejectedDocument() throws Exception {
         Path good = Files.writeString(dir.resolve("good.yaml"), """
                 apiVersion: v1
