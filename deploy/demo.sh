@@ -18,21 +18,10 @@ PLUGIN=$ROOT/cni-plugin/target/native/ferry-cni
 JAVA_HOME=${JAVA_HOME:-$(ls -d /usr/lib/jvm/temurin-25* 2>/dev/null | head -1)}
 JAVA=$JAVA_HOME/bin/java
 WORK=$(mktemp -d /tmp/ferry-cluster.XXXXXX)
-S=$$
-N1=ferry-node1-$S; N2=ferry-node2-$S; CP=ferry-client-$S; WP=ferry-web-$S
-PIDS=()
-
-cleanup() {
-  set +e
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for ns in $CP $WP $N1 $N2; do
-    for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
-  done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  for ns in $CP $WP $N1 $N2; do ip netns delete "$ns" 2>/dev/null; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
+# shellcheck source=deploy/cluster.sh
+. "$ROOT/deploy/cluster.sh"
+CP=ferry-client-$S; WP=ferry-web-$S
+trap cluster_cleanup EXIT INT TERM
 [ "$(id -u)" = 0 ] || { echo "demo: needs root (network namespaces, nftables)" >&2; exit 1; }
 [ -f "$JAR" ] && [ -x "$PLUGIN" ] || { echo "demo: run 'make demo' (it builds first)" >&2; exit 1; }
 
@@ -66,63 +55,18 @@ YAML
   mv "$WORK/mesh.yaml.tmp" "$WORK/mesh.yaml" # atomic, as a ConfigMap update would be
 }
 
-cni() { # node-ns n command pod-ns pod-name uid container-id -> prints the chain's result
-  local node=$1 n=$2 cmd=$3 podns=$4 name=$5 uid=$6 cid=$7
-  local env=(CNI_COMMAND=$cmd CNI_CONTAINERID=$cid CNI_NETNS=/run/netns/$podns CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni
-             "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=demo;K8S_POD_NAME=$name;K8S_POD_UID=$uid")
-  local bridge="{\"cniVersion\":\"1.0.0\",\"name\":\"k8s-pod-network\",\"type\":\"bridge\",\"bridge\":\"cni0\",\"isDefaultGateway\":true,\"ipMasq\":false,\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"10.244.$n.0/24\"}]],\"dataDir\":\"$WORK/node$n/ipam\"}}"
-  local ferry="\"cniVersion\":\"1.0.0\",\"name\":\"k8s-pod-network\",\"type\":\"ferry-cni\",\"agentSocket\":\"$WORK/node$n/run/cni.sock\",\"enrolledNamespacesFile\":\"$WORK/node$n/enrolled-namespaces\""
-  if [ "$cmd" = ADD ]; then
-    local result
-    result=$(echo "$bridge" | env -i "${env[@]}" ip netns exec "$node" /usr/lib/cni/bridge)
-    echo "{$ferry,\"prevResult\":$result}" | env -i "${env[@]}" ip netns exec "$node" "$PLUGIN"
-  else
-    echo "{$ferry}" | env -i "${env[@]}" ip netns exec "$node" "$PLUGIN"
-    echo "$bridge" | env -i "${env[@]}" ip netns exec "$node" /usr/lib/cni/bridge
-  fi
-}
-
-echo "== two nodes joined by an underlay"
-for ns in $N1 $N2 $CP $WP; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
-ip link add u1-$S type veth peer name u2-$S
-ip link set u1-$S netns $N1 name underlay; ip link set u2-$S netns $N2 name underlay
-ip -n $N1 addr add 192.168.100.1/24 dev underlay; ip -n $N2 addr add 192.168.100.2/24 dev underlay
-for ns in $N1 $N2; do ip -n "$ns" link set underlay up; ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1; done
-ip -n $N1 route add 10.244.2.0/24 via 192.168.100.2
-ip -n $N2 route add 10.244.1.0/24 via 192.168.100.1
-
-echo "== one ferry-agent per node (pod-event socket for the CNI plugin, enrolled-namespaces file, state dir)"
+echo "== two nodes joined by an underlay, one ferry-agent per node (pod-event socket, enrolled namespaces, state dir)"
 mesh "" ""
-for n in 1 2; do
-  mkdir -p "$WORK/node$n"
-  cat > "$WORK/node$n/node.yaml" <<CFG
-nodeName: node-$n
-meshFile: $WORK/mesh.yaml
-meshPollInterval: 200ms
-eventLoops: 1
-metricsAddress: 127.0.0.1
-podEventSocket: $WORK/node$n/run/cni.sock
-enrolledNamespacesFile: $WORK/node$n/enrolled-namespaces
-stateDir: $WORK/node$n/state
-CFG
-  node=$N1; [ $n = 2 ] && node=$N2
-  ip netns exec "$node" "$JAVA" -Xmx128m -jar "$JAR" run --config "$WORK/node$n/node.yaml" > "$WORK/node$n/agent.log" 2>&1 &
-  PIDS+=($!)
-done
-for n in 1 2; do
-  node=$N1; [ $n = 2 ] && node=$N2
-  for i in $(seq 1 100); do
-    ip netns exec "$node" curl -sf --max-time 1 http://127.0.0.1:15021/healthz/ready >/dev/null 2>&1 && break
-    sleep 0.2
-  done
-  ip netns exec "$node" curl -sf --max-time 1 http://127.0.0.1:15021/healthz/ready >/dev/null || { cat "$WORK/node$n/agent.log"; exit 1; }
-done
+# No kubelet runs here: exempt every connection the node itself opens (Istio ambient's rule) from capture.
+cluster_up "probeSnat: node"
+netns_add "$CP"; netns_add "$WP"
 
 echo "== pods through the CNI chain: bridge + host-local, then ferry-cni (captures the pod in the same ADD)"
-CR=$(cni $N1 1 ADD $CP client-7d9f8c6b5-x2x4z uid-client c1)
-WR=$(cni $N2 2 ADD $WP web-5c7b9d8f4-k8m2p uid-web c2)
-CIP=$(echo "$CR" | grep -o '"address": *"[0-9.]*' | head -1 | grep -o '[0-9.]*$')
-WIP=$(echo "$WR" | grep -o '"address": *"[0-9.]*' | head -1 | grep -o '[0-9.]*$')
+cni 1 ADD "$CP" demo client-7d9f8c6b5-x2x4z uid-client c1; CR=$CNI_OUT
+[ "$CNI_RC" = 0 ] || { echo "ADD failed: $CR" >&2; exit 1; }
+cni 2 ADD "$WP" demo web-5c7b9d8f4-k8m2p uid-web c2; WR=$CNI_OUT
+[ "$CNI_RC" = 0 ] || { echo "ADD failed: $WR" >&2; exit 1; }
+CIP=$(pod_ip "$CR"); WIP=$(pod_ip "$WR")
 echo "client pod $CIP on node-1, web pod $WIP on node-2"
 mesh "$CIP" "$WIP"   # the control plane learns the pod IPs
 sleep 1
@@ -142,6 +86,9 @@ echo
 echo "== client pod (node-1): curl http://10.96.0.10/   (a Service VIP; nothing listens there)"
 ip netns exec $CP curl -sS --max-time 5 http://10.96.0.10/
 ip netns exec $CP curl -sS --max-time 5 -o /dev/null -w "second request: HTTP %{http_code} in %{time_total}s\n" http://10.96.0.10/
+echo
+echo "== a probe from node-2 itself (as the kubelet's would be) reaches nginx directly, from the probe address"
+ip netns exec $N2 curl -sS --max-time 5 http://$WIP:8080/
 sleep 0.5
 for n in 1 2; do
   node=$N1; [ $n = 2 ] && node=$N2
