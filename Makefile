@@ -13,12 +13,13 @@ MVN := JAVA_HOME=$(JAVA_HOME_25) mvn -B -ntp
 APT_PACKAGES := maven python3 nftables iproute2 containernetworking-plugins nginx-light curl wrk iperf3 haproxy socat hey procps musl-tools
 AGENT_JAR := node-agent/target/ferry-agent.jar
 
-.PHONY: help jdk deps build test demo bench fmt clean
+.PHONY: help jdk deps build test demo bench bench-cluster fmt clean
 
 help:
 	@echo "make demo   - build Ferry and run it on the embedded default mesh (installs what is missing)"
 	@echo "make test   - the whole test suite, end-to-end tests included (installs what is missing)"
-	@echo "make bench  - benchmarks: Ferry vs direct vs HAProxy in one run"
+	@echo "make bench  - benchmarks: Ferry vs direct vs HAProxy in one run, then the simulated cluster"
+	@echo "make bench-cluster - only the cluster part: CNI ADD/DEL over 100 pods, cross-node wrk"
 	@echo "make fmt    - format the Java sources (palantir-java-format)"
 
 jdk:
@@ -47,6 +48,10 @@ demo: build
 
 bench: build
 	JAVA_HOME=$(JAVA_HOME_25) bash bench/run.sh $(AGENT_JAR)
+	JAVA_HOME=$(JAVA_HOME_25) bash bench/cluster.sh $(AGENT_JAR)
+
+bench-cluster: build
+	JAVA_HOME=$(JAVA_HOME_25) bash bench/cluster.sh $(AGENT_JAR)
 
 fmt: jdk
 	$(MVN) -q spotless:apply

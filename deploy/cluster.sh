@@ -19,7 +19,7 @@ cluster_cleanup() {
   done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
   for ns in "${CLUSTER_NS[@]}"; do ip netns delete "$ns" 2>/dev/null; done
-  rm -rf "$WORK"
+  [ -n "${KEEP_WORK:-}" ] && echo "kept $WORK" || rm -rf "$WORK"
 }
 
 netns_add() { # name

@@ -41,6 +41,8 @@ public final class HostRules {
     private final Path hostNetns;
     private Map<String, List<InetAddress>> pods = Map.of();
     private long appliedCgroupId = Long.MIN_VALUE;
+    /** The pod IPs in the kernel's set as last applied; null until the table is loaded. */
+    private TreeSet<String> appliedIps;
 
     /** @param hostNetns the node's network namespace, or null when the agent runs in it */
     public HostRules(ProbeSnat mode, String kubeletCgroup, InetAddress probeAddress, Path hostNetns) {
@@ -55,10 +57,53 @@ public final class HostRules {
         return mode == ProbeSnat.OFF ? null : probeAddress;
     }
 
-    /** Replaces the set of captured pods (key → IPs) and reloads the table. */
+    /**
+     * Replaces the set of captured pods (key → IPs): the first time by loading the table, then by adding and
+     * deleting set elements only (one small nft transaction on the pod's startup path instead of a table reload).
+     */
     public synchronized void capturedPods(Map<String, List<InetAddress>> current) throws InterruptedException {
         pods = Map.copyOf(current);
-        apply();
+        if (mode == ProbeSnat.OFF) {
+            return;
+        }
+        if (appliedIps == null) {
+            apply();
+            return;
+        }
+        TreeSet<String> want = ipv4s();
+        TreeSet<String> add = new TreeSet<>(want);
+        add.removeAll(appliedIps);
+        TreeSet<String> remove = new TreeSet<>(appliedIps);
+        remove.removeAll(want);
+        if (add.isEmpty() && remove.isEmpty()) {
+            return;
+        }
+        StringBuilder tx = new StringBuilder();
+        if (!add.isEmpty()) {
+            tx.append("add element ip ferry-host captured-pods { ")
+                    .append(String.join(", ", add))
+                    .append(" }\n");
+        }
+        if (!remove.isEmpty()) {
+            tx.append("delete element ip ferry-host captured-pods { ")
+                    .append(String.join(", ", remove))
+                    .append(" }\n");
+        }
+        try {
+            NamespaceCommand.run(hostNetns, List.of("nft", "-f", "-"), tx.toString(), null);
+            appliedIps = want;
+        } catch (IOException e) {
+            log.warn("updating the probe SNAT set failed ({}); reloading the table", e.getMessage());
+            apply(); // someone flushed the table, say: start over
+        }
+    }
+
+    private TreeSet<String> ipv4s() {
+        TreeSet<String> ips = new TreeSet<>();
+        pods.values()
+                .forEach(l ->
+                        l.stream().filter(a -> a instanceof Inet4Address).forEach(a -> ips.add(a.getHostAddress())));
+        return ips;
     }
 
     /** Sets the captured pods without touching the kernel (tests of {@link #ruleset}). */
@@ -102,9 +147,12 @@ public final class HostRules {
         }
         try {
             boolean markNone = mode == ProbeSnat.KUBELET && id < 0;
+            TreeSet<String> ips = ipv4s();
             NamespaceCommand.run(hostNetns, List.of("nft", "-f", "-"), ruleset(match, markNone), null);
             appliedCgroupId = id;
+            appliedIps = ips;
         } catch (IOException e) {
+            appliedIps = null;
             log.error("cannot install the probe SNAT rule on the node: {}", e.getMessage());
         }
     }

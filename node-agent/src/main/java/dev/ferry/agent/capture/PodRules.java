@@ -88,19 +88,20 @@ public final class PodRules {
      */
     public static void apply(Path netns, int outboundPort, int inboundPort, int hbonePort, InetAddress probeSource)
             throws IOException, InterruptedException {
-        // Replies to the agent's transparent inbound sockets (see SocketMarks.TRANSPARENT_MARK) are routed to the
-        // pod's own stack; "File exists" on a re-ADD is fine.
-        String mark = Integer.toString(SocketMarks.TRANSPARENT_MARK);
-        String table = Integer.toString(ROUTE_TABLE);
-        NamespaceCommand.run(netns, List.of("ip", "rule", "add", "fwmark", mark, "lookup", table), null, "File exists");
+        // One process in the pod's namespace for the whole setup (each spawn from the JVM costs milliseconds, and
+        // this is on the pod's startup path), failing on the first error with that tool's message:
+        // - replies to the agent's transparent inbound sockets (SocketMarks.TRANSPARENT_MARK) are routed to the
+        //   pod's own stack (policy rule + local route; the rule is added once, a re-ADD finds it);
+        // - queued connections of a closing listener move to another SO_REUSEPORT listener (the new agent's);
+        // - the nft ruleset (stdin) replaces the table atomically.
+        String script = String.format(
+                Locale.ROOT,
+                "set -e; ip rule show fwmark %1$d lookup %2$d | grep -q . || ip rule add fwmark %1$d lookup %2$d; "
+                        + "ip route replace local 0.0.0.0/0 dev lo table %2$d; "
+                        + "sysctl -qw net.ipv4.tcp_migrate_req=1; nft -f -",
+                SocketMarks.TRANSPARENT_MARK,
+                ROUTE_TABLE);
         NamespaceCommand.run(
-                netns,
-                List.of("ip", "route", "replace", "local", "0.0.0.0/0", "dev", "lo", "table", table),
-                null,
-                null);
-        // Queued connections of a closing listener move to another SO_REUSEPORT listener (the new agent's).
-        NamespaceCommand.run(netns, List.of("sysctl", "-qw", "net.ipv4.tcp_migrate_req=1"), null, null);
-        NamespaceCommand.run(
-                netns, List.of("nft", "-f", "-"), ruleset(outboundPort, inboundPort, hbonePort, probeSource), null);
+                netns, List.of("sh", "-c", script), ruleset(outboundPort, inboundPort, hbonePort, probeSource), null);
     }
 }

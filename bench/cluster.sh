@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# `make bench` (part 2): the in-pod capture path in the simulated two-node cluster (deploy/cluster.sh).
+#   1. CNI ADD and DEL wall time over 100 pods, end to end (bridge + host-local, then ferry-cni with the agent's
+#      work: netns checks, nft rules, listeners), p50/p99; ferry-cni's own cost (pass-through for an unenrolled
+#      pod, which never contacts the agent) against the floor of exec'ing /bin/true the same way.
+#   2. Cross-node HTTP through two agents (client pod -> node-1 agent -> node-2 agent -> nginx pod) against direct
+#      pod-to-pod between two unenrolled pods on the same nodes, wrk, alternating rounds, medians.
+# Results: bench/results/cluster-<timestamp>.md (and printed). Root only; everything is torn down on exit.
+set -euo pipefail
+JAR=${1:-node-agent/target/ferry-agent.jar}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PLUGIN=$ROOT/cni-plugin/target/native/ferry-cni
+JAVA_HOME=${JAVA_HOME:-$(ls -d /usr/lib/jvm/temurin-25* 2>/dev/null | head -1)}
+JAVA=$JAVA_HOME/bin/java
+WORK=$(mktemp -d /tmp/ferry-bench-cluster.XXXXXX)
+PODS=${PODS:-100}
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+# shellcheck source=deploy/cluster.sh
+. "$ROOT/deploy/cluster.sh"
+trap cluster_cleanup EXIT INT TERM
+mkdir -p "$ROOT/bench/results"
+OUT=$ROOT/bench/results/cluster-$(date -u +%Y%m%dT%H%M%SZ).md
+[ "$(id -u)" = 0 ] || { echo "bench: needs root" >&2; exit 1; }
+
+mesh() { # lines "name ns node ip" on stdin
+  {
+    echo "apiVersion: v1"; echo "kind: Namespace"; echo "metadata: {name: bench, labels: {ferry.dev/mesh: enabled}}"
+    echo "---"; echo "apiVersion: v1"; echo "kind: Namespace"; echo "metadata: {name: plain}"
+    echo "---"; echo "apiVersion: v1"; echo "kind: Service"; echo "metadata: {name: web, namespace: bench}"
+    echo "spec: {clusterIP: 10.96.0.20, ports: [{port: 80, targetPort: 8080}], selector: {app: web}}"
+    while read -r name ns node ip; do
+      echo "---"; echo "apiVersion: v1"; echo "kind: Pod"
+      echo "metadata: {name: $name, namespace: $ns, uid: uid-$name, labels: {app: $name}}"
+      echo "spec: {nodeName: node-$node, serviceAccountName: $name, containers: [{name: c, image: i}]}"
+      if [ "$ip" != - ]; then
+        echo "status: {phase: Running, podIP: $ip, conditions: [{type: Ready, status: \"True\"}]}"
+      fi
+    done
+  } > "$WORK/mesh.yaml.tmp"
+  mv "$WORK/mesh.yaml.tmp" "$WORK/mesh.yaml"
+}
+pods_list() { # extra "name ns node ip" lines for the wrk pods
+  for i in $(seq -w 0 $((PODS - 1))); do echo "p-$i bench 1 -"; done
+  cat
+}
+
+# the app label is the pod name: the Service selects app=web
+printf 'web bench 2 -\nclient bench 1 -\npweb plain 2 -\npclient plain 1 -\n' | pods_list | mesh
+cluster_up "probeSnat: node"
+
+echo "== CNI ADD x $PODS (bridge + host-local, then ferry-cni + agent)"
+: > "$WORK/add.txt"; : > "$WORK/del.txt"
+for i in $(seq -w 0 $((PODS - 1))); do
+  netns_add "ferry-b$i-$S"
+  cni 1 ADD "ferry-b$i-$S" bench "p-$i" "uid-p-$i" "c$i"
+  [ "$CNI_RC" = 0 ] || { echo "ADD p-$i failed: $CNI_OUT" >&2; exit 1; }
+  echo "$BRIDGE_US $FERRY_US" >> "$WORK/add.txt"
+done
+echo "== CNI DEL x $PODS"
+for i in $(seq -w 0 $((PODS - 1))); do
+  cni 1 DEL "ferry-b$i-$S" bench "p-$i" "uid-p-$i" "c$i"
+  echo "$BRIDGE_US $FERRY_US" >> "$WORK/del.txt"
+  ip netns delete "ferry-b$i-$S"
+done
+
+echo "== ferry-cni alone: pass-through for an unenrolled pod vs exec of /bin/true, x $PODS each"
+PREV='{"cniVersion":"1.0.0","interfaces":[{"name":"eth0"}],"ips":[{"address":"10.244.1.250/24","gateway":"10.244.1.1","interface":0}]}'
+CONF="{\"cniVersion\":\"1.0.0\",\"name\":\"k8s-pod-network\",\"type\":\"ferry-cni\",\"agentSocket\":\"$WORK/node1/run/cni.sock\",\"enrolledNamespacesFile\":\"$WORK/node1/enrolled-namespaces\",\"prevResult\":$PREV}"
+ENV=(CNI_COMMAND=ADD CNI_CONTAINERID=x CNI_NETNS=/run/netns/$N1 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni
+     "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=plain;K8S_POD_NAME=x;K8S_POD_UID=u")
+: > "$WORK/pass.txt"
+for i in $(seq 1 "$PODS"); do
+  t0=${EPOCHREALTIME/./}
+  echo "$CONF" | env -i "${ENV[@]}" nsenter --net=/run/netns/"$N1" "$PLUGIN" > /dev/null
+  t1=${EPOCHREALTIME/./}
+  echo "$CONF" | env -i "${ENV[@]}" nsenter --net=/run/netns/"$N1" /bin/true
+  t2=${EPOCHREALTIME/./}
+  echo "$((t1 - t0)) $((t2 - t1))" >> "$WORK/pass.txt"
+done
+
+echo "== cross-node pods: web + client (enrolled), pweb + pclient (unenrolled)"
+declare -A IP
+for spec in "web bench 2" "client bench 1" "pweb plain 2" "pclient plain 1"; do
+  read -r name ns node <<< "$spec"
+  netns_add "ferry-$name-$S"
+  cni "$node" ADD "ferry-$name-$S" "$ns" "$name" "uid-$name" "c-$name"
+  [ "$CNI_RC" = 0 ] || { echo "ADD $name failed: $CNI_OUT" >&2; exit 1; }
+  IP[$name]=$(pod_ip "$CNI_OUT")
+done
+printf 'web bench 2 %s\nclient bench 1 %s\npweb plain 2 %s\npclient plain 1 %s\n' \
+  "${IP[web]}" "${IP[client]}" "${IP[pweb]}" "${IP[pclient]}" | PODS=0 pods_list | mesh
+for name in web pweb; do
+  mkdir -p "$WORK/$name/tmp"
+  cat > "$WORK/$name/nginx.conf" <<NGX
+user root; worker_processes 1; master_process off; daemon off; pid $WORK/$name/nginx.pid; error_log stderr warn;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000; client_body_temp_path $WORK/$name/tmp;
+  proxy_temp_path $WORK/$name/tmp; fastcgi_temp_path $WORK/$name/tmp; uwsgi_temp_path $WORK/$name/tmp;
+  scgi_temp_path $WORK/$name/tmp;
+  server { listen ${IP[$name]}:8080; location / { return 200 "ok"; } } }
+NGX
+  ip netns exec "ferry-$name-$S" nginx -c "$WORK/$name/nginx.conf" -e stderr &
+  PIDS+=($!)
+done
+sleep 2 # the agents pick up the pod IPs (meshPollInterval 200ms) and nginx starts
+ip netns exec "ferry-client-$S" curl -sf --max-time 5 http://10.96.0.20/ >/dev/null \
+  || { echo "VIP not reachable through the agents" >&2; tail -20 "$WORK"/node*/agent.log; exit 1; }
+ip netns exec "ferry-pclient-$S" curl -sf --max-time 5 "http://${IP[pweb]}:8080/" >/dev/null
+
+ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us/,"",v); printf "%.3f", v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v); printf "%.3f", v} else if (v ~ /s$/) {sub(/s/,"",v); printf "%.3f", v*1000} else print v }'; }
+run_wrk() { # label client-ns url
+  local out
+  out=$(ip netns exec "$2" wrk -t1 -c16 -d"$DURATION" --latency "$3")
+  echo "$1 $(echo "$out" | awk '/Requests\/sec/ {print $2}') $(ms "$(echo "$out" | awk '$1=="50%" {print $2}')") $(ms "$(echo "$out" | awk '$1=="99%" {print $2}')") $(echo "$out" | awk '/Non-2xx|Socket errors/ {print "ERR"}' | head -1)" >> "$WORK/wrk.txt"
+}
+: > "$WORK/wrk.txt"
+for r in $(seq 1 "$ROUNDS"); do
+  echo "== wrk round $r/$ROUNDS"
+  run_wrk direct "ferry-pclient-$S" "http://${IP[pweb]}:8080/"
+  run_wrk ferry-vip "ferry-client-$S" "http://10.96.0.20/"
+  run_wrk ferry-podip "ferry-client-$S" "http://${IP[web]}:8080/"
+done
+
+python3 - "$WORK" "$OUT" "$PODS" "$ROUNDS" "$DURATION" <<'PY'
+import sys, statistics as st
+work, out, pods, rounds, duration = sys.argv[1:]
+def cols(name):
+    rows = [l.split() for l in open(f"{work}/{name}") if l.strip()]
+    return [[int(r[i]) / 1000 for r in rows] for i in range(2)]
+def pct(v, p):
+    v = sorted(v); return v[min(len(v) - 1, max(0, int(round(p / 100 * len(v) + 0.5)) - 1))]
+add_bridge, add_ferry = cols("add.txt"); del_bridge, del_ferry = cols("del.txt"); passthru, true_ = cols("pass.txt")
+add_total = [a + b for a, b in zip(add_bridge, add_ferry)]; del_total = [a + b for a, b in zip(del_bridge, del_ferry)]
+lines = ["# Ferry in the simulated cluster", "",
+         f"CNI over {pods} pods (ms; each plugin exec'd with nsenter into the node namespace, as a runtime would exec it on the host)", "",
+         "| step | p50 | p99 | max |", "|---|---|---|---|"]
+for label, v in [("ADD, whole chain (bridge + host-local + ferry-cni)", add_total), ("ADD, bridge + host-local", add_bridge),
+                 ("ADD, ferry-cni + agent (netns checks, nft, listeners)", add_ferry), ("DEL, whole chain", del_total),
+                 ("DEL, ferry-cni + agent", del_ferry), ("ferry-cni pass-through (unenrolled pod; plugin alone)", passthru),
+                 ("exec floor: /bin/true the same way", true_)]:
+    lines.append(f"| {label} | {pct(v,50):.2f} | {pct(v,99):.2f} | {max(v):.2f} |")
+over = [a - b for a, b in zip(passthru, true_)]
+lines += ["", f"ferry-cni's own overhead over the exec floor: p50 {pct(over,50):.2f} ms, p99 {pct(over,99):.2f} ms (target: p99 <= 5 ms)", ""]
+rows = {}
+for l in open(f"{work}/wrk.txt"):
+    p = l.split(); rows.setdefault(p[0], []).append((float(p[1]), float(p[2]), float(p[3]), len(p) > 4))
+lines += [f"Cross-node HTTP, wrk -t1 -c16 -d{duration}, {rounds} alternating rounds, medians", "",
+          "| path | req/s | p50 ms | p99 ms | req/s vs direct | p99 vs direct | errors |", "|---|---|---|---|---|---|---|"]
+d = rows["direct"]; drps = st.median(r[0] for r in d); dp99 = st.median(r[2] for r in d)
+for label, key in [("direct pod → pod (unenrolled)", "direct"), ("pod → VIP through both agents", "ferry-vip"),
+                   ("pod → pod IP through both agents", "ferry-podip")]:
+    v = rows[key]; rps = st.median(r[0] for r in v); p50 = st.median(r[1] for r in v); p99 = st.median(r[2] for r in v)
+    lines.append(f"| {label} | {rps:.0f} | {p50:.3f} | {p99:.3f} | {rps/drps:.2f}x | {p99/dp99:.2f}x | {'yes' if any(r[3] for r in v) else 'none'} |")
+text = "\n".join(lines) + "\n"
+open(out, "w").write(text); print(text)
+PY
+echo "results: $OUT"
