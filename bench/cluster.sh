@@ -123,13 +123,13 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 python3 - "$WORK" "$OUT" "$PODS" "$ROUNDS" "$DURATION" <<'PY'
-import sys, statistics as st
+import math, sys, statistics as st
 work, out, pods, rounds, duration = sys.argv[1:]
 def cols(name):
     rows = [l.split() for l in open(f"{work}/{name}") if l.strip()]
     return [[int(r[i]) / 1000 for r in rows] for i in range(2)]
-def pct(v, p):
-    v = sorted(v); return v[min(len(v) - 1, max(0, int(round(p / 100 * len(v) + 0.5)) - 1))]
+def pct(v, p):  # nearest rank
+    v = sorted(v); return v[min(len(v) - 1, max(0, math.ceil(p / 100 * len(v)) - 1))]
 add_bridge, add_ferry = cols("add.txt"); del_bridge, del_ferry = cols("del.txt"); passthru, true_ = cols("pass.txt")
 add_total = [a + b for a, b in zip(add_bridge, add_ferry)]; del_total = [a + b for a, b in zip(del_bridge, del_ferry)]
 lines = ["# Ferry in the simulated cluster", "",
