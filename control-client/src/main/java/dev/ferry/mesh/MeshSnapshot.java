@@ -1,5 +1,6 @@
 package dev.ferry.mesh;
 
+import dev.ferry.mesh.authz.AuthorizationPolicy;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -22,10 +23,16 @@ public final class MeshSnapshot {
     private final Map<InetAddress, Workload> workloadsByIp;
     private final Map<InetSocketAddress, ServiceBinding> bindingsByVip;
     private final Map<String, List<Workload>> workloadsByNode;
+    private final List<AuthorizationPolicy> policies;
 
     private MeshSnapshot(
-            long version, Map<String, Namespace> namespaces, List<Workload> workloads, List<Service> services) {
+            long version,
+            Map<String, Namespace> namespaces,
+            List<Workload> workloads,
+            List<Service> services,
+            List<AuthorizationPolicy> policies) {
         this.version = version;
+        this.policies = List.copyOf(policies);
         this.namespaces = Collections.unmodifiableMap(new LinkedHashMap<>(namespaces));
         this.workloads = List.copyOf(workloads);
         this.services = List.copyOf(services);
@@ -35,12 +42,26 @@ public final class MeshSnapshot {
     }
 
     public static MeshSnapshot empty() {
-        return new MeshSnapshot(0, Map.of(), List.of(), List.of());
+        return new MeshSnapshot(0, Map.of(), List.of(), List.of(), List.of());
     }
 
     public static MeshSnapshot of(
             long version, Map<String, Namespace> namespaces, List<Workload> workloads, List<Service> services) {
-        return new MeshSnapshot(version, namespaces, workloads, services);
+        return new MeshSnapshot(version, namespaces, workloads, services, List.of());
+    }
+
+    public static MeshSnapshot of(
+            long version,
+            Map<String, Namespace> namespaces,
+            List<Workload> workloads,
+            List<Service> services,
+            List<AuthorizationPolicy> policies) {
+        return new MeshSnapshot(version, namespaces, workloads, services, policies);
+    }
+
+    /** Authorization policies, valid and invalid (an invalid one fails closed). */
+    public List<AuthorizationPolicy> policies() {
+        return policies;
     }
 
     public long version() {

@@ -8,14 +8,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Splits a YAML (or JSON) file into Kubernetes documents, binds each to fabric8's model and checks it against
@@ -25,6 +28,10 @@ public final class MeshDocumentParser {
     /** Kinds this version understands, by {@code apiVersion/kind}. {@code v1 List} is unwrapped. */
     private static final Map<String, Class<? extends HasMetadata>> KINDS =
             Map.of("v1/Namespace", Namespace.class, "v1/Pod", Pod.class, "v1/Service", Service.class);
+
+    /** Istio's policy kinds, read through {@link PolicyConverter} rather than a fabric8 model. */
+    private static final Set<String> POLICY_KINDS =
+            Set.of("security.istio.io/v1/AuthorizationPolicy", "security.istio.io/v1beta1/AuthorizationPolicy");
 
     private static final int MAX_LIST_DEPTH = 4;
 
@@ -83,13 +90,18 @@ public final class MeshDocumentParser {
             return;
         }
         DocumentKey key = keyOf(node, kind);
+        if (POLICY_KINDS.contains(apiVersion + "/" + kind)) {
+            collectPolicy(origin, key, node, docs, errors);
+            return;
+        }
         Class<? extends HasMetadata> type = KINDS.get(apiVersion + "/" + kind);
         if (type == null) {
             errors.add(new DocumentError(
                     origin,
                     key,
                     "unsupported kind: apiVersion '" + apiVersion + "' kind '" + kind + "' (supported: "
-                            + String.join(", ", KINDS.keySet().stream().sorted().toList()) + ", v1/List)"));
+                            + String.join(", ", KINDS.keySet().stream().sorted().toList()) + ", v1/List, "
+                            + String.join(", ", POLICY_KINDS.stream().sorted().toList()) + ")"));
             return;
         }
         try {
@@ -108,6 +120,34 @@ public final class MeshDocumentParser {
         } catch (JsonMappingException e) {
             errors.add(new DocumentError(
                     origin, key, "field " + pathOf(e) + ": bad value: " + firstLine(e.getOriginalMessage())));
+        } catch (JacksonException | IllegalArgumentException e) {
+            errors.add(new DocumentError(origin, key, "bad value: " + firstLine(e.getMessage())));
+        }
+    }
+
+    /**
+     * A policy document: metadata is checked against Kubernetes' schema here; the spec is read (and its problems
+     * reported) by {@link PolicyConverter}, which keeps even an invalid policy so it can fail closed.
+     */
+    private void collectPolicy(
+            String origin, DocumentKey key, JsonNode node, List<ParsedDocument> docs, List<DocumentError> errors) {
+        try {
+            ObjectMeta meta = binder.treeToValue(node.path("metadata"), ObjectMeta.class);
+            List<String> unknown = meta == null ? List.of() : UnknownFields.find(meta);
+            if (!unknown.isEmpty()) {
+                errors.add(new DocumentError(
+                        origin, key, "unknown field metadata." + String.join(", metadata.", unknown)));
+                return;
+            }
+            if (key.name().isEmpty()) {
+                errors.add(new DocumentError(origin, key, "field metadata.name: required"));
+                return;
+            }
+            GenericKubernetesResource resource = binder.treeToValue(node, GenericKubernetesResource.class);
+            docs.add(new ParsedDocument(origin, key, resource));
+        } catch (JsonMappingException e) {
+            errors.add(new DocumentError(
+                    origin, key, "field metadata." + pathOf(e) + ": bad value: " + firstLine(e.getOriginalMessage())));
         } catch (JacksonException | IllegalArgumentException e) {
             errors.add(new DocumentError(origin, key, "bad value: " + firstLine(e.getMessage())));
         }

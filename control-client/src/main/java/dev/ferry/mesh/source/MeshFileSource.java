@@ -1,9 +1,14 @@
 package dev.ferry.mesh.source;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Namespace;
 import dev.ferry.mesh.Service;
 import dev.ferry.mesh.Workload;
+import dev.ferry.mesh.authz.AuthorizationPolicy;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -115,6 +120,11 @@ public final class MeshFileSource implements AutoCloseable {
                 errors.add(new DocumentError(doc.origin(), doc.key(), e.getMessage()));
                 continue;
             }
+            List<String> policyProblems = policyProblems(doc);
+            if (!policyProblems.isEmpty()) {
+                // Kept, not skipped: an invalid policy fails closed (see AuthorizationPolicy), it never falls back.
+                errors.add(new DocumentError(doc.origin(), doc.key(), String.join("; ", policyProblems)));
+            }
             ParsedDocument previous = next.putIfAbsent(doc.key(), doc);
             if (previous != null) {
                 errors.add(
@@ -159,6 +169,24 @@ public final class MeshFileSource implements AutoCloseable {
         }
     }
 
+    private static final ObjectMapper TREES = JsonMapper.builder().build();
+
+    private static List<String> policyProblems(ParsedDocument doc) {
+        List<String> problems = new ArrayList<>();
+        if (doc.resource() instanceof GenericKubernetesResource r) {
+            policy(r, problems);
+        }
+        return problems;
+    }
+
+    private static AuthorizationPolicy policy(GenericKubernetesResource r, List<String> problems) {
+        JsonNode tree = TREES.valueToTree(r);
+        String ns = r.getMetadata().getNamespace() == null
+                ? "default"
+                : r.getMetadata().getNamespace();
+        return PolicyConverter.convert(tree, ns, r.getMetadata().getName(), problems);
+    }
+
     private static MeshSnapshot build(Map<DocumentKey, ParsedDocument> docs, long version, List<DocumentError> errors) {
         Map<String, Namespace> namespaces = new LinkedHashMap<>();
         for (ParsedDocument d : docs.values()) {
@@ -169,9 +197,11 @@ public final class MeshFileSource implements AutoCloseable {
         }
         List<Workload> workloads = new ArrayList<>();
         List<Service> services = new ArrayList<>();
+        List<AuthorizationPolicy> policies = new ArrayList<>();
         for (ParsedDocument d : docs.values()) {
             try {
                 switch (d.resource()) {
+                    case GenericKubernetesResource r -> policies.add(policy(r, new ArrayList<>()));
                     case Pod pod -> workloads.add(ModelConverter.workload(pod, namespaces));
                     case io.fabric8.kubernetes.api.model.Service svc -> services.add(ModelConverter.service(svc));
                     default -> {}
@@ -180,7 +210,7 @@ public final class MeshFileSource implements AutoCloseable {
                 errors.add(new DocumentError(d.origin(), d.key(), e.getMessage())); // validated above: not expected
             }
         }
-        return MeshSnapshot.of(version, namespaces, workloads, services);
+        return MeshSnapshot.of(version, namespaces, workloads, services, policies);
     }
 
     private Map<String, String> readAll() throws IOException {

@@ -1,6 +1,6 @@
 package dev.ferry.agent.capture;
 
-import dev.ferry.agent.net.Cidr;
+import dev.ferry.mesh.Cidr;
 import dev.ferry.mesh.Workload;
 import java.io.IOException;
 import java.net.InetAddress;

@@ -1,7 +1,7 @@
 package dev.ferry.agent.capture;
 
-import dev.ferry.agent.net.Cidr;
 import dev.ferry.agent.net.NetworkNamespace;
+import dev.ferry.mesh.Cidr;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Workload;
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package dev.ferry.agent.config;
 
-import dev.ferry.agent.net.Cidr;
 import dev.ferry.cni.install.ConflistInstaller;
+import dev.ferry.mesh.Cidr;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;

@@ -1,4 +1,4 @@
-package dev.ferry.agent.net;
+package dev.ferry.mesh;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -7,7 +7,7 @@ import java.net.UnknownHostException;
 public record Cidr(byte[] network, int prefix) {
     public static Cidr parse(String text) {
         int slash = text.indexOf('/');
-        if (slash < 0 || !text.substring(0, slash).matches("^[0-9a-fA-F:.]+$")) {
+        if (slash < 0 || !isLiteral(text.substring(0, slash))) {
             throw new IllegalArgumentException("'" + text + "' is not a CIDR (example: 10.244.1.0/24)");
         }
         try {
@@ -20,6 +20,30 @@ public record Cidr(byte[] network, int prefix) {
         } catch (UnknownHostException | NumberFormatException e) {
             throw new IllegalArgumentException("'" + text + "' is not a CIDR (example: 10.244.1.0/24)", e);
         }
+    }
+
+    /** A CIDR, or a bare IP literal meaning that one address ({@code /32} or {@code /128}), as Istio accepts. */
+    public static Cidr parseIpOrCidr(String text) {
+        if (text.indexOf('/') >= 0) {
+            return parse(text);
+        }
+        if (!isLiteral(text)) {
+            throw new IllegalArgumentException("'" + text + "' is not an IP address or CIDR");
+        }
+        try {
+            byte[] a = InetAddress.getByName(text).getAddress(); // a literal (checked): no DNS lookup
+            return new Cidr(a, a.length * 8);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("'" + text + "' is not an IP address or CIDR", e);
+        }
+    }
+
+    /**
+     * Whether {@link InetAddress#getByName} will read this as a literal rather than look it up in DNS: a dotted
+     * quad, or anything with a colon (which the JDK only ever parses as IPv6).
+     */
+    private static boolean isLiteral(String text) {
+        return text.matches("^\\d{1,3}(\\.\\d{1,3}){3}$") || (text.contains(":") && text.matches("^[0-9a-fA-F:.]+$"));
     }
 
     @Override

@@ -1,0 +1,137 @@
+package dev.ferry.mesh.authz;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Istio's evaluation order, as a pure function of an immutable policy set: AUDIT matches are reported; any matching
+ * DENY denies; if no ALLOW policy applies to the workload the connection is allowed; any matching ALLOW allows;
+ * otherwise it is denied.
+ *
+ * <p>Policies are indexed by namespace (the workload's own and the root namespace's apply) and, within one, by one
+ * label of their selector, so a check looks only at policies that can select the workload: its cost does not grow
+ * with unrelated policies.
+ */
+public final class PolicyEngine {
+    private static final PolicyEngine EMPTY = new PolicyEngine(List.of(), "");
+
+    private final String rootNamespace;
+    private final Map<String, NamespacePolicies> byNamespace;
+    private final int size;
+
+    private PolicyEngine(List<AuthorizationPolicy> policies, String rootNamespace) {
+        this.rootNamespace = rootNamespace;
+        Map<String, List<AuthorizationPolicy>> grouped = new HashMap<>();
+        for (AuthorizationPolicy p : policies) {
+            grouped.computeIfAbsent(p.namespace(), k -> new ArrayList<>()).add(p);
+        }
+        Map<String, NamespacePolicies> index = new HashMap<>();
+        grouped.forEach((ns, list) -> index.put(ns, new NamespacePolicies(list)));
+        this.byNamespace = Map.copyOf(index);
+        this.size = policies.size();
+    }
+
+    public static PolicyEngine of(List<AuthorizationPolicy> policies, String rootNamespace) {
+        return policies.isEmpty() ? EMPTY : new PolicyEngine(policies, rootNamespace);
+    }
+
+    public static PolicyEngine empty() {
+        return EMPTY;
+    }
+
+    public int size() {
+        return size;
+    }
+
+    public Decision check(AuthzContext ctx) {
+        List<AuthorizationPolicy> applicable = new ArrayList<>(4);
+        NamespacePolicies own = byNamespace.get(ctx.workloadNamespace());
+        if (own != null) {
+            own.collect(ctx.workloadLabels(), applicable);
+        }
+        if (!rootNamespace.equals(ctx.workloadNamespace())) {
+            NamespacePolicies root = byNamespace.get(rootNamespace);
+            if (root != null) {
+                root.collect(ctx.workloadLabels(), applicable);
+            }
+        }
+        if (applicable.isEmpty()) {
+            return new Decision(true, "no policy applies", "", List.of());
+        }
+        List<String> audited = List.of();
+        AuthorizationPolicy deny = null;
+        AuthorizationPolicy allow = null;
+        int allows = 0;
+        for (AuthorizationPolicy p : applicable) {
+            switch (p.action()) {
+                case AUDIT -> {
+                    if (p.matches(ctx)) {
+                        audited = audited.isEmpty() ? new ArrayList<>() : audited;
+                        audited.add(p.key());
+                    }
+                }
+                case DENY -> {
+                    if (deny == null && p.matches(ctx)) {
+                        deny = p;
+                    }
+                }
+                case ALLOW -> {
+                    allows++;
+                    if (allow == null && p.matches(ctx)) {
+                        allow = p;
+                    }
+                }
+            }
+        }
+        if (deny != null) {
+            String why = deny.valid() ? "denied by " : "denied by invalid policy ";
+            return new Decision(false, why + deny.key(), deny.key(), audited);
+        }
+        if (allows == 0) {
+            return new Decision(true, "no ALLOW policy applies", "", audited);
+        }
+        if (allow != null) {
+            return new Decision(true, "allowed by " + allow.key(), allow.key(), audited);
+        }
+        return new Decision(false, "no ALLOW policy matched (" + allows + " apply)", "", audited);
+    }
+
+    /** One namespace's policies: those selecting every workload, and the rest keyed by one selector label. */
+    private static final class NamespacePolicies {
+        private final List<AuthorizationPolicy> all = new ArrayList<>();
+        private final Map<String, List<AuthorizationPolicy>> byLabel = new HashMap<>();
+
+        NamespacePolicies(List<AuthorizationPolicy> policies) {
+            for (AuthorizationPolicy p : policies) {
+                if (p.selector().isEmpty()) {
+                    all.add(p);
+                } else {
+                    // Any one label works as the key (all must match); the smallest keeps it deterministic.
+                    Map.Entry<String, String> first = new TreeMap<>(p.selector()).firstEntry();
+                    byLabel.computeIfAbsent(first.getKey() + "=" + first.getValue(), k -> new ArrayList<>())
+                            .add(p);
+                }
+            }
+        }
+
+        void collect(Map<String, String> labels, List<AuthorizationPolicy> out) {
+            out.addAll(all);
+            if (byLabel.isEmpty()) {
+                return;
+            }
+            for (Map.Entry<String, String> l : labels.entrySet()) {
+                List<AuthorizationPolicy> candidates = byLabel.get(l.getKey() + "=" + l.getValue());
+                if (candidates != null) {
+                    for (AuthorizationPolicy p : candidates) {
+                        if (p.selects(labels)) {
+                            out.add(p);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
