@@ -17,6 +17,7 @@ public record NodeConfig(
         Path meshFile,
         Duration meshPollInterval,
         String trustDomain,
+        String rootNamespace,
         String clusterDomain,
         TransportKind transport,
         RelayMode relay,

@@ -40,6 +40,10 @@ public final class NodeConfigLoader {
             new Key("meshFile", "/etc/ferry/mesh", "mesh YAML file or directory of them (a ConfigMap mount)"),
             new Key("meshPollInterval", "2s", "re-read the mesh files at least this often (inotify also triggers)"),
             new Key("trustDomain", "cluster.local", "SPIFFE trust domain of workload identities"),
+            new Key(
+                    "rootNamespace",
+                    "istio-system",
+                    "AuthorizationPolicy documents in this namespace apply mesh-wide (Istio's root namespace)"),
             new Key("clusterDomain", "cluster.local", "DNS suffix for destination_service names"),
             new Key("transport", "auto", "auto (io_uring, else epoll, else nio), io_uring, epoll or nio"),
             new Key("relay", "copy", "copy (through user memory, any transport) or splice (kernel pipe, epoll only)"),
@@ -185,6 +189,7 @@ public final class NodeConfigLoader {
                     Path.of(str("meshFile")),
                     duration("meshPollInterval"),
                     str("trustDomain"),
+                    str("rootNamespace"),
                     str("clusterDomain"),
                     parse("transport", v -> NodeConfig.TransportKind.valueOf(v.toUpperCase(Locale.ROOT))),
                     parse("relay", v -> NodeConfig.RelayMode.valueOf(v.toUpperCase(Locale.ROOT))),

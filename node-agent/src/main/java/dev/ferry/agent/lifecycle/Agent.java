@@ -29,6 +29,7 @@ import dev.ferry.agent.routing.RoundRobinBalancer;
 import dev.ferry.cni.install.ConflistWatcher;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Workload;
+import dev.ferry.mesh.authz.PolicyEngine;
 import dev.ferry.mesh.source.MeshFileSource;
 import dev.ferry.mesh.source.ReloadReport;
 import dev.ferry.time.Ticker;
@@ -65,6 +66,7 @@ public final class Agent implements AutoCloseable {
     private final Ticker ticker;
     private final OriginalDestination originalDestination;
     private final AtomicReference<MeshSnapshot> snapshot = new AtomicReference<>(MeshSnapshot.empty());
+    private final AtomicReference<PolicyEngine> authz = new AtomicReference<>(PolicyEngine.empty());
     private final Metrics metrics = new Metrics();
     private final RoundRobinBalancer balancer = new RoundRobinBalancer();
     private final ConnectionRegistry registry;
@@ -87,6 +89,7 @@ public final class Agent implements AutoCloseable {
     private PodEventServer podEventServer;
     private EnrolledNamespacesFile enrolledFile;
     private HostRules hostRules;
+    private List<dev.ferry.mesh.authz.AuthorizationPolicy> currentPolicies = List.of();
     private ConflistWatcher cniWatcher;
     private final Set<String> warnedUncaptured = ConcurrentHashMap.newKeySet();
     private java.util.concurrent.ScheduledExecutorService hostRulesRefresh;
@@ -158,6 +161,7 @@ public final class Agent implements AutoCloseable {
                 config.relay() == NodeConfig.RelayMode.SPLICE);
         RelayContext ctx = new RelayContext(
                 snapshot::get,
+                authz::get,
                 new DestinationResolver(balancer, config.unknownDestination(), config.nodeName(), own),
                 originalDestination,
                 hostSockets,
@@ -276,6 +280,7 @@ public final class Agent implements AutoCloseable {
     private void applySnapshot(MeshSnapshot s) {
         snapshot.set(s);
         balancer.retainOnly(s);
+        applyPolicies(s);
         warnUncaptured(s);
         if (!config.enrolledNamespacesFile().isEmpty()) {
             try {
@@ -287,6 +292,32 @@ public final class Agent implements AutoCloseable {
                 log.error("cannot write {}: {}", config.enrolledNamespacesFile(), e.getMessage());
             }
         }
+    }
+
+    /**
+     * Swaps in a policy engine when the policies changed (the snapshot writer is the only caller), then re-checks
+     * live inbound connections against it and cuts those it now denies.
+     */
+    private void applyPolicies(MeshSnapshot s) {
+        PolicyEngine current = authz.get();
+        if (s.policies().equals(currentPolicies)) {
+            return;
+        }
+        currentPolicies = s.policies();
+        PolicyEngine next = PolicyEngine.of(s.policies(), config.rootNamespace());
+        authz.set(next);
+        long invalid = s.policies().stream().filter(p -> !p.valid()).count();
+        log.info(
+                "authorization: {} polic{} in force ({} invalid, failing closed), was {}",
+                next.size(),
+                next.size() == 1 ? "y" : "ies",
+                invalid,
+                current.size());
+        int cut = registry.recheck(next, (r, d) -> {
+            metrics.authzDecision(false, d.policy());
+            log.info("cutting connection {} from {}: {}", r.id(), r.source(), d.reason());
+        });
+        metrics.authzCut(cut);
     }
 
     /** Names, once each, the running pods of enrolled namespaces that were never captured (see the README). */

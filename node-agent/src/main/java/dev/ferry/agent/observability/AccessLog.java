@@ -71,6 +71,8 @@ public final class AccessLog implements ConnectionObserver {
         m.put("bytes_sent", r.bytesSent());
         m.put("bytes_recv", r.bytesReceived());
         m.put("duration_ms", (nowNanos - r.startedNanos()) / 1_000_000);
+        m.put("authz.decision", r.policyDecision());
+        m.put("authz.policy", r.policy().isEmpty() ? null : r.policy());
         m.put("response_flags", r.closeReason() == null ? "-" : r.closeReason().responseFlag());
         m.put(
                 "close_reason",

@@ -19,6 +19,8 @@ public final class Metrics {
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final Counter opened;
     private final Counter closed;
+    private final Counter authzDecisions;
+    private final Counter authzRechecks;
     private final Counter sentBytes;
     private final Counter receivedBytes;
     private final Counter closeReasons;
@@ -67,6 +69,17 @@ public final class Metrics {
                 .name("ferry_accept_errors_total")
                 .help("Errors accepting connections (e.g. out of file descriptors); accept backs off after one")
                 .labelNames("listener")
+                .register(registry);
+        authzDecisions = Counter.builder()
+                .name("ferry_authz_decisions_total")
+                .help("Authorization decisions on inbound connections, by outcome and deciding policy (none: no"
+                        + " policy decided)")
+                .labelNames("decision", "policy")
+                .withoutExemplars()
+                .register(registry);
+        authzRechecks = Counter.builder()
+                .name("ferry_authz_connections_cut_total")
+                .help("Live connections cut because a policy change denies them")
                 .register(registry);
         meshVersion = Gauge.builder()
                 .name("ferry_mesh_snapshot_version")
@@ -124,6 +137,17 @@ public final class Metrics {
                     cb.call(uncaptured.getAsLong(), "uncaptured");
                 })
                 .register(registry);
+    }
+
+    /** @param policy the deciding policy ({@code namespace/name}), or empty */
+    public void authzDecision(boolean allowed, String policy) {
+        authzDecisions
+                .labelValues(allowed ? "allow" : "deny", policy.isEmpty() ? "none" : policy)
+                .inc();
+    }
+
+    public void authzCut(int connections) {
+        authzRechecks.inc(connections);
     }
 
     public void transport(String name, int eventLoops) {

@@ -19,6 +19,8 @@ public enum CloseReason {
     IDLE_TIMEOUT("SI", "idle timeout"),
     HALF_CLOSE_TIMEOUT("SI", "half-close timeout"),
     DRAINED("DR", "closed by drain deadline"),
+    /** Refused, or cut when policies changed, by an authorization policy (plaintext: a TCP reset). */
+    DENIED("DENY", "denied by authorization policy"),
     INTERNAL_ERROR("-", "internal error");
 
     private final String responseFlag;

@@ -6,6 +6,8 @@ import dev.ferry.agent.observability.WorkloadNames;
 import dev.ferry.agent.routing.Destination;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Workload;
+import dev.ferry.mesh.authz.AuthzContext;
+import dev.ferry.mesh.authz.Decision;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -27,6 +29,7 @@ import org.slf4j.LoggerFactory;
  * from the client until the upstream is connected (AUTO_READ is off), so no bytes are buffered here.
  */
 final class ConnectHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger AUDIT = LoggerFactory.getLogger("ferry.authz");
     private static final Logger log = LoggerFactory.getLogger(ConnectHandler.class);
     /** Early bytes kept while connecting; one RDHUP read is at most a receive buffer, far below this. */
     private static final int MAX_EARLY_BYTES = 1 << 20;
@@ -89,6 +92,12 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
         record.destination(dest);
         session.open(labels(record, dest));
 
+        if (direction == Direction.INBOUND
+                && dest instanceof Destination.ToWorkload w
+                && !authorize(record, w.workload(), original)) {
+            return;
+        }
+
         InetSocketAddress target = switch (dest) {
             case Destination.ToService s -> s.endpoint().address();
             case Destination.ToWorkload w -> w.address();
@@ -123,6 +132,35 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
                 session.abort(reason, target + ": " + cause.getMessage());
             }
         });
+    }
+
+    /**
+     * Checks the inbound connection against the policies of its destination workload. The source is the TCP peer
+     * only (plaintext: no principal, no namespace — never taken from anything the client says).
+     *
+     * @return false when denied (the connection is reset)
+     */
+    private boolean authorize(ConnectionRecord record, Workload workload, InetSocketAddress original) {
+        AuthzContext context = AuthzContext.plaintext(
+                record.source().getAddress(), workload.namespace(), workload.labels(), original.getPort());
+        Decision decision = ctx.authz().get().check(context);
+        record.authorized(context, decision);
+        ctx.metrics().authzDecision(decision.allowed(), decision.policy());
+        for (String audit : decision.audited()) {
+            AUDIT.info(
+                    "connection {} from {} to {}/{}:{} matched AUDIT policy {}",
+                    record.id(),
+                    record.source(),
+                    workload.namespace(),
+                    workload.name(),
+                    original.getPort(),
+                    audit);
+        }
+        if (!decision.allowed()) {
+            session.deny(decision.reason());
+            return false;
+        }
+        return true;
     }
 
     /** Upstream connected: hand over to the relay, replaying what arrived early (bytes, then FIN). */

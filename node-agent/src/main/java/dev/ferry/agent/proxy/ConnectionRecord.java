@@ -3,6 +3,8 @@ package dev.ferry.agent.proxy;
 import dev.ferry.agent.observability.TcpLabels;
 import dev.ferry.agent.routing.Destination;
 import dev.ferry.mesh.Workload;
+import dev.ferry.mesh.authz.AuthzContext;
+import dev.ferry.mesh.authz.Decision;
 import java.net.InetSocketAddress;
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicLong;
@@ -28,6 +30,8 @@ public final class ConnectionRecord {
     private volatile String sourcePrincipal = TcpLabels.UNKNOWN;
     private volatile String destinationPrincipal = TcpLabels.UNKNOWN;
     private volatile String policyDecision = "none";
+    private volatile String policy = "";
+    private volatile AuthzContext authz;
     private volatile CloseReason closeReason;
     private volatile String closeDetail = "";
 
@@ -127,8 +131,25 @@ public final class ConnectionRecord {
         return destinationPrincipal;
     }
 
+    /** {@code allow}, {@code deny}, or {@code none} (not checked: outbound, or refused before a decision). */
     public String policyDecision() {
         return policyDecision;
+    }
+
+    /** The deciding policy ({@code namespace/name}); empty when none decided. */
+    public String policy() {
+        return policy;
+    }
+
+    /** What the decision was made on, kept so live connections can be re-checked when policies change. */
+    public AuthzContext authzContext() {
+        return authz;
+    }
+
+    void authorized(AuthzContext context, Decision decision) {
+        authz = context;
+        policy = decision.policy();
+        policyDecision = decision.allowed() ? "allow" : "deny";
     }
 
     public CloseReason closeReason() {

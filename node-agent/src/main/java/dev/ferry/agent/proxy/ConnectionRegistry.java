@@ -1,5 +1,8 @@
 package dev.ferry.agent.proxy;
 
+import dev.ferry.mesh.authz.AuthzContext;
+import dev.ferry.mesh.authz.Decision;
+import dev.ferry.mesh.authz.PolicyEngine;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -80,6 +83,30 @@ public final class ConnectionRegistry {
         List<ConnectionRecord> out = new ArrayList<>(live.size());
         live.values().forEach(s -> out.add(s.record()));
         return out;
+    }
+
+    /**
+     * Re-checks every live inbound connection that was authorized against {@code engine} and cuts (TCP reset) those
+     * it now denies; each cut runs on its connection's event loop.
+     *
+     * @return how many were cut
+     */
+    public int recheck(PolicyEngine engine, java.util.function.BiConsumer<ConnectionRecord, Decision> onDeny) {
+        int cut = 0;
+        for (RelaySession s : live.values()) {
+            AuthzContext c = s.record().authzContext();
+            if (c == null) {
+                continue;
+            }
+            Decision d = engine.check(c);
+            if (!d.allowed()) {
+                s.record().authorized(c, d);
+                onDeny.accept(s.record(), d);
+                s.denyFromAnyThread("policies changed: " + d.reason());
+                cut++;
+            }
+        }
+        return cut;
     }
 
     /** Closes every live connection with {@code reason}; each close runs on its connection's event loop. */

@@ -5,6 +5,7 @@ import dev.ferry.agent.net.SocketFactory;
 import dev.ferry.agent.observability.Metrics;
 import dev.ferry.agent.routing.DestinationResolver;
 import dev.ferry.mesh.MeshSnapshot;
+import dev.ferry.mesh.authz.PolicyEngine;
 import dev.ferry.time.Ticker;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
@@ -17,6 +18,7 @@ import java.util.function.Supplier;
  */
 public record RelayContext(
         Supplier<MeshSnapshot> snapshot,
+        Supplier<PolicyEngine> authz,
         DestinationResolver resolver,
         OriginalDestination originalDestination,
         SocketFactory sockets,
@@ -35,6 +37,7 @@ public record RelayContext(
     public RelayContext withSockets(SocketFactory podSockets) {
         return new RelayContext(
                 snapshot,
+                authz,
                 resolver,
                 originalDestination,
                 podSockets,

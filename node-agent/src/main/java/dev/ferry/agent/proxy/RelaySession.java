@@ -152,6 +152,29 @@ final class RelaySession {
         }
     }
 
+    /** Refuses or cuts the connection for policy: a TCP reset to both sides (SO_LINGER 0), not a FIN. */
+    void deny(String detail) {
+        resetOnClose(downstream);
+        if (upstream != null) {
+            resetOnClose(upstream);
+        }
+        abort(CloseReason.DENIED, detail);
+    }
+
+    void denyFromAnyThread(String detail) {
+        downstream.eventLoop().execute(() -> deny(detail));
+    }
+
+    private static void resetOnClose(io.netty.channel.Channel ch) {
+        if (ch.isOpen()) {
+            try {
+                ch.config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
+            } catch (RuntimeException e) {
+                // not a TCP socket (tests): a plain close is all there is
+            }
+        }
+    }
+
     void abortFromAnyThread(CloseReason reason, String detail) {
         downstream.eventLoop().execute(() -> abort(reason, detail));
     }

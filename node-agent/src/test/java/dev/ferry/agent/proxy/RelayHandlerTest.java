@@ -43,6 +43,7 @@ class RelayHandlerTest {
         registry = new ConnectionRegistry(10, 10);
         RelayContext ctx = new RelayContext(
                 MeshSnapshot::empty,
+                dev.ferry.mesh.authz.PolicyEngine::empty,
                 new DestinationResolver(new RoundRobinBalancer(), UnknownDestination.PASSTHROUGH, "n", Set.of()),
                 ch -> new InetSocketAddress(1),
                 (SocketFactory) null,

@@ -42,6 +42,12 @@ public final class MeshFiles {
         return this;
     }
 
+    /** Appends a document as written (e.g. an AuthorizationPolicy). */
+    public MeshFiles raw(String document) {
+        docs.append("---\n").append(document.strip()).append("\n");
+        return this;
+    }
+
     public Path write(Path dir) throws IOException {
         Path f = dir.resolve("mesh.yaml");
         Files.writeString(f, docs.toString());
