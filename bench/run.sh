@@ -268,6 +268,6 @@ print(text)
 open(sys.argv[2],"w").write(text+"\n")
 PY
 echo
-echo "bench: JMH (snapshot lookups and endpoint pick)"
-"$JAVA" -jar "$ROOT/bench/target/benchmarks.jar" -f 1 -wi 2 -w 1 -i 3 -r 1 -tu ns -bm avgt SnapshotLookupBench 2>&1 | tail -12 | tee -a "$OUT"
+echo "bench: JMH (snapshot lookups, endpoint pick, authorization decisions and policy reloads)"
+"$JAVA" -jar "$ROOT/bench/target/benchmarks.jar" -f 1 -wi 2 -w 1 -i 3 -r 1 -bm avgt "SnapshotLookupBench|PolicyEngineBench" 2>&1 | tail -30 | tee -a "$OUT"
 echo "bench: results in $OUT"
