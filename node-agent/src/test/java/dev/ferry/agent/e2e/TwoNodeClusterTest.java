@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
@@ -86,6 +87,8 @@ class TwoNodeClusterTest {
                         .isEqualTo(1);
                 assertThat(PromText.sum(agent2.scrape(), "istio_tcp_connections_opened_total", inbound))
                         .isEqualTo(1);
+                authorizationAtTheDestination(mesh, meshYaml(clientIp, webIp), clientPod, agent2);
+
                 assertThat(cni1.del(conf1, "c-client", netns(clientPod), "shop", "client-1", "uid-client")
                                 .code())
                         .isZero();
@@ -94,6 +97,66 @@ class TwoNodeClusterTest {
                         .isZero();
             }
         }
+    }
+
+    /**
+     * Policies of the web workload, enforced by node 2's agent on plaintext from the client pod: a DENY by the
+     * client's IP block cuts a live connection within a second and refuses new ones; an ALLOW by namespace does not
+     * admit a plaintext peer (it has no namespace without mTLS); an ALLOW by IP block does.
+     */
+    private void authorizationAtTheDestination(Path mesh, String base, Netns clientPod, AgentFixture agent2)
+            throws Exception {
+        Process held = clientPod.start(
+                new ProcessBuilder("socat", "-T", "60", "STDIO", "TCP:10.96.0.10:80").redirectErrorStream(true));
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (agent2.agent.registry().inbound() == 0) { // the held connection reached node 2
+            assertThat(System.nanoTime()).as("held connection open").isLessThan(deadline);
+            Thread.sleep(20);
+        }
+        Files.writeString(mesh, base + policy("deny-node1-pods", "DENY", "source: {ipBlocks: [10.244.1.0/24]}"));
+        long written = System.nanoTime();
+        assertThat(held.waitFor(5, TimeUnit.SECONDS)).as("held connection cut").isTrue();
+        assertThat(Duration.ofNanos(System.nanoTime() - written)).isLessThan(Duration.ofSeconds(1));
+        assertThat(curl(clientPod)).doesNotStartWith("hello");
+        assertThat(PromText.sum(
+                        agent2.scrape(),
+                        "ferry_authz_decisions_total",
+                        Map.of("decision", "deny", "policy", "shop/deny-node1-pods")))
+                .isGreaterThanOrEqualTo(2); // the cut and the refused connection
+
+        Files.writeString(mesh, base + policy("allow-shop", "ALLOW", "source: {namespaces: [shop]}"));
+        awaitPolicy(agent2, "shop/allow-shop");
+        assertThat(curl(clientPod)).as("plaintext has no namespace").doesNotStartWith("hello");
+
+        Files.writeString(mesh, base + policy("allow-node1-pods", "ALLOW", "source: {ipBlocks: [10.244.1.0/24]}"));
+        awaitPolicy(agent2, "shop/allow-node1-pods");
+        assertThat(curl(clientPod)).startsWith("hello from web");
+    }
+
+    private static String policy(String name, String action, String from) {
+        return """
+                ---
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: %s, namespace: shop}
+                spec:
+                  selector: {matchLabels: {app: web}}
+                  action: %s
+                  rules: [{from: [{%s}]}]
+                """.formatted(name, action, from);
+    }
+
+    private static void awaitPolicy(AgentFixture agent, String key) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (agent.agent.snapshot().policies().stream().noneMatch(p -> p.key().equals(key))) {
+            assertThat(System.nanoTime()).as("policy " + key + " loaded").isLessThan(deadline);
+            Thread.sleep(20);
+        }
+    }
+
+    /** The body, or curl's error: a refused connection must not fail the test by itself. */
+    private static String curl(Netns pod) throws Exception {
+        return pod.exec("sh", "-c", "curl -sS --max-time 5 http://10.96.0.10/ 2>&1 || true");
     }
 
     private AgentFixture agent(String node, Path mesh, int n) throws Exception {
