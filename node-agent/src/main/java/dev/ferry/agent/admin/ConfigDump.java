@@ -118,6 +118,19 @@ public final class ConfigDump {
             services.add(sm);
         }
         m.put("services", services);
+        List<Map<String, Object>> policies = new ArrayList<>();
+        for (var p : s.policies()) {
+            Map<String, Object> pm = new LinkedHashMap<>();
+            pm.put("namespace", p.namespace());
+            pm.put("name", p.name());
+            pm.put("action", p.action().name());
+            pm.put("selector", p.selector());
+            pm.put("rules", p.rules().size());
+            // an invalid policy is enforced fail-closed; say so where an operator looks
+            pm.put("invalid", p.valid() ? null : p.invalid());
+            policies.add(pm);
+        }
+        m.put("authorization_policies", policies);
         return m;
     }
 
@@ -134,7 +147,8 @@ public final class ConfigDump {
         m.put("destination", describe(r.destination()));
         m.put("source_principal", r.sourcePrincipal());
         m.put("destination_principal", r.destinationPrincipal());
-        m.put("policy", r.policyDecision());
+        m.put("authz_decision", r.policyDecision());
+        m.put("authz_policy", r.policy().isEmpty() ? null : r.policy());
         m.put("bytes_sent", r.bytesSent());
         m.put("bytes_received", r.bytesReceived());
         m.put("started", r.started().toString());

@@ -123,6 +123,9 @@ class AuthzLoopbackTest {
                         "istio_tcp_connections_closed_total",
                         Map.of("reporter", "destination", "destination_workload", "echo", "response_flags", "DENY")))
                 .isEqualTo(1);
+        assertThat(agent.get(agent.agent.adminAddress(), "/config_dump"))
+                .contains("\"authorization_policies\"")
+                .contains("\"deny-local\"");
         RelayLoopbackTest.waitFor(() -> accessLog.list.size() >= 3, "access log lines");
         assertThat(accessLog.list.stream().map(ILoggingEvent::getFormattedMessage))
                 .anySatisfy(line -> assertThat(line)
