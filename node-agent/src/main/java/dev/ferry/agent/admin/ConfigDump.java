@@ -134,6 +134,24 @@ public final class ConfigDump {
         return m;
     }
 
+    /** Certificate state per identity: expiry, next renewal attempt, failures. */
+    public static List<Map<String, Object>> certificates(dev.ferry.agent.identity.CertificateManager m) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        if (m == null) {
+            return out;
+        }
+        for (var st : m.status()) {
+            Map<String, Object> c = new LinkedHashMap<>();
+            c.put("identity", st.identity().uri());
+            c.put("not_after", st.notAfter() == null ? null : st.notAfter().toString());
+            c.put("next_renewal", st.nextAttempt().toString());
+            c.put("failures", st.failures());
+            c.put("last_error", st.lastError().isEmpty() ? null : st.lastError());
+            out.add(c);
+        }
+        return out;
+    }
+
     private static Map<String, Object> connection(ConnectionRecord r) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", r.id());

@@ -41,6 +41,12 @@ public final class NodeConfigLoader {
             new Key("meshPollInterval", "2s", "re-read the mesh files at least this often (inotify also triggers)"),
             new Key("trustDomain", "cluster.local", "SPIFFE trust domain of workload identities"),
             new Key(
+                    "caCertFile",
+                    "",
+                    "local CA certificate (PEM); empty: <stateDir>/ca.pem, generated on first run (demo and tests only: see Identity)"),
+            new Key("caKeyFile", "", "local CA private key (PEM); empty: <stateDir>/ca-key.pem"),
+            new Key("certificateValidity", "24h", "lifetime of workload certificates; renewed at half-life"),
+            new Key(
                     "rootNamespace",
                     "istio-system",
                     "AuthorizationPolicy documents in this namespace apply mesh-wide (Istio's root namespace)"),
@@ -189,6 +195,9 @@ public final class NodeConfigLoader {
                     Path.of(str("meshFile")),
                     duration("meshPollInterval"),
                     str("trustDomain"),
+                    str("caCertFile"),
+                    str("caKeyFile"),
+                    positive("certificateValidity"),
                     str("rootNamespace"),
                     str("clusterDomain"),
                     parse("transport", v -> NodeConfig.TransportKind.valueOf(v.toUpperCase(Locale.ROOT))),

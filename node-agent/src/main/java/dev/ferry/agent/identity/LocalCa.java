@@ -60,6 +60,23 @@ public final class LocalCa implements CertificateSource {
         this.ticker = ticker;
     }
 
+    /** A CA that lives only as long as this process (no state dir: tests). */
+    public static LocalCa inMemory(String trustDomain, Ticker ticker) {
+        KeyPair keys = Pki.newKeyPair();
+        Instant now = ticker.wallClock().instant();
+        X500Name name = new X500Name("O=Ferry local CA,CN=" + trustDomain);
+        X509Certificate ca = build(
+                keys.getPublic(),
+                keys.getPrivate(),
+                name,
+                name,
+                null,
+                true,
+                now.minus(Duration.ofMinutes(5)),
+                now.plus(CA_VALIDITY));
+        return new LocalCa(ca, keys.getPrivate(), ticker);
+    }
+
     /** Loads {@code certFile}/{@code keyFile}; when neither exists, generates them (a self-signed CA). */
     public static LocalCa loadOrCreate(Path certFile, Path keyFile, String trustDomain, Ticker ticker)
             throws IOException {

@@ -12,6 +12,8 @@ import dev.ferry.agent.capture.PodCapture;
 import dev.ferry.agent.capture.PodEventServer;
 import dev.ferry.agent.capture.PodEvents;
 import dev.ferry.agent.config.NodeConfig;
+import dev.ferry.agent.identity.CertificateManager;
+import dev.ferry.agent.identity.LocalCa;
 import dev.ferry.agent.net.NativeSocketFactory;
 import dev.ferry.agent.net.OriginalDestination;
 import dev.ferry.agent.net.SoOriginalDst;
@@ -89,6 +91,8 @@ public final class Agent implements AutoCloseable {
     private PodEventServer podEventServer;
     private EnrolledNamespacesFile enrolledFile;
     private HostRules hostRules;
+    private volatile CertificateManager certificates;
+    private java.util.concurrent.ScheduledExecutorService certificateRenewal;
     private List<dev.ferry.mesh.authz.AuthorizationPolicy> currentPolicies = List.of();
     private ConflistWatcher cniWatcher;
     private final Set<String> warnedUncaptured = ConcurrentHashMap.newKeySet();
@@ -135,6 +139,7 @@ public final class Agent implements AutoCloseable {
         metrics.transport(transport.label(), loops);
         metrics.openConnections(registry::outbound, registry::inbound);
 
+        certificates = startCertificates();
         meshSource = new MeshFileSource(config.meshFile(), this::applySnapshot, this::onReload);
         meshSource.reload();
         meshSource.startWatching(config.meshPollInterval());
@@ -281,6 +286,7 @@ public final class Agent implements AutoCloseable {
         snapshot.set(s);
         balancer.retainOnly(s);
         applyPolicies(s);
+        wantCertificates(s);
         warnUncaptured(s);
         if (!config.enrolledNamespacesFile().isEmpty()) {
             try {
@@ -318,6 +324,52 @@ public final class Agent implements AutoCloseable {
             log.info("cutting connection {} from {}: {}", r.id(), r.source(), d.reason());
         });
         metrics.authzCut(cut);
+    }
+
+    /**
+     * The certificate manager with the local CA (the embedded default; a remote CA client is the production path
+     * and comes with HBONE). Renewals run on their own thread, never on an event loop.
+     */
+    private CertificateManager startCertificates() throws IOException {
+        Path state = config.stateDir().isEmpty() ? null : Path.of(config.stateDir());
+        Path cert = !config.caCertFile().isEmpty()
+                ? Path.of(config.caCertFile())
+                : state != null ? state.resolve("ca.pem") : null;
+        Path key = !config.caKeyFile().isEmpty()
+                ? Path.of(config.caKeyFile())
+                : state != null ? state.resolve("ca-key.pem") : null;
+        LocalCa ca = cert == null || key == null
+                ? LocalCa.inMemory(config.trustDomain(), ticker)
+                : LocalCa.loadOrCreate(cert, key, config.trustDomain(), ticker);
+        log.warn(
+                "workload certificates come from the {}: every node holding its key can mint any identity (demo and"
+                        + " tests only)",
+                ca.describe());
+        CertificateManager m =
+                new CertificateManager(ca, () -> List.of(ca.certificate()), ticker, config.certificateValidity());
+        certificateRenewal = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                new DefaultThreadFactory("ferry-certificates", true));
+        certificateRenewal.scheduleWithFixedDelay(m::runDue, 0, 1, TimeUnit.SECONDS);
+        return m;
+    }
+
+    /** Certificates for exactly the meshed workloads of this node. */
+    private void wantCertificates(MeshSnapshot s) {
+        CertificateManager m = certificates;
+        if (m == null) {
+            return;
+        }
+        Set<dev.ferry.mesh.Identity> ids = new java.util.HashSet<>();
+        for (Workload w : s.workloadsOnNode(config.nodeName())) {
+            if (w.inMesh()) {
+                ids.add(w.identity(config.trustDomain()));
+            }
+        }
+        m.want(ids);
+    }
+
+    public CertificateManager certificates() {
+        return certificates;
     }
 
     /** Names, once each, the running pods of enrolled namespaces that were never captured (see the README). */
@@ -358,6 +410,7 @@ public final class Agent implements AutoCloseable {
 
     private void configDump(HttpExchange ex) throws IOException {
         var doc = ConfigDump.build(config, transport.label(), snapshot.get(), registry.records());
+        doc.put("certificates", ConfigDump.certificates(certificates));
         byte[] body = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(doc);
         ex.getResponseHeaders().set("Content-Type", "application/json");
         ex.sendResponseHeaders(200, body.length);
@@ -426,6 +479,9 @@ public final class Agent implements AutoCloseable {
             } catch (IOException e) {
                 log.debug("closing CNI config watcher: {}", e.toString());
             }
+        }
+        if (certificateRenewal != null) {
+            certificateRenewal.shutdownNow();
         }
         if (hostRulesRefresh != null) {
             hostRulesRefresh.shutdownNow(); // the table stays: a restarted agent rewrites it

@@ -36,8 +36,21 @@ class AdminEndpointsTest {
                     s.getOutputStream().write(1);
                     assertThat(s.getInputStream().read()).isEqualTo(1);
 
+                    // the workload of this node gets its certificate ahead of any mTLS connection
+                    var echoId = dev.ferry.mesh.Identity.parse("spiffe://cluster.local/ns/test/sa/echo");
+                    long deadline = System.nanoTime() + 15_000_000_000L;
+                    while (f.agent.certificates().current(echoId).isEmpty()) {
+                        assertThat(System.nanoTime()).as("certificate issued").isLessThan(deadline);
+                        Thread.sleep(20);
+                    }
                     JsonNode dump =
                             JsonMapper.builder().build().readTree(f.get(f.agent.adminAddress(), "/config_dump"));
+                    JsonNode cert = dump.path("certificates").get(0);
+                    assertThat(cert.path("identity").asString()).isEqualTo(echoId.uri());
+                    assertThat(java.time.Instant.parse(cert.path("not_after").asString()))
+                            .isAfter(java.time.Instant.parse(
+                                    cert.path("next_renewal").asString()));
+                    assertThat(cert.path("failures").asInt()).isZero();
                     assertThat(dump.path("node_config").path("nodeName").asString())
                             .isEqualTo("node-1");
                     assertThat(dump.path("node_config").path("idleTimeout").asString())
