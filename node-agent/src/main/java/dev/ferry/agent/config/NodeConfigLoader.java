@@ -41,6 +41,20 @@ public final class NodeConfigLoader {
             new Key("meshPollInterval", "2s", "re-read the mesh files at least this often (inotify also triggers)"),
             new Key("trustDomain", "cluster.local", "SPIFFE trust domain of workload identities"),
             new Key(
+                    "caAddress",
+                    "",
+                    "the Istio CA protocol endpoint, host:port (istiod: istiod.istio-system.svc:15012); empty: the local CA"),
+            new Key("caServerName", "", "name the CA's TLS certificate must carry; empty: the host of caAddress"),
+            new Key("caRootFile", "", "PEM roots that sign the CA's TLS certificate (caAddress)"),
+            new Key(
+                    "caTokenFile",
+                    "/var/run/secrets/tokens/istio-token",
+                    "the agent's projected service-account token (audience istio-ca), re-read on every CA call"),
+            new Key(
+                    "trustBundleFile",
+                    "",
+                    "PEM roots workload certificates must chain to (caAddress; the local CA is its own bundle)"),
+            new Key(
                     "caCertFile",
                     "",
                     "local CA certificate (PEM); empty: <stateDir>/ca.pem, generated on first run (demo and tests only: see Identity)"),
@@ -195,6 +209,11 @@ public final class NodeConfigLoader {
                     Path.of(str("meshFile")),
                     duration("meshPollInterval"),
                     str("trustDomain"),
+                    caAddress(),
+                    str("caServerName"),
+                    str("caRootFile"),
+                    str("caTokenFile"),
+                    str("trustBundleFile"),
                     str("caCertFile"),
                     str("caKeyFile"),
                     positive("certificateValidity"),
@@ -235,6 +254,22 @@ public final class NodeConfigLoader {
                     List.of(str("cniExcludedNamespaces").replace(" ", "").split(",")).stream()
                             .filter(n -> !n.isEmpty())
                             .toList());
+        }
+
+        private String caAddress() throws ConfigException {
+            String v = str("caAddress");
+            if (v.isEmpty()) {
+                return v;
+            }
+            if (!v.matches("^[A-Za-z0-9.-]+:\\d{1,5}$")) {
+                throw error("caAddress", v, "expected host:port");
+            }
+            for (String needed : List.of("caRootFile", "trustBundleFile")) {
+                if (str(needed).isEmpty()) {
+                    throw error("caAddress", v, "needs " + needed + " too");
+                }
+            }
+            return v;
         }
 
         private String cniConfDir() throws ConfigException {

@@ -14,6 +14,8 @@ import dev.ferry.agent.capture.PodEvents;
 import dev.ferry.agent.config.NodeConfig;
 import dev.ferry.agent.identity.CertificateManager;
 import dev.ferry.agent.identity.LocalCa;
+import dev.ferry.agent.identity.RemoteCa;
+import dev.ferry.agent.identity.TrustBundle;
 import dev.ferry.agent.net.NativeSocketFactory;
 import dev.ferry.agent.net.OriginalDestination;
 import dev.ferry.agent.net.SoOriginalDst;
@@ -92,6 +94,7 @@ public final class Agent implements AutoCloseable {
     private EnrolledNamespacesFile enrolledFile;
     private HostRules hostRules;
     private volatile CertificateManager certificates;
+    private RemoteCa remoteCa;
     private java.util.concurrent.ScheduledExecutorService certificateRenewal;
     private List<dev.ferry.mesh.authz.AuthorizationPolicy> currentPolicies = List.of();
     private ConflistWatcher cniWatcher;
@@ -331,6 +334,28 @@ public final class Agent implements AutoCloseable {
      * and comes with HBONE). Renewals run on their own thread, never on an event loop.
      */
     private CertificateManager startCertificates() throws IOException {
+        CertificateManager m = config.caAddress().isEmpty() ? localCertificates() : remoteCertificates();
+        certificateRenewal = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                new DefaultThreadFactory("ferry-certificates", true));
+        certificateRenewal.scheduleWithFixedDelay(m::runDue, 0, 1, TimeUnit.SECONDS);
+        return m;
+    }
+
+    private CertificateManager remoteCertificates() throws IOException {
+        String host = config.caAddress().substring(0, config.caAddress().lastIndexOf(':'));
+        RemoteCa ca = new RemoteCa(
+                config.caAddress(),
+                config.caServerName().isEmpty() ? host : config.caServerName(),
+                Path.of(config.caRootFile()),
+                Path.of(config.caTokenFile()),
+                Duration.ofSeconds(10));
+        remoteCa = ca;
+        TrustBundle bundle = new TrustBundle(Path.of(config.trustBundleFile()));
+        log.info("workload certificates come from the {}; trust bundle {}", ca.describe(), config.trustBundleFile());
+        return new CertificateManager(ca, bundle::certificates, ticker, config.certificateValidity());
+    }
+
+    private CertificateManager localCertificates() throws IOException {
         Path state = config.stateDir().isEmpty() ? null : Path.of(config.stateDir());
         Path cert = !config.caCertFile().isEmpty()
                 ? Path.of(config.caCertFile())
@@ -345,12 +370,7 @@ public final class Agent implements AutoCloseable {
                 "workload certificates come from the {}: every node holding its key can mint any identity (demo and"
                         + " tests only)",
                 ca.describe());
-        CertificateManager m =
-                new CertificateManager(ca, () -> List.of(ca.certificate()), ticker, config.certificateValidity());
-        certificateRenewal = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-                new DefaultThreadFactory("ferry-certificates", true));
-        certificateRenewal.scheduleWithFixedDelay(m::runDue, 0, 1, TimeUnit.SECONDS);
-        return m;
+        return new CertificateManager(ca, () -> List.of(ca.certificate()), ticker, config.certificateValidity());
     }
 
     /** Certificates for exactly the meshed workloads of this node. */
@@ -482,6 +502,9 @@ public final class Agent implements AutoCloseable {
         }
         if (certificateRenewal != null) {
             certificateRenewal.shutdownNow();
+        }
+        if (remoteCa != null) {
+            remoteCa.close();
         }
         if (hostRulesRefresh != null) {
             hostRulesRefresh.shutdownNow(); // the table stays: a restarted agent rewrites it
