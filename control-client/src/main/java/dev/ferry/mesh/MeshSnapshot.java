@@ -1,6 +1,7 @@
 package dev.ferry.mesh;
 
 import dev.ferry.mesh.authz.AuthorizationPolicy;
+import dev.ferry.mesh.authz.PeerAuthentication;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -24,15 +25,18 @@ public final class MeshSnapshot {
     private final Map<InetSocketAddress, ServiceBinding> bindingsByVip;
     private final Map<String, List<Workload>> workloadsByNode;
     private final List<AuthorizationPolicy> policies;
+    private final List<PeerAuthentication> peerAuthentications;
 
     private MeshSnapshot(
             long version,
             Map<String, Namespace> namespaces,
             List<Workload> workloads,
             List<Service> services,
-            List<AuthorizationPolicy> policies) {
+            List<AuthorizationPolicy> policies,
+            List<PeerAuthentication> peerAuthentications) {
         this.version = version;
         this.policies = List.copyOf(policies);
+        this.peerAuthentications = List.copyOf(peerAuthentications);
         this.namespaces = Collections.unmodifiableMap(new LinkedHashMap<>(namespaces));
         this.workloads = List.copyOf(workloads);
         this.services = List.copyOf(services);
@@ -42,12 +46,12 @@ public final class MeshSnapshot {
     }
 
     public static MeshSnapshot empty() {
-        return new MeshSnapshot(0, Map.of(), List.of(), List.of(), List.of());
+        return new MeshSnapshot(0, Map.of(), List.of(), List.of(), List.of(), List.of());
     }
 
     public static MeshSnapshot of(
             long version, Map<String, Namespace> namespaces, List<Workload> workloads, List<Service> services) {
-        return new MeshSnapshot(version, namespaces, workloads, services, List.of());
+        return new MeshSnapshot(version, namespaces, workloads, services, List.of(), List.of());
     }
 
     public static MeshSnapshot of(
@@ -55,8 +59,14 @@ public final class MeshSnapshot {
             Map<String, Namespace> namespaces,
             List<Workload> workloads,
             List<Service> services,
-            List<AuthorizationPolicy> policies) {
-        return new MeshSnapshot(version, namespaces, workloads, services, policies);
+            List<AuthorizationPolicy> policies,
+            List<PeerAuthentication> peerAuthentications) {
+        return new MeshSnapshot(version, namespaces, workloads, services, policies, peerAuthentications);
+    }
+
+    /** Peer-authentication documents (mTLS modes), valid and invalid (an invalid one counts as STRICT). */
+    public List<PeerAuthentication> peerAuthentications() {
+        return peerAuthentications;
     }
 
     /** Authorization policies, valid and invalid (an invalid one fails closed). */

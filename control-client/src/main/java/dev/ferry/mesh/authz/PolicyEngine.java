@@ -16,14 +16,24 @@ import java.util.TreeMap;
  * with unrelated policies.
  */
 public final class PolicyEngine {
-    private static final PolicyEngine EMPTY = new PolicyEngine(List.of(), "");
+    private static final PolicyEngine EMPTY = new PolicyEngine(List.of(), List.of(), "");
 
     private final String rootNamespace;
     private final Map<String, NamespacePolicies> byNamespace;
     private final int size;
+    private final Map<String, List<PeerAuthentication>> peerAuthByNamespace;
 
-    private PolicyEngine(List<AuthorizationPolicy> policies, String rootNamespace) {
+    private PolicyEngine(
+            List<AuthorizationPolicy> policies, List<PeerAuthentication> peerAuthentications, String rootNamespace) {
         this.rootNamespace = rootNamespace;
+        Map<String, List<PeerAuthentication>> pa = new HashMap<>();
+        for (PeerAuthentication p : peerAuthentications) {
+            pa.computeIfAbsent(p.namespace(), k -> new ArrayList<>()).add(p);
+        }
+        // Several selector policies matching one workload: the first by name decides (deterministic; Istio takes
+        // the oldest, which a file of documents does not record).
+        pa.values().forEach(l -> l.sort(java.util.Comparator.comparing(PeerAuthentication::name)));
+        this.peerAuthByNamespace = Map.copyOf(pa);
         Map<String, List<AuthorizationPolicy>> grouped = new HashMap<>();
         for (AuthorizationPolicy p : policies) {
             grouped.computeIfAbsent(p.namespace(), k -> new ArrayList<>()).add(p);
@@ -35,7 +45,51 @@ public final class PolicyEngine {
     }
 
     public static PolicyEngine of(List<AuthorizationPolicy> policies, String rootNamespace) {
-        return policies.isEmpty() ? EMPTY : new PolicyEngine(policies, rootNamespace);
+        return of(policies, List.of(), rootNamespace);
+    }
+
+    public static PolicyEngine of(
+            List<AuthorizationPolicy> policies, List<PeerAuthentication> peerAuthentications, String rootNamespace) {
+        return policies.isEmpty() && peerAuthentications.isEmpty()
+                ? EMPTY
+                : new PolicyEngine(policies, peerAuthentications, rootNamespace);
+    }
+
+    /** The peer-authentication mode in force for the workload's port, and the document that set it. */
+    public record MtlsMode(PeerAuthentication.Mode mode, String policy) {}
+
+    public MtlsMode mtlsMode(String namespace, Map<String, String> labels, int port) {
+        List<PeerAuthentication> own = peerAuthByNamespace.getOrDefault(namespace, List.of());
+        PeerAuthentication.Mode mode = PeerAuthentication.Mode.UNSET;
+        String by = "";
+        for (PeerAuthentication p : own) { // workload scope
+            if (!p.selector().isEmpty() && p.selects(labels)) {
+                mode = p.modeFor(port);
+                by = p.key();
+                break;
+            }
+        }
+        if (mode == PeerAuthentication.Mode.UNSET) { // namespace scope
+            for (PeerAuthentication p : own) {
+                if (p.selector().isEmpty()) {
+                    mode = p.modeFor(port);
+                    by = p.key();
+                    break;
+                }
+            }
+        }
+        if (mode == PeerAuthentication.Mode.UNSET && !namespace.equals(rootNamespace)) { // mesh scope
+            for (PeerAuthentication p : peerAuthByNamespace.getOrDefault(rootNamespace, List.of())) {
+                if (p.selector().isEmpty()) {
+                    mode = p.modeFor(port);
+                    by = p.key();
+                    break;
+                }
+            }
+        }
+        return mode == PeerAuthentication.Mode.UNSET
+                ? new MtlsMode(PeerAuthentication.Mode.PERMISSIVE, "")
+                : new MtlsMode(mode, by);
     }
 
     public static PolicyEngine empty() {
@@ -47,6 +101,14 @@ public final class PolicyEngine {
     }
 
     public Decision check(AuthzContext ctx) {
+        if (ctx.sourcePrincipal() == null && !peerAuthByNamespace.isEmpty()) {
+            // STRICT is a rule of the engine, as in Istio: plaintext to a STRICT port is denied before any policy.
+            MtlsMode m = mtlsMode(ctx.workloadNamespace(), ctx.workloadLabels(), ctx.destinationPort());
+            if (m.mode() == PeerAuthentication.Mode.STRICT) {
+                return new Decision(
+                        false, "plaintext refused: STRICT mTLS (" + m.policy() + ")", m.policy(), List.of());
+            }
+        }
         List<AuthorizationPolicy> applicable = new ArrayList<>(4);
         NamespacePolicies own = byNamespace.get(ctx.workloadNamespace());
         if (own != null) {

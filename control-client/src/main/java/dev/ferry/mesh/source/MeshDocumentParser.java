@@ -30,8 +30,11 @@ public final class MeshDocumentParser {
             Map.of("v1/Namespace", Namespace.class, "v1/Pod", Pod.class, "v1/Service", Service.class);
 
     /** Istio's policy kinds, read through {@link PolicyConverter} rather than a fabric8 model. */
-    private static final Set<String> POLICY_KINDS =
-            Set.of("security.istio.io/v1/AuthorizationPolicy", "security.istio.io/v1beta1/AuthorizationPolicy");
+    private static final Set<String> POLICY_KINDS = Set.of(
+            "security.istio.io/v1/AuthorizationPolicy",
+            "security.istio.io/v1beta1/AuthorizationPolicy",
+            "security.istio.io/v1/PeerAuthentication",
+            "security.istio.io/v1beta1/PeerAuthentication");
 
     private static final int MAX_LIST_DEPTH = 4;
 

@@ -8,6 +8,7 @@ import dev.ferry.mesh.Namespace;
 import dev.ferry.mesh.Service;
 import dev.ferry.mesh.Workload;
 import dev.ferry.mesh.authz.AuthorizationPolicy;
+import dev.ferry.mesh.authz.PeerAuthentication;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.io.IOException;
@@ -174,9 +175,21 @@ public final class MeshFileSource implements AutoCloseable {
     private static List<String> policyProblems(ParsedDocument doc) {
         List<String> problems = new ArrayList<>();
         if (doc.resource() instanceof GenericKubernetesResource r) {
-            policy(r, problems);
+            if ("PeerAuthentication".equals(r.getKind())) {
+                peerAuthentication(r, problems);
+            } else {
+                policy(r, problems);
+            }
         }
         return problems;
+    }
+
+    private static PeerAuthentication peerAuthentication(GenericKubernetesResource r, List<String> problems) {
+        JsonNode tree = TREES.valueToTree(r);
+        String ns = r.getMetadata().getNamespace() == null
+                ? "default"
+                : r.getMetadata().getNamespace();
+        return PeerAuthenticationConverter.convert(tree, ns, r.getMetadata().getName(), problems);
     }
 
     private static AuthorizationPolicy policy(GenericKubernetesResource r, List<String> problems) {
@@ -198,9 +211,13 @@ public final class MeshFileSource implements AutoCloseable {
         List<Workload> workloads = new ArrayList<>();
         List<Service> services = new ArrayList<>();
         List<AuthorizationPolicy> policies = new ArrayList<>();
+        List<PeerAuthentication> peerAuthentications = new ArrayList<>();
         for (ParsedDocument d : docs.values()) {
             try {
                 switch (d.resource()) {
+                    case GenericKubernetesResource r
+                    when "PeerAuthentication".equals(r.getKind()) ->
+                        peerAuthentications.add(peerAuthentication(r, new ArrayList<>()));
                     case GenericKubernetesResource r -> policies.add(policy(r, new ArrayList<>()));
                     case Pod pod -> workloads.add(ModelConverter.workload(pod, namespaces));
                     case io.fabric8.kubernetes.api.model.Service svc -> services.add(ModelConverter.service(svc));
@@ -210,7 +227,7 @@ public final class MeshFileSource implements AutoCloseable {
                 errors.add(new DocumentError(d.origin(), d.key(), e.getMessage())); // validated above: not expected
             }
         }
-        return MeshSnapshot.of(version, namespaces, workloads, services, policies);
+        return MeshSnapshot.of(version, namespaces, workloads, services, policies, peerAuthentications);
     }
 
     private Map<String, String> readAll() throws IOException {

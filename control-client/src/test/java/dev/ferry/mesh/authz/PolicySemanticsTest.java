@@ -58,6 +58,11 @@ class PolicySemanticsTest {
                 + ns + "}\nspec:\n" + spec.indent(2) + "---\n";
     }
 
+    static String pa(String ns, String name, String spec) {
+        return "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: " + name + ", namespace: "
+                + ns + "}\nspec:\n" + spec.indent(2) + "---\n";
+    }
+
     static String ap(String name, String spec) {
         return ap("prod", name, spec);
     }
@@ -353,6 +358,49 @@ class PolicySemanticsTest {
                                 + ap("ok", "rules: [{}]"),
                         m),
                 "spec.rules[0].frm: unknown field"));
+        // PeerAuthentication: STRICT is a rule of the engine, applied before any AuthorizationPolicy
+        String meshStrict = pa(ROOT, "default", "mtls: {mode: STRICT}");
+        c.add(by(deny("mesh-wide STRICT refuses plaintext", meshStrict, p), ROOT + "/default"));
+        c.add(allow("mesh-wide STRICT admits mTLS", meshStrict, m));
+        c.add(deny("STRICT comes before a matching ALLOW", meshStrict + ap("all", "rules: [{}]"), p));
+        c.add(allow(
+                "namespace PERMISSIVE overrides mesh STRICT",
+                meshStrict + pa("prod", "ns", "mtls: {mode: PERMISSIVE}"),
+                p));
+        c.add(deny("namespace UNSET inherits mesh STRICT", meshStrict + pa("prod", "ns", "mtls: {mode: UNSET}"), p));
+        c.add(deny(
+                "workload STRICT over namespace PERMISSIVE",
+                pa("prod", "ns", "mtls: {mode: PERMISSIVE}")
+                        + pa("prod", "web", "selector: {matchLabels: {app: web}}\nmtls: {mode: STRICT}"),
+                p));
+        c.add(allow(
+                "workload STRICT with another selector leaves this one",
+                pa("prod", "db", "selector: {matchLabels: {app: db}}\nmtls: {mode: STRICT}"),
+                p));
+        c.add(allow(
+                "portLevelMtls DISABLE opens one port",
+                pa(
+                        "prod",
+                        "web",
+                        "selector: {matchLabels: {app: web}}\nmtls: {mode: STRICT}\nportLevelMtls: {8080: {mode: DISABLE}}"),
+                p));
+        c.add(deny(
+                "portLevelMtls leaves other ports STRICT",
+                pa(
+                        "prod",
+                        "web",
+                        "selector: {matchLabels: {app: web}}\nmtls: {mode: STRICT}\nportLevelMtls: {8080: {mode: DISABLE}}"),
+                plain("10.244.1.5", 9090)));
+        c.add(allow("no PeerAuthentication means PERMISSIVE", ap("all", "rules: [{}]"), p));
+        c.add(reported(
+                deny("an invalid PeerAuthentication is enforced as STRICT", pa("prod", "bad", "mtls: {mode: LAX}"), p),
+                "'LAX' is not STRICT, PERMISSIVE, DISABLE or UNSET"));
+        c.add(reported(
+                deny(
+                        "portLevelMtls without a selector is invalid",
+                        pa("prod", "bad", "mtls: {mode: PERMISSIVE}\nportLevelMtls: {8080: {mode: DISABLE}}"),
+                        p),
+                "needs a selector"));
         return c.stream();
     }
 
@@ -370,7 +418,8 @@ class PolicySemanticsTest {
         } else {
             assertThat(report.errors().toString()).contains(c.error());
         }
-        PolicyEngine engine = PolicyEngine.of(snapshot.get().policies(), ROOT);
+        PolicyEngine engine =
+                PolicyEngine.of(snapshot.get().policies(), snapshot.get().peerAuthentications(), ROOT);
         Decision d = engine.check(c.ctx());
         assertThat(d.allowed()).as(d.reason()).isEqualTo(c.allowed());
         if (c.decidedBy() != null) {

@@ -131,6 +131,18 @@ public final class ConfigDump {
             policies.add(pm);
         }
         m.put("authorization_policies", policies);
+        List<Map<String, Object>> peer = new ArrayList<>();
+        for (var p : s.peerAuthentications()) {
+            Map<String, Object> pm = new LinkedHashMap<>();
+            pm.put("namespace", p.namespace());
+            pm.put("name", p.name());
+            pm.put("selector", p.selector());
+            pm.put("mode", p.mode().name());
+            pm.put("port_modes", p.portModes());
+            pm.put("invalid", p.valid() ? null : p.invalid() + " (enforced as STRICT)");
+            peer.add(pm);
+        }
+        m.put("peer_authentications", peer);
         return m;
     }
 

@@ -97,6 +97,7 @@ public final class Agent implements AutoCloseable {
     private RemoteCa remoteCa;
     private java.util.concurrent.ScheduledExecutorService certificateRenewal;
     private List<dev.ferry.mesh.authz.AuthorizationPolicy> currentPolicies = List.of();
+    private List<dev.ferry.mesh.authz.PeerAuthentication> currentPeerAuthentications = List.of();
     private ConflistWatcher cniWatcher;
     private final Set<String> warnedUncaptured = ConcurrentHashMap.newKeySet();
     private java.util.concurrent.ScheduledExecutorService hostRulesRefresh;
@@ -309,11 +310,12 @@ public final class Agent implements AutoCloseable {
      */
     private void applyPolicies(MeshSnapshot s) {
         PolicyEngine current = authz.get();
-        if (s.policies().equals(currentPolicies)) {
+        if (s.policies().equals(currentPolicies) && s.peerAuthentications().equals(currentPeerAuthentications)) {
             return;
         }
         currentPolicies = s.policies();
-        PolicyEngine next = PolicyEngine.of(s.policies(), config.rootNamespace());
+        currentPeerAuthentications = s.peerAuthentications();
+        PolicyEngine next = PolicyEngine.of(s.policies(), s.peerAuthentications(), config.rootNamespace());
         authz.set(next);
         long invalid = s.policies().stream().filter(p -> !p.valid()).count();
         log.info(

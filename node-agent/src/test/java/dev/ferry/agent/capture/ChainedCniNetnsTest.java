@@ -141,6 +141,29 @@ class ChainedCniNetnsTest {
             String hostNetworkPod = node.exec("curl", "-sS", "--max-time", "5", "http://" + bare + ":8080/");
             assertThat(hostNetworkPod).isEqualTo("hello from web, you are 10.244.1.1");
             assertThat(inboundConnections(agent)).isEqualTo(viaAgent + 1);
+            // STRICT mTLS (mesh-wide): plaintext through the agent is refused, kubelet probes still reach the app
+            Files.writeString(mesh, Files.readString(mesh) + """
+                            ---
+                            apiVersion: security.istio.io/v1
+                            kind: PeerAuthentication
+                            metadata: {name: default, namespace: istio-system}
+                            spec: {mtls: {mode: STRICT}}
+                            """);
+            long strictDeadline = System.nanoTime() + 15_000_000_000L;
+            while (agent.agent.snapshot().peerAuthentications().isEmpty()) {
+                assertThat(System.nanoTime()).as("STRICT loaded").isLessThan(strictDeadline);
+                Thread.sleep(20);
+            }
+            assertThat(KubeletCgroupFixture.run(
+                            kubelet, node, "curl", "-sS", "--max-time", "5", "http://" + bare + ":8080/"))
+                    .isEqualTo("hello from web, you are 169.254.7.127");
+            assertThat(node.exec("sh", "-c", "curl -sS --max-time 5 http://" + bare + ":8080/ 2>&1 || true"))
+                    .doesNotContain("hello");
+            assertThat(PromText.sum(
+                            agent.scrape(),
+                            "ferry_authz_decisions_total",
+                            Map.of("decision", "deny", "policy", "istio-system/default")))
+                    .isEqualTo(1);
             // a pod forging the probe address is dropped at the node
             assertThat(node.exec("nft", "list", "chain", "ip", "ferry-host", "drop-spoofed-probes"))
                     .contains("ip saddr 169.254.7.127 drop");
