@@ -1,5 +1,7 @@
 package dev.ferry.agent.capture;
 
+import dev.ferry.agent.hbone.Hbone;
+import dev.ferry.agent.hbone.HboneServer;
 import dev.ferry.agent.net.NativeSocketFactory;
 import dev.ferry.agent.net.NetworkNamespace;
 import dev.ferry.agent.proxy.CaptureListener;
@@ -32,9 +34,15 @@ public final class PodCapture implements AutoCloseable {
     private final NetworkNamespace namespace;
     private final CaptureListener outbound;
     private final CaptureListener inbound;
+    private final io.netty.channel.Channel hbone;
 
     private PodCapture(
-            Workload workload, NetworkNamespace namespace, CaptureListener outbound, CaptureListener inbound) {
+            Workload workload,
+            NetworkNamespace namespace,
+            CaptureListener outbound,
+            CaptureListener inbound,
+            io.netty.channel.Channel hbone) {
+        this.hbone = hbone;
         this.workload = workload;
         this.namespace = namespace;
         this.outbound = outbound;
@@ -51,11 +59,14 @@ public final class PodCapture implements AutoCloseable {
             EventLoopGroup group,
             Path netns,
             Workload workload,
-            InetAddress probeSource)
+            InetAddress probeSource,
+            Hbone hboneConfig,
+            String trustDomain)
             throws IOException, InterruptedException {
         NetworkNamespace ns = NetworkNamespace.open(netns);
         CaptureListener out = null;
         CaptureListener in = null;
+        io.netty.channel.Channel hbone = null;
         try {
             PodRules.apply(netns, OUTBOUND_PORT, INBOUND_PORT, HBONE_PORT, probeSource);
             RelayContext pod = host.withSockets(hostSockets.inNamespace(ns, PodRules.MARK));
@@ -63,16 +74,42 @@ public final class PodCapture implements AutoCloseable {
             in = new CaptureListener(pod, Direction.INBOUND, "inbound/" + workload.key(), workload);
             bind(out, group, new InetSocketAddress(InetAddress.getLoopbackAddress(), OUTBOUND_PORT));
             bind(in, group, new InetSocketAddress(INBOUND_PORT));
+            if (hboneConfig != null) {
+                var identity = workload.identity(trustDomain);
+                ChannelFuture f = HboneServer.bind(
+                                pod,
+                                group,
+                                new InetSocketAddress(HBONE_PORT),
+                                workload,
+                                () -> hboneConfig.certificates().apply(identity),
+                                hboneConfig.tls(),
+                                trustDomain,
+                                HboneServer.FERRY_PORTS)
+                        .await();
+                if (!f.isSuccess()) {
+                    throw new IOException(
+                            "cannot bind HBONE on :" + HBONE_PORT + ": "
+                                    + f.cause().getMessage(),
+                            f.cause());
+                }
+                hbone = f.channel();
+            }
             out.serve();
             in.serve();
+            if (hbone != null) {
+                hbone.config().setAutoRead(true);
+            }
             log.info("captured pod {} in {}", workload.key(), netns);
-            return new PodCapture(workload, ns, out, in);
+            return new PodCapture(workload, ns, out, in, hbone);
         } catch (IOException | RuntimeException | InterruptedException e) {
             if (out != null) {
                 out.close();
             }
             if (in != null) {
                 in.close();
+            }
+            if (hbone != null) {
+                hbone.close();
             }
             ns.close();
             throw e;
@@ -101,6 +138,9 @@ public final class PodCapture implements AutoCloseable {
                 problems.add("listener " + l.name() + " is not serving");
             }
         }
+        if (hbone != null && !hbone.isActive()) {
+            problems.add("HBONE listener :" + HBONE_PORT + " is not serving");
+        }
         problems.addAll(PodRules.verify(namespace.procPath(), OUTBOUND_PORT, INBOUND_PORT));
         return problems;
     }
@@ -114,6 +154,9 @@ public final class PodCapture implements AutoCloseable {
     public void close() {
         outbound.close();
         inbound.close();
+        if (hbone != null) {
+            hbone.close();
+        }
         namespace.close();
     }
 }

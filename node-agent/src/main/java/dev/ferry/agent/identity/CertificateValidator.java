@@ -57,6 +57,35 @@ public final class CertificateValidator {
         chains(chain, bundle, at);
     }
 
+    /**
+     * Checks a peer's chain whose identity is not known in advance (a server learning who its client is): the same
+     * checks, with the one URI SAN required to be a workload SPIFFE ID of {@code trustDomain}.
+     *
+     * @return the peer's identity
+     */
+    public static Identity checkPeer(
+            List<X509Certificate> chain, List<X509Certificate> bundle, Instant now, String trustDomain)
+            throws CertificateException {
+        if (chain.isEmpty()) {
+            throw new CertificateException("no client certificate");
+        }
+        List<String> uris = uriSans(chain.getFirst());
+        if (uris.size() != 1) {
+            throw new CertificateException("expected exactly one URI SAN, found " + uris.size() + " " + uris);
+        }
+        Identity id;
+        try {
+            id = Identity.parse(uris.getFirst());
+        } catch (IllegalArgumentException e) {
+            throw new CertificateException(e.getMessage(), e);
+        }
+        if (!id.trustDomain().equals(trustDomain)) {
+            throw new CertificateException(id.uri() + " is not in trust domain " + trustDomain);
+        }
+        check(chain, id, bundle, now);
+        return id;
+    }
+
     private static void chains(List<X509Certificate> chain, List<X509Certificate> bundle, Date at)
             throws CertificateException {
         if (bundle.isEmpty()) {

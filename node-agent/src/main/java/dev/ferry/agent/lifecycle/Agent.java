@@ -12,6 +12,8 @@ import dev.ferry.agent.capture.PodCapture;
 import dev.ferry.agent.capture.PodEventServer;
 import dev.ferry.agent.capture.PodEvents;
 import dev.ferry.agent.config.NodeConfig;
+import dev.ferry.agent.hbone.Hbone;
+import dev.ferry.agent.hbone.HboneTls;
 import dev.ferry.agent.identity.CertificateManager;
 import dev.ferry.agent.identity.LocalCa;
 import dev.ferry.agent.identity.RemoteCa;
@@ -95,6 +97,8 @@ public final class Agent implements AutoCloseable {
     private HostRules hostRules;
     private volatile CertificateManager certificates;
     private RemoteCa remoteCa;
+    private Hbone hbone;
+    private java.util.function.Supplier<List<java.security.cert.X509Certificate>> trustBundle = List::of;
     private java.util.concurrent.ScheduledExecutorService certificateRenewal;
     private List<dev.ferry.mesh.authz.AuthorizationPolicy> currentPolicies = List.of();
     private List<dev.ferry.mesh.authz.PeerAuthentication> currentPeerAuthentications = List.of();
@@ -144,6 +148,9 @@ public final class Agent implements AutoCloseable {
         metrics.openConnections(registry::outbound, registry::inbound);
 
         certificates = startCertificates();
+        CertificateManager certs = certificates;
+        hbone = new Hbone(
+                new HboneTls(trustBundle, ticker, config.trustDomain()), certs::current, config.trustDomain());
         meshSource = new MeshFileSource(config.meshFile(), this::applySnapshot, this::onReload);
         meshSource.reload();
         meshSource.startWatching(config.meshPollInterval());
@@ -354,6 +361,7 @@ public final class Agent implements AutoCloseable {
         remoteCa = ca;
         TrustBundle bundle = new TrustBundle(Path.of(config.trustBundleFile()));
         log.info("workload certificates come from the {}; trust bundle {}", ca.describe(), config.trustBundleFile());
+        trustBundle = bundle::certificates;
         return new CertificateManager(ca, bundle::certificates, ticker, config.certificateValidity());
     }
 
@@ -372,7 +380,9 @@ public final class Agent implements AutoCloseable {
                 "workload certificates come from the {}: every node holding its key can mint any identity (demo and"
                         + " tests only)",
                 ca.describe());
-        return new CertificateManager(ca, () -> List.of(ca.certificate()), ticker, config.certificateValidity());
+        List<java.security.cert.X509Certificate> roots = List.of(ca.certificate());
+        trustBundle = () -> roots;
+        return new CertificateManager(ca, trustBundle, ticker, config.certificateValidity());
     }
 
     /** Certificates for exactly the meshed workloads of this node. */
@@ -539,7 +549,7 @@ public final class Agent implements AutoCloseable {
             throw new IllegalStateException("agent not started");
         }
         InetAddress probes = config.probeSnat() == NodeConfig.ProbeSnat.OFF ? null : config.probeAddress();
-        return PodCapture.attach(relay, hostSockets, group, netns, workload, probes);
+        return PodCapture.attach(relay, hostSockets, group, netns, workload, probes, hbone, config.trustDomain());
     }
 
     /** Stops taking CNI calls and closes every pod's listeners (their redirect rules stay). Idempotent. */

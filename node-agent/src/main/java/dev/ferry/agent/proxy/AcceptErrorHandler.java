@@ -13,13 +13,13 @@ import org.slf4j.LoggerFactory;
  * that stays readable, which is the back-off we want.
  */
 @ChannelHandler.Sharable
-final class AcceptErrorHandler extends ChannelInboundHandlerAdapter {
+public final class AcceptErrorHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(AcceptErrorHandler.class);
 
     private final String listener;
     private final Consumer<String> counter;
 
-    AcceptErrorHandler(String listener, Consumer<String> counter) {
+    public AcceptErrorHandler(String listener, Consumer<String> counter) {
         this.listener = listener;
         this.counter = counter;
     }

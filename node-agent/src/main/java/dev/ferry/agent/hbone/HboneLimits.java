@@ -1,0 +1,41 @@
+package dev.ferry.agent.hbone;
+
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2Settings;
+
+/**
+ * HTTP/2 settings and abuse limits for HBONE, set explicitly (Netty had CVEs in each: rapid reset, CONTINUATION
+ * flood, control-frame floods). Windows sized for throughput as ztunnel does: 4 MiB per stream, 16 MiB per
+ * connection (the connection window is raised after the preface, see {@link HboneServer}).
+ */
+final class HboneLimits {
+    static final int MAX_CONCURRENT_STREAMS = 100;
+    static final int MAX_HEADER_LIST_SIZE = 16 * 1024;
+    static final int STREAM_WINDOW = 4 * 1024 * 1024;
+    static final int CONNECTION_WINDOW = 16 * 1024 * 1024;
+    /** RST_STREAM frames a peer may send per window before the connection is closed (rapid reset). */
+    static final int MAX_RST_PER_WINDOW = 200;
+
+    static final int RST_WINDOW_SECONDS = 30;
+    /** CONTINUATION frames smaller than a sane minimum, in a row, before the connection is closed. */
+    static final int MAX_SMALL_CONTINUATIONS = 16;
+    /** Queued control-frame answers (PING and SETTINGS acks) before the connection is closed. */
+    static final int MAX_QUEUED_CONTROL_FRAMES = 1000;
+
+    private HboneLimits() {}
+
+    static Http2FrameCodec serverCodec() {
+        return Http2FrameCodecBuilder.forServer()
+                .initialSettings(Http2Settings.defaultSettings()
+                        .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
+                        .maxHeaderListSize(MAX_HEADER_LIST_SIZE)
+                        .initialWindowSize(STREAM_WINDOW))
+                .decoderEnforceMaxRstFramesPerWindow(MAX_RST_PER_WINDOW, RST_WINDOW_SECONDS)
+                .decoderEnforceMaxSmallContinuationFrames(MAX_SMALL_CONTINUATIONS)
+                .decoderEnforceMaxConsecutiveEmptyDataFrames(2)
+                .encoderEnforceMaxQueuedControlFrames(MAX_QUEUED_CONTROL_FRAMES)
+                .validateHeaders(true)
+                .build();
+    }
+}

@@ -1,0 +1,130 @@
+package dev.ferry.agent.hbone;
+
+import dev.ferry.agent.identity.CertificateValidator;
+import dev.ferry.agent.identity.WorkloadCertificate;
+import dev.ferry.time.Ticker;
+import io.netty.handler.codec.http2.Http2SecurityUtil;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.SupportedCipherSuiteFilter;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.X509TrustManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * TLS for HBONE: TLS 1.3 only, ALPN {@code h2}, no SNI, mutual authentication with workload certificates. BoringSSL
+ * through netty-tcnative; the JDK provider only when it is unavailable (logged once). The trust manager accepts a
+ * peer whose chain passes {@link CertificateValidator#checkPeer}; which identity it must be is checked by the caller
+ * (a client knows whom it dialled, a server learns who called). One context per workload certificate, rebuilt when
+ * the certificate is renewed.
+ */
+public final class HboneTls {
+    private static final Logger log = LoggerFactory.getLogger(HboneTls.class);
+    private static final SslProvider PROVIDER = provider();
+
+    private final Supplier<List<X509Certificate>> bundle;
+    private final Ticker ticker;
+    private final String trustDomain;
+    private final Map<WorkloadCertificate, SslContext> servers = new ConcurrentHashMap<>();
+    private final Map<WorkloadCertificate, SslContext> clients = new ConcurrentHashMap<>();
+
+    public HboneTls(Supplier<List<X509Certificate>> bundle, Ticker ticker, String trustDomain) {
+        this.bundle = bundle;
+        this.ticker = ticker;
+        this.trustDomain = trustDomain;
+    }
+
+    private static SslProvider provider() {
+        if (OpenSsl.isAvailable()) {
+            log.info("HBONE TLS: BoringSSL {} (netty-tcnative)", OpenSsl.versionString());
+            return SslProvider.OPENSSL;
+        }
+        log.warn(
+                "HBONE TLS: netty-tcnative unavailable ({}); falling back to the JDK provider",
+                String.valueOf(OpenSsl.unavailabilityCause()));
+        return SslProvider.JDK;
+    }
+
+    public static String providerName() {
+        return PROVIDER.name();
+    }
+
+    /** The server context presenting {@code cert} and requiring a client certificate. */
+    public SslContext server(WorkloadCertificate cert) {
+        return servers.computeIfAbsent(cert, c -> {
+            servers.keySet().removeIf(old -> old.identity().equals(c.identity()) && !old.equals(c)); // renewed
+            try {
+                return SslContextBuilder.forServer(c.key(), c.chain())
+                        .sslProvider(PROVIDER)
+                        .protocols("TLSv1.3")
+                        .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
+                        .clientAuth(ClientAuth.REQUIRE)
+                        .trustManager(trustManager())
+                        .applicationProtocolConfig(alpn())
+                        .build();
+            } catch (SSLException e) {
+                throw new IllegalStateException("cannot build the HBONE server context: " + e.getMessage(), e);
+            }
+        });
+    }
+
+    /** The client context presenting {@code cert}. */
+    public SslContext client(WorkloadCertificate cert) {
+        return clients.computeIfAbsent(cert, c -> {
+            clients.keySet().removeIf(old -> old.identity().equals(c.identity()) && !old.equals(c));
+            try {
+                return SslContextBuilder.forClient()
+                        .sslProvider(PROVIDER)
+                        .protocols("TLSv1.3")
+                        .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
+                        .keyManager(c.key(), c.chain())
+                        .trustManager(trustManager())
+                        .applicationProtocolConfig(alpn())
+                        .build();
+            } catch (SSLException e) {
+                throw new IllegalStateException("cannot build the HBONE client context: " + e.getMessage(), e);
+            }
+        });
+    }
+
+    private static ApplicationProtocolConfig alpn() {
+        return new ApplicationProtocolConfig(
+                ApplicationProtocolConfig.Protocol.ALPN,
+                ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                ApplicationProtocolNames.HTTP_2);
+    }
+
+    private X509TrustManager trustManager() {
+        return new X509TrustManager() {
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+                CertificateValidator.checkPeer(
+                        List.of(chain), bundle.get(), ticker.wallClock().instant(), trustDomain);
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+                CertificateValidator.checkPeer(
+                        List.of(chain), bundle.get(), ticker.wallClock().instant(), trustDomain);
+            }
+
+            @Override
+            public X509Certificate[] getAcceptedIssuers() {
+                return bundle.get().toArray(X509Certificate[]::new);
+            }
+        };
+    }
+}

@@ -1,0 +1,167 @@
+package dev.ferry.agent.hbone;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.agent.identity.LocalCa;
+import dev.ferry.agent.identity.Pki;
+import dev.ferry.agent.support.AgentFixture;
+import dev.ferry.agent.support.Netns;
+import dev.ferry.agent.support.Nginx;
+import dev.ferry.mesh.Identity;
+import dev.ferry.mesh.Workload;
+import dev.ferry.time.Ticker;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A pod's inbound HBONE listener against independent implementations: {@code openssl s_client} (TLS 1.3, ALPN h2,
+ * client certificate required) and Node.js's built-in {@code http2} client doing a CONNECT through 15008 to the app.
+ * Two namespaces joined by a veth: a client at 10.244.1.2 (not captured) and the web pod at 10.244.1.3.
+ */
+class HboneServerNetnsTest {
+    private static final Identity CLIENT = Identity.parse("spiffe://cluster.local/ns/test/sa/client");
+    private static final Identity WEB = Identity.parse("spiffe://cluster.local/ns/test/sa/web");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void connectThroughFifteenThousandEightWithMutualTls() throws Exception {
+        String tag = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xfffff));
+        LocalCa ca = LocalCa.loadOrCreate(
+                dir.resolve("ca.pem"), dir.resolve("ca-key.pem"), "cluster.local", Ticker.system());
+        KeyPair keys = Pki.newKeyPair();
+        Path cert = Files.writeString(
+                dir.resolve("client.pem"), Pki.pem(ca.sign(Pki.csr(keys, CLIENT), CLIENT, Duration.ofHours(1))));
+        Path key = Files.writeString(dir.resolve("client-key.pem"), Pki.pemPkcs8(keys.getPrivate()));
+        Path script = Files.writeString(dir.resolve("connect.js"), """
+                const http2 = require('http2'), fs = require('fs');
+                const [ca, cert, key, authority, payload] = process.argv.slice(2);
+                const c = http2.connect('https://10.244.1.3:15008', {
+                  ca: fs.readFileSync(ca), cert: fs.readFileSync(cert), key: fs.readFileSync(key),
+                  checkServerIdentity: () => undefined, minVersion: 'TLSv1.3' });
+                c.on('error', e => { console.log('error ' + e.code); process.exit(0); });
+                const req = c.request({':method': 'CONNECT', ':authority': authority});
+                req.on('response', h => {
+                  console.log('status ' + h[':status'] + ' alpn ' + c.alpnProtocol);
+                  if (h[':status'] == 200) req.end(payload); else c.close();
+                });
+                req.on('data', d => process.stdout.write(d.toString()));
+                req.on('end', () => { console.log(''); c.close(); });
+                setTimeout(() => { console.log('timeout'); process.exit(1); }, 8000).unref();
+                """);
+        try (Netns client = new Netns("ferry-hc");
+                Netns web = new Netns("ferry-hw")) {
+            Netns.run("ip", "link", "add", "hc" + tag, "type", "veth", "peer", "name", "hw" + tag);
+            Netns.run("ip", "link", "set", "hc" + tag, "netns", client.name(), "name", "eth0");
+            Netns.run("ip", "link", "set", "hw" + tag, "netns", web.name(), "name", "eth0");
+            client.exec("ip", "link", "set", "eth0", "up");
+            web.exec("ip", "link", "set", "eth0", "up");
+            client.exec("ip", "addr", "add", "10.244.1.2/24", "dev", "eth0");
+            web.exec("ip", "addr", "add", "10.244.1.3/24", "dev", "eth0");
+            Nginx.startWhoAmI(web, dir, "10.244.1.3", 8080);
+            Path mesh = Files.writeString(dir.resolve("mesh.yaml"), """
+                    apiVersion: v1
+                    kind: Namespace
+                    metadata: {name: test, labels: {ferry.dev/mesh: enabled}}
+                    ---
+                    apiVersion: v1
+                    kind: Pod
+                    metadata: {name: web-1, namespace: test, uid: u2, labels: {app: web}}
+                    spec: {nodeName: node-1, serviceAccountName: web, containers: [{name: c, image: i}]}
+                    status: {phase: Running, podIP: 10.244.1.3, conditions: [{type: Ready, status: "True"}]}
+                    """);
+            try (AgentFixture f = new AgentFixture(
+                    "epoll",
+                    mesh,
+                    Map.of(
+                            "FERRY_TEST_REAL_ORIGINAL_DST", "true",
+                            "FERRY_CA_CERT_FILE", dir.resolve("ca.pem").toString(),
+                            "FERRY_CA_KEY_FILE", dir.resolve("ca-key.pem").toString()))) {
+                Workload webPod = f.agent.snapshot().workload("test", "web-1").orElseThrow();
+                long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+                while (f.agent.certificates().current(WEB).isEmpty()) {
+                    assertThat(System.nanoTime()).as("web certificate").isLessThan(deadline);
+                    Thread.sleep(20);
+                }
+                f.agent.attachPod(Path.of("/run/netns", web.name()), webPod);
+                String ca0 = dir.resolve("ca.pem").toString();
+
+                // openssl: TLS 1.3, ALPN h2, the server presents the web pod's SPIFFE certificate
+                String tls = client.exec(
+                        "sh",
+                        "-c",
+                        "openssl s_client -connect 10.244.1.3:15008 -tls1_3 -alpn h2" + " -cert " + cert + " -key "
+                                + key + " -CAfile " + ca0 + " </dev/null 2>&1 || true");
+                assertThat(tls)
+                        .contains("New, TLSv1.3")
+                        .contains("ALPN protocol: h2")
+                        .contains("Verify return code: 0 (ok)");
+                assertThat(
+                                client.exec(
+                                        "sh",
+                                        "-c",
+                                        "openssl s_client -connect 10.244.1.3:15008 -tls1_3 -alpn h2" + " -CAfile "
+                                                + ca0
+                                                + " -showcerts </dev/null 2>/dev/null | openssl x509 -noout -ext subjectAltName"))
+                        .contains(WEB.uri());
+                // without a client certificate: in TLS 1.3 the client's handshake completes first; the server's
+                // certificate_required alert (116) arrives with the first read
+                String anonymous = client.exec(
+                        "sh",
+                        "-c",
+                        "(sleep 1; echo hello) | openssl s_client -connect"
+                                + " 10.244.1.3:15008 -tls1_3 -alpn h2 -CAfile " + ca0 + " 2>&1 || true");
+                assertThat(anonymous).containsAnyOf("alert certificate required", "alert number 116");
+
+                // Node.js http2: CONNECT to the app; the app sees the client's IP
+                String ok = client.exec(
+                        "node",
+                        script.toString(),
+                        ca0,
+                        cert.toString(),
+                        key.toString(),
+                        "10.244.1.3:8080",
+                        "GET / HTTP/1.0\r\n\r\n");
+                assertThat(ok).contains("status 200 alpn h2").contains("hello from web, you are 10.244.1.2");
+                for (String bad : new String[] {"10.244.1.2:8080", "127.0.0.1:8080", "10.244.1.3:15008", "web:8080"}) {
+                    assertThat(client.exec("node", script.toString(), ca0, cert.toString(), key.toString(), bad, "x"))
+                            .as(bad)
+                            .contains("status 400");
+                }
+
+                // a DENY by principal answers the CONNECT with 401
+                Files.writeString(mesh, Files.readString(mesh) + """
+                        ---
+                        apiVersion: security.istio.io/v1
+                        kind: AuthorizationPolicy
+                        metadata: {name: no-client, namespace: test}
+                        spec:
+                          action: DENY
+                          rules: [{from: [{source: {principals: [cluster.local/ns/test/sa/client]}}]}]
+                        """);
+                while (f.agent.snapshot().policies().isEmpty()) {
+                    assertThat(System.nanoTime())
+                            .as("policy loaded")
+                            .isLessThan(deadline + Duration.ofSeconds(15).toNanos());
+                    Thread.sleep(20);
+                }
+                assertThat(client.exec(
+                                "node",
+                                script.toString(),
+                                ca0,
+                                cert.toString(),
+                                key.toString(),
+                                "10.244.1.3:8080",
+                                "x"))
+                        .contains("status 401");
+            }
+        }
+    }
+}
