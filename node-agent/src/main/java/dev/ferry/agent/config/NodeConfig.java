@@ -25,6 +25,7 @@ public record NodeConfig(
         String caCertFile,
         String caKeyFile,
         Duration certificateValidity,
+        boolean hboneOutbound,
         String rootNamespace,
         String clusterDomain,
         TransportKind transport,

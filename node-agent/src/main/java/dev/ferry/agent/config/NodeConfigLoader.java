@@ -61,6 +61,10 @@ public final class NodeConfigLoader {
             new Key("caKeyFile", "", "local CA private key (PEM); empty: <stateDir>/ca-key.pem"),
             new Key("certificateValidity", "24h", "lifetime of workload certificates; renewed at half-life"),
             new Key(
+                    "hboneOutbound",
+                    "false",
+                    "tunnel meshed pods' connections to mesh destinations over HBONE (mTLS to the pod's 15008); off: plaintext"),
+            new Key(
                     "rootNamespace",
                     "istio-system",
                     "AuthorizationPolicy documents in this namespace apply mesh-wide (Istio's root namespace)"),
@@ -217,6 +221,7 @@ public final class NodeConfigLoader {
                     str("caCertFile"),
                     str("caKeyFile"),
                     positive("certificateValidity"),
+                    bool("hboneOutbound"),
                     str("rootNamespace"),
                     str("clusterDomain"),
                     parse("transport", v -> NodeConfig.TransportKind.valueOf(v.toUpperCase(Locale.ROOT))),

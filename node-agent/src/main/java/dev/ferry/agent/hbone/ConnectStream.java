@@ -87,13 +87,18 @@ final class ConnectStream extends ChannelInboundHandlerAdapter {
     }
 
     private void request(ChannelHandlerContext ctx, Http2HeadersFrame h) {
+        // The listener's workload may predate the control plane learning the pod's IP: read the current one.
+        Workload workload = pod.snapshot()
+                .get()
+                .workload(this.workload.namespace(), this.workload.name())
+                .orElse(this.workload);
         String method = String.valueOf(h.headers().method());
         String authority = String.valueOf(h.headers().authority());
         if (!"CONNECT".equals(method)) {
             respond(ctx, "400", "method " + method + " is not CONNECT");
             return;
         }
-        InetSocketAddress target = target(authority);
+        InetSocketAddress target = target(authority, workload);
         if (target == null) {
             respond(ctx, "400", "authority '" + authority + "' is not this pod's IP with an application port");
             return;
@@ -139,7 +144,7 @@ final class ConnectStream extends ChannelInboundHandlerAdapter {
     }
 
     /** The pod's IP and an application port from {@code ip:port} or {@code [v6]:port}; null when it is not. */
-    private InetSocketAddress target(String authority) {
+    private InetSocketAddress target(String authority, Workload workload) {
         int colon = authority.lastIndexOf(':');
         if (colon <= 0) {
             return null;

@@ -25,6 +25,18 @@ final class HboneLimits {
 
     private HboneLimits() {}
 
+    static Http2FrameCodec clientCodec() {
+        return Http2FrameCodecBuilder.forClient()
+                .initialSettings(Http2Settings.defaultSettings()
+                        .maxHeaderListSize(MAX_HEADER_LIST_SIZE)
+                        .initialWindowSize(STREAM_WINDOW)
+                        .pushEnabled(false))
+                .decoderEnforceMaxRstFramesPerWindow(MAX_RST_PER_WINDOW, RST_WINDOW_SECONDS)
+                .decoderEnforceMaxSmallContinuationFrames(MAX_SMALL_CONTINUATIONS)
+                .encoderEnforceMaxQueuedControlFrames(MAX_QUEUED_CONTROL_FRAMES)
+                .build();
+    }
+
     static Http2FrameCodec serverCodec() {
         return Http2FrameCodecBuilder.forServer()
                 .initialSettings(Http2Settings.defaultSettings()

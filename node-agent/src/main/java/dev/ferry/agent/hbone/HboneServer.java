@@ -36,6 +36,8 @@ import org.slf4j.LoggerFactory;
  * arriving before the pod has a certificate is closed.
  */
 public final class HboneServer {
+    public static final int HBONE_PORT = 15008;
+
     /** Ports a CONNECT may never target: Ferry's own (a tunnel into the agent would be a loop or a bypass). */
     public static final java.util.Set<Integer> FERRY_PORTS = java.util.Set.of(15000, 15001, 15006, 15008, 15020, 15021);
 

@@ -19,7 +19,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLException;
-import javax.net.ssl.X509TrustManager;
+import javax.net.ssl.X509ExtendedTrustManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -107,18 +107,49 @@ public final class HboneTls {
                 ApplicationProtocolNames.HTTP_2);
     }
 
-    private X509TrustManager trustManager() {
-        return new X509TrustManager() {
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    /**
+     * Extended, not plain: netty wraps a plain {@code X509TrustManager} for OpenSSL through JDK internals, which fail
+     * on recent JDKs. Every variant runs the same check.
+     */
+    private X509ExtendedTrustManager trustManager() {
+        return new X509ExtendedTrustManager() {
+            private void check(X509Certificate[] chain) throws CertificateException {
                 CertificateValidator.checkPeer(
                         List.of(chain), bundle.get(), ticker.wallClock().instant(), trustDomain);
             }
 
             @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+                check(chain);
+            }
+
+            @Override
             public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-                CertificateValidator.checkPeer(
-                        List.of(chain), bundle.get(), ticker.wallClock().instant(), trustDomain);
+                check(chain);
+            }
+
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType, java.net.Socket socket)
+                    throws CertificateException {
+                check(chain);
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType, java.net.Socket socket)
+                    throws CertificateException {
+                check(chain);
+            }
+
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+                    throws CertificateException {
+                check(chain);
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+                    throws CertificateException {
+                check(chain);
             }
 
             @Override

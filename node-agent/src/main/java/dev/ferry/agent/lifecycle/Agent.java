@@ -13,6 +13,8 @@ import dev.ferry.agent.capture.PodEventServer;
 import dev.ferry.agent.capture.PodEvents;
 import dev.ferry.agent.config.NodeConfig;
 import dev.ferry.agent.hbone.Hbone;
+import dev.ferry.agent.hbone.HboneClient;
+import dev.ferry.agent.hbone.HboneOutbound;
 import dev.ferry.agent.hbone.HboneTls;
 import dev.ferry.agent.identity.CertificateManager;
 import dev.ferry.agent.identity.LocalCa;
@@ -190,7 +192,10 @@ public final class Agent implements AutoCloseable {
                 config.trustDomain(),
                 config.clusterDomain(),
                 config.relay() == NodeConfig.RelayMode.SPLICE,
-                new AtomicLong());
+                new AtomicLong(),
+                config.hboneOutbound()
+                        ? new HboneOutbound(new HboneClient(hbone.tls()), hbone.certificates(), config.trustDomain())
+                        : null);
         relay = ctx;
         outbound = new CaptureListener(ctx, Direction.OUTBOUND, "outbound", owner);
         inbound = new CaptureListener(ctx, Direction.INBOUND, "inbound", owner);

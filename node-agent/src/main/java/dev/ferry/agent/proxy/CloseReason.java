@@ -19,6 +19,10 @@ public enum CloseReason {
     IDLE_TIMEOUT("SI", "idle timeout"),
     HALF_CLOSE_TIMEOUT("SI", "half-close timeout"),
     DRAINED("DR", "closed by drain deadline"),
+    /** The HBONE tunnel's TLS failed (handshake, certificate, the source having none yet). */
+    TLS_FAILURE("TLS_FAILURE", "mTLS failure"),
+    /** The HBONE server presented another identity than the destination's. */
+    IDENTITY_ERROR("IDENTITY_ERROR", "unexpected peer identity"),
     /** Refused, or cut when policies changed, by an authorization policy (plaintext: a TCP reset). */
     DENIED("DENY", "denied by authorization policy"),
     INTERNAL_ERROR("-", "internal error");

@@ -110,6 +110,19 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
         if (target == null) {
             return;
         }
+        Workload meshDestination = switch (dest) {
+            case Destination.ToService s -> s.endpoint().workload();
+            case Destination.ToWorkload w -> w.workload();
+            default -> null;
+        };
+        if (direction == Direction.OUTBOUND
+                && ctx.hbone() != null
+                && owner != null
+                && meshDestination != null
+                && meshDestination.inMesh()) {
+            tunnel(chc, record, meshDestination, target);
+            return;
+        }
         // Inbound delivery keeps the client's IP as the source the app sees (when the factory can: in a pod).
         ChannelFuture connect = direction == Direction.INBOUND
                 ? ctx.sockets()
@@ -163,6 +176,59 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
         return true;
     }
 
+    /**
+     * A mesh destination from a meshed pod: the bytes go through an HBONE tunnel (mTLS as the source workload, to the
+     * destination pod's 15008, which must present the destination's identity), never in plaintext.
+     */
+    private void tunnel(
+            ChannelHandlerContext chc, ConnectionRecord record, Workload destination, InetSocketAddress target) {
+        Channel down = chc.channel();
+        var source = ctx.hbone().certificates().apply(owner.identity(ctx.hbone().trustDomain()));
+        if (source.isEmpty()) {
+            session.abort(CloseReason.TLS_FAILURE, owner.key() + " has no certificate yet");
+            return;
+        }
+        var expected = destination.identity(ctx.hbone().trustDomain());
+        ctx.hbone()
+                .client()
+                .open(
+                        ctx.sockets(),
+                        down.eventLoop(),
+                        source.get(),
+                        // the pod's own address, as the redirected connection came from it (the listener's owner
+                        // record may predate the control plane learning the pod's IP)
+                        record.source().getAddress(),
+                        expected,
+                        new InetSocketAddress(target.getAddress(), dev.ferry.agent.hbone.HboneServer.HBONE_PORT),
+                        authority(target))
+                .addListener(f -> {
+                    if (!f.isSuccess()) {
+                        CloseReason reason = f.cause() instanceof dev.ferry.agent.hbone.HboneClient.HboneException h
+                                ? switch (h.kind()) {
+                                    case TLS -> CloseReason.TLS_FAILURE;
+                                    case IDENTITY -> CloseReason.IDENTITY_ERROR;
+                                    case DENIED -> CloseReason.DENIED;
+                                    case REFUSED -> CloseReason.CONNECT_REFUSED;
+                                }
+                                : CloseReason.CONNECT_REFUSED;
+                        session.abort(
+                                reason, "HBONE to " + target + ": " + f.cause().getMessage());
+                        return;
+                    }
+                    var stream = (io.netty.handler.codec.http2.Http2StreamChannel) f.getNow();
+                    record.tunnel(expected.principal());
+                    session.upstream(stream);
+                    stream.pipeline().addLast("frames", new dev.ferry.agent.hbone.StreamFrameAdapter());
+                    stream.pipeline().addLast("relay", new RelayHandler(session));
+                    startRelay(chc, stream);
+                });
+    }
+
+    private static String authority(InetSocketAddress target) {
+        String host = target.getAddress().getHostAddress();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + target.getPort();
+    }
+
     /** Upstream connected: hand over to the relay, replaying what arrived early (bytes, then FIN). */
     private void startRelay(ChannelHandlerContext chc, Channel up) {
         Channel down = chc.channel();
@@ -182,7 +248,7 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
             up.write(b, up.voidPromise());
         }
         up.flush();
-        if (ctx.splice()) {
+        if (ctx.splice() && !(up instanceof io.netty.handler.codec.http2.Http2StreamChannel)) {
             session.splice(SpliceRelay.start(session, down, up, earlyBytes, pendingEof));
             if (pendingEof) {
                 session.eof(down);

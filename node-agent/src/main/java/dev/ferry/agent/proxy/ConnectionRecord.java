@@ -32,6 +32,7 @@ public final class ConnectionRecord {
     private volatile String policyDecision = "none";
     private volatile String policy = "";
     private volatile AuthzContext authz;
+    private volatile boolean mutualTls;
     private volatile CloseReason closeReason;
     private volatile String closeDetail = "";
 
@@ -144,6 +145,16 @@ public final class ConnectionRecord {
     /** What the decision was made on, kept so live connections can be re-checked when policies change. */
     public AuthzContext authzContext() {
         return authz;
+    }
+
+    /** The connection goes through an HBONE tunnel to {@code destinationPrincipal} (mTLS). */
+    void tunnel(String destinationPrincipal) {
+        this.destinationPrincipal = destinationPrincipal;
+        this.mutualTls = true;
+    }
+
+    public boolean mutualTls() {
+        return mutualTls;
     }
 
     void authorized(AuthzContext context, Decision decision) {

@@ -1,5 +1,6 @@
 package dev.ferry.agent.proxy;
 
+import dev.ferry.agent.hbone.HboneOutbound;
 import dev.ferry.agent.net.OriginalDestination;
 import dev.ferry.agent.net.SocketFactory;
 import dev.ferry.agent.observability.Metrics;
@@ -12,7 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
- * The agent-wide services every relayed connection uses. Immutable; shared by all listeners.
+ * The agent-wide services (with {@code hbone} null when outbound HBONE is off) every relayed connection uses. Immutable; shared by all listeners.
  *
  * @param splice relay with {@code splice(2)} (epoll only) instead of copying through user memory
  */
@@ -31,7 +32,8 @@ public record RelayContext(
         String trustDomain,
         String clusterDomain,
         boolean splice,
-        AtomicLong ids) {
+        AtomicLong ids,
+        HboneOutbound hbone) {
 
     /** The same services with another socket factory (a pod's listener set creates its sockets in the pod). */
     public RelayContext withSockets(SocketFactory podSockets) {
@@ -50,6 +52,7 @@ public record RelayContext(
                 trustDomain,
                 clusterDomain,
                 splice,
-                ids);
+                ids,
+                hbone);
     }
 }

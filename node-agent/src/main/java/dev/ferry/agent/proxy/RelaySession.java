@@ -115,6 +115,8 @@ final class RelaySession {
             peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
                 if (f.isSuccess() && peer instanceof DuplexChannel duplex) {
                     duplex.shutdownOutput();
+                } else if (f.isSuccess() && peer instanceof io.netty.handler.codec.http2.Http2StreamChannel stream) {
+                    dev.ferry.agent.hbone.StreamFrameAdapter.endStream(stream); // a tunnel's FIN is END_STREAM
                 }
             });
         }

@@ -56,7 +56,8 @@ class RelayHandlerTest {
                 "cluster.local",
                 "cluster.local",
                 false,
-                new AtomicLong());
+                new AtomicLong(),
+                null);
         down = new EmbeddedChannel();
         up = new EmbeddedChannel();
         // As in production: reads are requested by the relay only, never by the pipeline's auto-read.
