@@ -90,6 +90,12 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
                 ? ctx.resolver().outbound(snapshot, original)
                 : ctx.resolver().inbound(snapshot, original);
         record.destination(dest);
+        Workload tunnelTo = tunnelTarget(dest);
+        if (tunnelTo != null) { // known before the labels: the metrics say mutual_tls with both principals
+            record.tunnel(
+                    owner.identity(ctx.hbone().trustDomain()).uri(),
+                    tunnelTo.identity(ctx.hbone().trustDomain()).uri());
+        }
         session.open(labels(record, dest));
 
         if (direction == Direction.INBOUND
@@ -110,17 +116,8 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
         if (target == null) {
             return;
         }
-        Workload meshDestination = switch (dest) {
-            case Destination.ToService s -> s.endpoint().workload();
-            case Destination.ToWorkload w -> w.workload();
-            default -> null;
-        };
-        if (direction == Direction.OUTBOUND
-                && ctx.hbone() != null
-                && owner != null
-                && meshDestination != null
-                && meshDestination.inMesh()) {
-            tunnel(chc, record, meshDestination, target);
+        if (tunnelTo != null) {
+            tunnel(chc, record, tunnelTo, target);
             return;
         }
         // Inbound delivery keeps the client's IP as the source the app sees (when the factory can: in a pod).
@@ -176,6 +173,19 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
         return true;
     }
 
+    /** The mesh workload to tunnel to over HBONE, or null when this connection goes in plaintext. */
+    private Workload tunnelTarget(Destination dest) {
+        if (direction != Direction.OUTBOUND || ctx.hbone() == null || owner == null) {
+            return null;
+        }
+        Workload w = switch (dest) {
+            case Destination.ToService s -> s.endpoint().workload();
+            case Destination.ToWorkload t -> t.workload();
+            default -> null;
+        };
+        return w != null && w.inMesh() ? w : null;
+    }
+
     /**
      * A mesh destination from a meshed pod: the bytes go through an HBONE tunnel (mTLS as the source workload, to the
      * destination pod's 15008, which must present the destination's identity), never in plaintext.
@@ -216,7 +226,6 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
                         return;
                     }
                     var stream = (io.netty.handler.codec.http2.Http2StreamChannel) f.getNow();
-                    record.tunnel(expected.principal());
                     session.upstream(stream);
                     stream.pipeline().addLast("frames", new dev.ferry.agent.hbone.StreamFrameAdapter());
                     stream.pipeline().addLast("relay", new RelayHandler(session));
@@ -350,17 +359,18 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
             case Destination.Passthrough p -> {}
             case Destination.Refused rf -> {}
         }
+        boolean mtls = r.mutualTls();
         return new TcpLabels(
                 base.reporter(),
                 base.sourceWorkload(),
                 base.sourceWorkloadNamespace(),
-                base.sourcePrincipal(),
+                mtls ? r.sourcePrincipal() : base.sourcePrincipal(),
                 service,
                 serviceNs,
                 target == null ? TcpLabels.UNKNOWN : WorkloadNames.of(target),
                 target == null ? TcpLabels.UNKNOWN : target.namespace(),
-                TcpLabels.UNKNOWN,
+                mtls ? r.destinationPrincipal() : TcpLabels.UNKNOWN,
                 base.requestProtocol(),
-                base.connectionSecurityPolicy());
+                mtls ? "mutual_tls" : base.connectionSecurityPolicy());
     }
 }

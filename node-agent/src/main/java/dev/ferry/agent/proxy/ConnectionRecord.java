@@ -147,8 +147,9 @@ public final class ConnectionRecord {
         return authz;
     }
 
-    /** The connection goes through an HBONE tunnel to {@code destinationPrincipal} (mTLS). */
-    void tunnel(String destinationPrincipal) {
+    /** The connection goes through an HBONE tunnel between these SPIFFE IDs (mTLS). */
+    void tunnel(String sourcePrincipal, String destinationPrincipal) {
+        this.sourcePrincipal = sourcePrincipal;
         this.destinationPrincipal = destinationPrincipal;
         this.mutualTls = true;
     }

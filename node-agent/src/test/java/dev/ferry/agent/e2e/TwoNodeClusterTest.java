@@ -251,7 +251,12 @@ class TwoNodeClusterTest {
         assertThat(PromText.sum(
                         agent1.scrape(),
                         "istio_tcp_connections_closed_total",
-                        Map.of("reporter", "source", "response_flags", "-")))
+                        Map.of(
+                                "reporter", "source",
+                                "response_flags", "-",
+                                "connection_security_policy", "mutual_tls",
+                                "source_principal", "spiffe://cluster.local/ns/shop/sa/client",
+                                "destination_principal", "spiffe://cluster.local/ns/shop/sa/web")))
                 .isGreaterThanOrEqualTo(1);
 
         Files.writeString(
