@@ -345,6 +345,10 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
     }
 
     private TcpLabels labels(ConnectionRecord r, Destination dest) {
+        return labels(ctx, r, dest);
+    }
+
+    static TcpLabels labels(RelayContext ctx, ConnectionRecord r, Destination dest) {
         TcpLabels base = baseLabels(r);
         String service = TcpLabels.UNKNOWN;
         String serviceNs = TcpLabels.UNKNOWN;

@@ -259,8 +259,31 @@ class TwoNodeClusterTest {
                                 "destination_principal", "spiffe://cluster.local/ns/shop/sa/web")))
                 .isGreaterThanOrEqualTo(1);
 
+        // the destination counts the tunnel too: destination reporter, mutual_tls, the client's principal
+        assertThat(PromText.sum(
+                        agent2.scrape(),
+                        "istio_tcp_connections_opened_total",
+                        Map.of(
+                                "reporter", "destination",
+                                "connection_security_policy", "mutual_tls",
+                                "source_principal", "spiffe://cluster.local/ns/shop/sa/client")))
+                .isGreaterThanOrEqualTo(1);
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (agent2.agent.registry().inbound() > 0) { // earlier tunnels are closed
+            assertThat(System.nanoTime()).as("earlier tunnels closed").isLessThan(deadline);
+            Thread.sleep(20);
+        }
+        Process held = clientPod.start(
+                new ProcessBuilder("socat", "-T", "60", "STDIO", "TCP:10.96.0.10:80").redirectErrorStream(true));
+        while (agent2.agent.registry().inbound() == 0) { // the held tunnel reached node 2
+            assertThat(System.nanoTime()).as("held tunnel open").isLessThan(deadline);
+            Thread.sleep(20);
+        }
         Files.writeString(
                 mesh, base + policy("no-client", "DENY", "source: {principals: [cluster.local/ns/shop/sa/client]}"));
+        long written = System.nanoTime();
+        assertThat(held.waitFor(5, TimeUnit.SECONDS)).as("held tunnel cut").isTrue();
+        assertThat(Duration.ofNanos(System.nanoTime() - written)).isLessThan(Duration.ofSeconds(1));
         awaitPolicy(agent2, "shop/no-client");
         assertThat(curl(clientPod)).as("denied by principal across nodes").doesNotStartWith("hello");
         assertThat(PromText.sum(
@@ -268,6 +291,17 @@ class TwoNodeClusterTest {
                         "istio_tcp_connections_closed_total",
                         Map.of("reporter", "source", "response_flags", "DENY")))
                 .isEqualTo(1);
+        long counted = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (PromText.sum(
+                        agent2.scrape(),
+                        "istio_tcp_connections_closed_total",
+                        Map.of("reporter", "destination", "response_flags", "DENY"))
+                < 2) { // the cut tunnel and the refused CONNECT, each reported when its stream has closed
+            assertThat(System.nanoTime())
+                    .as("both DENY closes counted at the destination")
+                    .isLessThan(counted);
+            Thread.sleep(20);
+        }
 
         Files.writeString(mesh, base + policy("shop-only", "ALLOW", "source: {namespaces: [shop]}"));
         awaitPolicy(agent2, "shop/shop-only");
