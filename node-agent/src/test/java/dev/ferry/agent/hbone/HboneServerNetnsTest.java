@@ -31,6 +31,64 @@ class HboneServerNetnsTest {
     @TempDir
     Path dir;
 
+    /** Opens and resets 400 CONNECT streams on one connection; the server must close that connection. */
+    private static void rapidReset(Netns client, LocalCa ca, KeyPair keys, Path cert) throws Exception {
+        var group = dev.ferry.agent.net.Transport.EPOLL.newGroup(
+                1, new io.netty.util.concurrent.DefaultThreadFactory("flood", true));
+        try (var ns = dev.ferry.agent.net.NetworkNamespace.open(Path.of("/run/netns", client.name()))) {
+            var sockets = new dev.ferry.agent.net.NativeSocketFactory(
+                            dev.ferry.agent.net.Transport.EPOLL,
+                            Duration.ofSeconds(5),
+                            false,
+                            Duration.ofSeconds(60),
+                            false)
+                    .inNamespace(ns, 0);
+            var workload = new dev.ferry.agent.identity.WorkloadCertificate(
+                    CLIENT, keys.getPrivate(), Pki.certificates(Files.readString(cert)));
+            var tls = new HboneTls(() -> java.util.List.of(ca.certificate()), Ticker.system(), "cluster.local");
+            var cf = sockets.connect(
+                            group.next(),
+                            new java.net.InetSocketAddress("10.244.1.3", 15008),
+                            new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
+                                @Override
+                                protected void initChannel(io.netty.channel.Channel ch) {
+                                    ch.pipeline().addLast(tls.client(workload).newHandler(ch.alloc()));
+                                    ch.pipeline().addLast(HboneLimits.clientCodec());
+                                    ch.pipeline()
+                                            .addLast(new io.netty.handler.codec.http2.Http2MultiplexHandler(
+                                                    new io.netty.channel.ChannelInboundHandlerAdapter()));
+                                }
+                            })
+                    .sync();
+            var parent = cf.channel();
+            parent.config().setAutoRead(true);
+            for (int i = 0; i < 400 && parent.isActive(); i++) {
+                var opened = new io.netty.handler.codec.http2.Http2StreamChannelBootstrap(parent)
+                        .handler(new io.netty.channel.ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelRead(io.netty.channel.ChannelHandlerContext c, Object msg) {
+                                io.netty.util.ReferenceCountUtil.release(msg);
+                            }
+                        })
+                        .open()
+                        .await();
+                if (!opened.isSuccess()) {
+                    break;
+                }
+                var stream = opened.getNow();
+                var headers = new io.netty.handler.codec.http2.DefaultHttp2Headers();
+                headers.method("CONNECT").authority("10.244.1.3:8080");
+                stream.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(headers));
+                stream.close().await(); // RST_STREAM(CANCEL)
+            }
+            assertThat(parent.closeFuture().await(10, java.util.concurrent.TimeUnit.SECONDS))
+                    .as("the server closed the flooding connection")
+                    .isTrue();
+        } finally {
+            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void connectThroughFifteenThousandEightWithMutualTls() throws Exception {
         String tag = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xfffff));
@@ -135,6 +193,18 @@ class HboneServerNetnsTest {
                             .as(bad)
                             .contains("status 400");
                 }
+
+                // rapid reset: a client opening and resetting streams in a loop loses its connection; others are served
+                rapidReset(client, ca, keys, cert);
+                assertThat(client.exec(
+                                "node",
+                                script.toString(),
+                                ca0,
+                                cert.toString(),
+                                key.toString(),
+                                "10.244.1.3:8080",
+                                "GET / HTTP/1.0\r\n\r\n"))
+                        .contains("status 200");
 
                 // a DENY by principal answers the CONNECT with 401
                 Files.writeString(mesh, Files.readString(mesh) + """
