@@ -36,6 +36,11 @@ public record AuthorizationPolicy(
     }
 
     boolean selects(Map<String, String> labels) {
+        return selects(selector, labels);
+    }
+
+    /** {@code matchLabels} semantics: every label of the selector, with its value. */
+    static boolean selects(Map<String, String> selector, Map<String, String> labels) {
         for (Map.Entry<String, String> e : selector.entrySet()) {
             if (!e.getValue().equals(labels.get(e.getKey()))) {
                 return false;

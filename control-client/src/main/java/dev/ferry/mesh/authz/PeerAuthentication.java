@@ -49,11 +49,6 @@ public record PeerAuthentication(
     }
 
     boolean selects(Map<String, String> labels) {
-        for (Map.Entry<String, String> e : selector.entrySet()) {
-            if (!e.getValue().equals(labels.get(e.getKey()))) {
-                return false;
-            }
-        }
-        return true;
+        return AuthorizationPolicy.selects(selector, labels);
     }
 }

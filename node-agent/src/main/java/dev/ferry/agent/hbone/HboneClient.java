@@ -13,7 +13,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
-import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -277,12 +276,7 @@ public final class HboneClient {
                     c.close(); // server-initiated streams: none expected
                 }
             }));
-            codec.connection()
-                    .local()
-                    .flowController()
-                    .incrementWindowSize(
-                            codec.connection().connectionStream(),
-                            HboneLimits.CONNECTION_WINDOW - Http2CodecUtil.DEFAULT_WINDOW_SIZE);
+            HboneLimits.raiseConnectionWindow(codec);
             ctx.pipeline().remove(this);
             ready.trySuccess(ctx.channel());
         }

@@ -25,6 +25,16 @@ final class HboneLimits {
 
     private HboneLimits() {}
 
+    /** Raises the connection's receive window from the protocol's 64 KiB to {@link #CONNECTION_WINDOW}. */
+    static void raiseConnectionWindow(Http2FrameCodec codec) throws io.netty.handler.codec.http2.Http2Exception {
+        codec.connection()
+                .local()
+                .flowController()
+                .incrementWindowSize(
+                        codec.connection().connectionStream(),
+                        CONNECTION_WINDOW - io.netty.handler.codec.http2.Http2CodecUtil.DEFAULT_WINDOW_SIZE);
+    }
+
     static Http2FrameCodec clientCodec() {
         return Http2FrameCodecBuilder.forClient()
                 .initialSettings(Http2Settings.defaultSettings()

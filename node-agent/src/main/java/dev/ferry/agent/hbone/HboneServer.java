@@ -11,7 +11,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.ssl.ApplicationProtocolNames;
@@ -143,12 +142,7 @@ public final class HboneServer {
                 }
             }));
             // A 16 MiB connection window instead of 64 KiB: bulk tunnels would otherwise stall on it.
-            codec.connection()
-                    .local()
-                    .flowController()
-                    .incrementWindowSize(
-                            codec.connection().connectionStream(),
-                            HboneLimits.CONNECTION_WINDOW - Http2CodecUtil.DEFAULT_WINDOW_SIZE);
+            HboneLimits.raiseConnectionWindow(codec);
             ctx.pipeline().remove(this);
         }
     }

@@ -10,7 +10,6 @@ import dev.ferry.mesh.Workload;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -27,16 +26,9 @@ class PodCaptureNetnsTest {
     @ParameterizedTest
     @ValueSource(strings = {"io_uring", "epoll"})
     void clientPodToServiceVipIsCapturedInBothPods(String transport) throws Exception {
-        String tag = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xfffff));
         try (Netns client = new Netns("ferry-cli");
                 Netns web = new Netns("ferry-web")) {
-            Netns.run("ip", "link", "add", "fc" + tag, "type", "veth", "peer", "name", "fw" + tag);
-            Netns.run("ip", "link", "set", "fc" + tag, "netns", client.name(), "name", "eth0");
-            Netns.run("ip", "link", "set", "fw" + tag, "netns", web.name(), "name", "eth0");
-            client.exec("ip", "link", "set", "eth0", "up");
-            web.exec("ip", "link", "set", "eth0", "up");
-            client.exec("ip", "addr", "add", "10.244.1.2/24", "dev", "eth0");
-            web.exec("ip", "addr", "add", "10.244.1.3/24", "dev", "eth0");
+            Netns.link(client, "10.244.1.2", web, "10.244.1.3");
             client.exec("ip", "route", "add", "10.96.0.0/16", "dev", "eth0");
             Nginx.startWhoAmI(web, dir, "10.244.1.3", 8080);
 

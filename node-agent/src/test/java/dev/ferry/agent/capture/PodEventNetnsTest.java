@@ -297,17 +297,9 @@ class PodEventNetnsTest {
                 "FERRY_ENROLLED_NAMESPACES_FILE", enrolled.toString(),
                 "FERRY_STATE_DIR", dir.resolve("state").toString(),
                 "FERRY_TEST_REAL_ORIGINAL_DST", "true");
-        String tag = Integer.toHexString(
-                java.util.concurrent.ThreadLocalRandom.current().nextInt(0x10000, 0xfffff));
         try (Netns client = new Netns("ferry-rc");
                 Netns server = new Netns("ferry-rs")) {
-            Netns.run("ip", "link", "add", "rc" + tag, "type", "veth", "peer", "name", "rs" + tag);
-            Netns.run("ip", "link", "set", "rc" + tag, "netns", client.name(), "name", "eth0");
-            Netns.run("ip", "link", "set", "rs" + tag, "netns", server.name(), "name", "eth0");
-            client.exec("ip", "link", "set", "eth0", "up");
-            server.exec("ip", "link", "set", "eth0", "up");
-            client.exec("ip", "addr", "add", "10.244.1.2/24", "dev", "eth0");
-            server.exec("ip", "addr", "add", "10.244.1.3/24", "dev", "eth0");
+            Netns.link(client, "10.244.1.2", server, "10.244.1.3");
             Nginx.start(server, dir, "10.244.1.3:8080");
 
             AgentFixture old = new AgentFixture("epoll", mesh, cfg);

@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.security.KeyPair;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -91,7 +90,6 @@ class HboneServerNetnsTest {
 
     @Test
     void connectThroughFifteenThousandEightWithMutualTls() throws Exception {
-        String tag = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xfffff));
         LocalCa ca = LocalCa.loadOrCreate(
                 dir.resolve("ca.pem"), dir.resolve("ca-key.pem"), "cluster.local", Ticker.system());
         KeyPair keys = Pki.newKeyPair();
@@ -116,13 +114,7 @@ class HboneServerNetnsTest {
                 """);
         try (Netns client = new Netns("ferry-hc");
                 Netns web = new Netns("ferry-hw")) {
-            Netns.run("ip", "link", "add", "hc" + tag, "type", "veth", "peer", "name", "hw" + tag);
-            Netns.run("ip", "link", "set", "hc" + tag, "netns", client.name(), "name", "eth0");
-            Netns.run("ip", "link", "set", "hw" + tag, "netns", web.name(), "name", "eth0");
-            client.exec("ip", "link", "set", "eth0", "up");
-            web.exec("ip", "link", "set", "eth0", "up");
-            client.exec("ip", "addr", "add", "10.244.1.2/24", "dev", "eth0");
-            web.exec("ip", "addr", "add", "10.244.1.3/24", "dev", "eth0");
+            Netns.link(client, "10.244.1.2", web, "10.244.1.3");
             Nginx.startWhoAmI(web, dir, "10.244.1.3", 8080);
             Path mesh = Files.writeString(dir.resolve("mesh.yaml"), """
                     apiVersion: v1

@@ -26,6 +26,22 @@ public final class Netns implements AutoCloseable {
         }
     }
 
+    /**
+     * Joins two namespaces with a veth pair, {@code eth0} on both sides, addressed {@code a}/24 and {@code b}/24
+     * (a pod-to-pod link without a bridge).
+     */
+    public static void link(Netns x, String a, Netns y, String b) throws IOException, InterruptedException {
+        String tag = Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xfffffL);
+        run("ip", "link", "add", "vx" + tag, "type", "veth", "peer", "name", "vy" + tag);
+        run("ip", "link", "set", "vx" + tag, "netns", x.name(), "name", "eth0");
+        run("ip", "link", "set", "vy" + tag, "netns", y.name(), "name", "eth0");
+        for (Netns n : new Netns[] {x, y}) {
+            n.exec("ip", "link", "set", "eth0", "up");
+        }
+        x.exec("ip", "addr", "add", a + "/24", "dev", "eth0");
+        y.exec("ip", "addr", "add", b + "/24", "dev", "eth0");
+    }
+
     public String name() {
         return name;
     }
