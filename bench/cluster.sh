@@ -4,7 +4,10 @@
 #      work: netns checks, nft rules, listeners), p50/p99; ferry-cni's own cost (pass-through for an unenrolled
 #      pod, which never contacts the agent) against the floor of exec'ing /bin/true the same way.
 #   2. Cross-node HTTP through two agents (client pod -> node-1 agent -> node-2 agent -> nginx pod) against direct
-#      pod-to-pod between two unenrolled pods on the same nodes, wrk, alternating rounds, medians.
+#      pod-to-pod between two unenrolled pods on the same nodes, wrk, alternating rounds, medians: first in
+#      plaintext, then (agents restarted with hboneOutbound; the pods stay captured) over HBONE mTLS, each next to
+#      a two-hop HAProxy TLS 1.3 tunnel (A on node 1: plain in, TLS out with a client certificate; B on node 2: TLS
+#      in, verify required, plain to the pod), ECDSA P-256 like Ferry's.
 # Results: bench/results/cluster-<timestamp>.md (and printed). Root only; everything is torn down on exit.
 set -euo pipefail
 JAR=${1:-node-agent/target/ferry-agent.jar}
@@ -47,7 +50,27 @@ pods_list() { # extra "name ns node ip" lines for the wrk pods
 
 # the app label is the pod name: the Service selects app=web
 printf 'web bench 2 -\nclient bench 1 -\npweb plain 2 -\npclient plain 1 -\n' | pods_list | mesh
-cluster_up "probeSnat: node"
+# One mesh CA for both agents (the local CA, pre-made so the two agents do not race to create it), and the
+# HAProxy tunnel's CA and certificates, all ECDSA P-256.
+mkcert() { # name cn [ca]
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK/$1-key.pem" 2>/dev/null
+  if [ -z "${3:-}" ]; then
+    openssl req -x509 -new -key "$WORK/$1-key.pem" -subj "/O=bench/CN=$2" -days 2 -out "$WORK/$1.pem" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+  else
+    openssl req -new -key "$WORK/$1-key.pem" -subj "/CN=$2" -out "$WORK/$1.csr" 2>/dev/null
+    openssl x509 -req -in "$WORK/$1.csr" -CA "$WORK/$3.pem" -CAkey "$WORK/$3-key.pem" -CAcreateserial -days 2 \
+      -out "$WORK/$1.pem" 2>/dev/null
+    cat "$WORK/$1.pem" "$WORK/$1-key.pem" > "$WORK/$1-haproxy.pem"
+  fi
+}
+mkcert mesh-ca cluster.local
+mkcert tunnel-ca tunnel
+mkcert hapa hapa tunnel-ca
+mkcert hapb hapb tunnel-ca
+cluster_up "probeSnat: node
+caCertFile: $WORK/mesh-ca.pem
+caKeyFile: $WORK/mesh-ca-key.pem"
 
 echo "== CNI ADD x $PODS (bridge + host-local, then ferry-cni + agent)"
 : > "$WORK/add.txt"; : > "$WORK/del.txt"
@@ -114,12 +137,59 @@ run_wrk() { # label client-ns url
   out=$(ip netns exec "$2" wrk -t1 -c16 -d"$DURATION" --latency "$3")
   echo "$1 $(echo "$out" | awk '/Requests\/sec/ {print $2}') $(ms "$(echo "$out" | awk '$1=="50%" {print $2}')") $(ms "$(echo "$out" | awk '$1=="99%" {print $2}')") $(echo "$out" | awk '/Non-2xx|Socket errors/ {print "ERR"}' | head -1)" >> "$WORK/wrk.txt"
 }
+echo "== HAProxy two-hop TLS tunnel: A on node-1 (10.244.1.1:9000), B on node-2 (192.168.100.2:9443)"
+cat > "$WORK/hap-a.cfg" <<HAP
+global
+  nbthread 1
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+listen a
+  bind 10.244.1.1:9000
+  server b 192.168.100.2:9443 ssl crt $WORK/hapa-haproxy.pem ca-file $WORK/tunnel-ca.pem verify required ssl-min-ver TLSv1.3
+HAP
+cat > "$WORK/hap-b.cfg" <<HAP
+global
+  nbthread 1
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+listen b
+  bind 192.168.100.2:9443 ssl crt $WORK/hapb-haproxy.pem ca-file $WORK/tunnel-ca.pem verify required ssl-min-ver TLSv1.3
+  server web ${IP[pweb]}:8080
+HAP
+ip netns exec "$N1" haproxy -f "$WORK/hap-a.cfg" -db > "$WORK/hap-a.log" 2>&1 & PIDS+=($!)
+ip netns exec "$N2" haproxy -f "$WORK/hap-b.cfg" -db > "$WORK/hap-b.log" 2>&1 & PIDS+=($!)
+sleep 1
+ip netns exec "ferry-pclient-$S" curl -sf --max-time 5 "http://10.244.1.1:9000/" >/dev/null \
+  || { echo "HAProxy tunnel not working" >&2; cat "$WORK"/hap-*.log; exit 1; }
+
 : > "$WORK/wrk.txt"
 for r in $(seq 1 "$ROUNDS"); do
-  echo "== wrk round $r/$ROUNDS"
+  echo "== wrk round $r/$ROUNDS (plaintext through the agents)"
   run_wrk direct "ferry-pclient-$S" "http://${IP[pweb]}:8080/"
+  run_wrk haproxy-tls "ferry-pclient-$S" "http://10.244.1.1:9000/"
   run_wrk ferry-vip "ferry-client-$S" "http://10.96.0.20/"
   run_wrk ferry-podip "ferry-client-$S" "http://${IP[web]}:8080/"
+done
+
+echo "== agents restarted with hboneOutbound (pods re-attached from the state dir)"
+cluster_restart_agents "hboneOutbound: true"
+for i in $(seq 1 50); do # certificates for both workloads (fetched as soon as the mesh shows them)
+  ip netns exec "ferry-client-$S" curl -sf --max-time 2 http://10.96.0.20/ >/dev/null 2>&1 && break
+  sleep 0.2
+done
+ip netns exec "ferry-client-$S" curl -sf --max-time 5 http://10.96.0.20/ >/dev/null \
+  || { echo "VIP not reachable over HBONE" >&2; tail -20 "$WORK"/node*/agent.log; exit 1; }
+for r in $(seq 1 "$ROUNDS"); do
+  echo "== wrk round $r/$ROUNDS (HBONE)"
+  run_wrk direct2 "ferry-pclient-$S" "http://${IP[pweb]}:8080/"
+  run_wrk haproxy-tls2 "ferry-pclient-$S" "http://10.244.1.1:9000/"
+  run_wrk ferry-hbone "ferry-client-$S" "http://10.96.0.20/"
 done
 
 python3 - "$WORK" "$OUT" "$PODS" "$ROUNDS" "$DURATION" <<'PY'
@@ -145,13 +215,20 @@ lines += ["", f"ferry-cni's own overhead over the exec floor: p50 {pct(over,50):
 rows = {}
 for l in open(f"{work}/wrk.txt"):
     p = l.split(); rows.setdefault(p[0], []).append((float(p[1]), float(p[2]), float(p[3]), len(p) > 4))
-lines += [f"Cross-node HTTP, wrk -t1 -c16 -d{duration}, {rounds} alternating rounds, medians", "",
-          "| path | req/s | p50 ms | p99 ms | req/s vs direct | p99 vs direct | errors |", "|---|---|---|---|---|---|---|"]
-d = rows["direct"]; drps = st.median(r[0] for r in d); dp99 = st.median(r[2] for r in d)
-for label, key in [("direct pod → pod (unenrolled)", "direct"), ("pod → VIP through both agents", "ferry-vip"),
-                   ("pod → pod IP through both agents", "ferry-podip")]:
-    v = rows[key]; rps = st.median(r[0] for r in v); p50 = st.median(r[1] for r in v); p99 = st.median(r[2] for r in v)
-    lines.append(f"| {label} | {rps:.0f} | {p50:.3f} | {p99:.3f} | {rps/drps:.2f}x | {p99/dp99:.2f}x | {'yes' if any(r[3] for r in v) else 'none'} |")
+lines += [f"Cross-node HTTP, wrk -t1 -c16 -d{duration}, {rounds} alternating rounds per phase, medians", "",
+          "| phase | path | req/s | p50 ms | p99 ms | req/s vs direct | req/s vs HAProxy TLS tunnel | p50 added vs direct, ms | errors |",
+          "|---|---|---|---|---|---|---|---|---|"]
+def med(key, i):
+    return st.median(r[i] for r in rows[key])
+for phase, direct, hap, paths in [
+        ("plaintext", "direct", "haproxy-tls", [("direct pod → pod (unenrolled)", "direct"), ("HAProxy two-hop TLS tunnel", "haproxy-tls"),
+                                               ("pod → VIP through both agents", "ferry-vip"), ("pod → pod IP through both agents", "ferry-podip")]),
+        ("HBONE", "direct2", "haproxy-tls2", [("direct pod → pod (unenrolled)", "direct2"), ("HAProxy two-hop TLS tunnel", "haproxy-tls2"),
+                                             ("pod → VIP over HBONE (mTLS, two agents)", "ferry-hbone")])]:
+    drps = med(direct, 0); hrps = med(hap, 0); dp50 = med(direct, 1)
+    for label, key in paths:
+        rps = med(key, 0); p50 = med(key, 1); p99 = med(key, 2)
+        lines.append(f"| {phase} | {label} | {rps:.0f} | {p50:.3f} | {p99:.3f} | {rps/drps:.2f}x | {rps/hrps:.2f}x | {p50 - dp50:+.3f} | {'yes' if any(r[3] for r in rows[key]) else 'none'} |")
 text = "\n".join(lines) + "\n"
 open(out, "w").write(text); print(text)
 PY

@@ -10,6 +10,7 @@ N1=ferry-node1-$S
 N2=ferry-node2-$S
 CLUSTER_NS=()
 PIDS=()
+AGENT_PIDS=()
 
 cluster_cleanup() {
   set +e
@@ -54,10 +55,29 @@ ${1:-}
 CFG
     ip netns exec "$(node_ns $n)" "$JAVA" -XX:+UseSerialGC -Xmx128m -jar "$JAR" run --config "$WORK/node$n/node.yaml" \
       > "$WORK/node$n/agent.log" 2>&1 &
+    AGENT_PIDS[$n]=$!
     PIDS+=($!)
   done
+  cluster_await_ready
+}
+
+# Restarts both agents with extra config lines (the pods stay captured: each agent re-attaches from its state dir).
+cluster_restart_agents() { # extra node-config lines
+  local n
   for n in 1 2; do
-    local i
+    kill "${AGENT_PIDS[$n]}"; wait "${AGENT_PIDS[$n]}" 2>/dev/null || true
+    echo "${1:-}" >> "$WORK/node$n/node.yaml"
+    ip netns exec "$(node_ns $n)" "$JAVA" -XX:+UseSerialGC -Xmx128m -jar "$JAR" run --config "$WORK/node$n/node.yaml" \
+      >> "$WORK/node$n/agent.log" 2>&1 &
+    AGENT_PIDS[$n]=$!
+    PIDS+=($!)
+  done
+  cluster_await_ready
+}
+
+cluster_await_ready() {
+  local n i
+  for n in 1 2; do
     for i in $(seq 1 150); do
       ip netns exec "$(node_ns $n)" curl -sf --max-time 1 http://127.0.0.1:15021/healthz/ready >/dev/null 2>&1 && break
       sleep 0.2
