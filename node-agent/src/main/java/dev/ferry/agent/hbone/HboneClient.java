@@ -148,6 +148,8 @@ public final class HboneClient {
                 ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
                 SslHandler ssl = tls.client(source).newHandler(ch.alloc()); // no SNI: the destination is an IP
                 ssl.setHandshakeTimeout(HboneServer.HANDSHAKE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                // many streams flush small DATA frames: coalesce them into fewer TLS records and syscalls
+                ch.pipeline().addLast("flushes", new io.netty.handler.flush.FlushConsolidationHandler(256, true));
                 ch.pipeline().addLast("tls", ssl);
                 ch.pipeline().addLast("handshake", new ClientHandshake(key.destination(), ready));
             }

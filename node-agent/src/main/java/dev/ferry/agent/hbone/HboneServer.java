@@ -79,6 +79,12 @@ public final class HboneServer {
                                 ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
                                 SslHandler ssl = tls.server(cert.get()).newHandler(ch.alloc());
                                 ssl.setHandshakeTimeout(HANDSHAKE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                                // many streams flush small DATA frames: coalesce them into fewer TLS records and
+                                // syscalls
+                                ch.pipeline()
+                                        .addLast(
+                                                "flushes",
+                                                new io.netty.handler.flush.FlushConsolidationHandler(256, true));
                                 ch.pipeline().addLast("tls", ssl);
                                 ch.pipeline().addLast("handshake", new Handshake(pod, workload, trustDomain, ownPorts));
                                 ch.config().setAutoRead(true);
