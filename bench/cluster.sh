@@ -50,27 +50,13 @@ pods_list() { # extra "name ns node ip" lines for the wrk pods
 
 # the app label is the pod name: the Service selects app=web
 printf 'web bench 2 -\nclient bench 1 -\npweb plain 2 -\npclient plain 1 -\n' | pods_list | mesh
-# One mesh CA for both agents (the local CA, pre-made so the two agents do not race to create it), and the
-# HAProxy tunnel's CA and certificates, all ECDSA P-256.
-mkcert() { # name cn [ca]
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK/$1-key.pem" 2>/dev/null
-  if [ -z "${3:-}" ]; then
-    openssl req -x509 -new -key "$WORK/$1-key.pem" -subj "/O=bench/CN=$2" -days 2 -out "$WORK/$1.pem" \
-      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-  else
-    openssl req -new -key "$WORK/$1-key.pem" -subj "/CN=$2" -out "$WORK/$1.csr" 2>/dev/null
-    openssl x509 -req -in "$WORK/$1.csr" -CA "$WORK/$3.pem" -CAkey "$WORK/$3-key.pem" -CAcreateserial -days 2 \
-      -out "$WORK/$1.pem" 2>/dev/null
-    cat "$WORK/$1.pem" "$WORK/$1-key.pem" > "$WORK/$1-haproxy.pem"
-  fi
-}
-mkcert mesh-ca cluster.local
+# One mesh CA for both agents (see mesh_ca), and the HAProxy tunnel's CA and certificates, all ECDSA P-256.
+mesh_ca
 mkcert tunnel-ca tunnel
 mkcert hapa hapa tunnel-ca
 mkcert hapb hapb tunnel-ca
 cluster_up "probeSnat: node
-caCertFile: $WORK/mesh-ca.pem
-caKeyFile: $WORK/mesh-ca-key.pem"
+$(mesh_ca_config)"
 
 echo "== CNI ADD x $PODS (bridge + host-local, then ferry-cni + agent)"
 : > "$WORK/add.txt"; : > "$WORK/del.txt"

@@ -61,6 +61,24 @@ CFG
   cluster_await_ready
 }
 
+# An ECDSA P-256 CA (no third argument) or a certificate it signs, with openssl, into $WORK.
+mkcert() { # name cn [ca]
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK/$1-key.pem" 2>/dev/null
+  if [ -z "${3:-}" ]; then
+    openssl req -x509 -new -key "$WORK/$1-key.pem" -subj "/O=bench/CN=$2" -days 2 -out "$WORK/$1.pem" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+  else
+    openssl req -new -key "$WORK/$1-key.pem" -subj "/CN=$2" -out "$WORK/$1.csr" 2>/dev/null
+    openssl x509 -req -in "$WORK/$1.csr" -CA "$WORK/$3.pem" -CAkey "$WORK/$3-key.pem" -CAcreateserial -days 2 \
+      -out "$WORK/$1.pem" 2>/dev/null
+    cat "$WORK/$1.pem" "$WORK/$1-key.pem" > "$WORK/$1-haproxy.pem"
+  fi
+}
+# One local CA shared by both agents (made here, before they start, so they do not race to create it): HBONE
+# between the nodes needs one trust root. The local CA is for the simulation only (see the README's Identity).
+mesh_ca() { mkcert mesh-ca cluster.local; }
+mesh_ca_config() { printf 'caCertFile: %s\ncaKeyFile: %s' "$WORK/mesh-ca.pem" "$WORK/mesh-ca-key.pem"; }
+
 # Restarts both agents with extra config lines (the pods stay captured: each agent re-attaches from its state dir).
 cluster_restart_agents() { # extra node-config lines
   local n

@@ -5,8 +5,9 @@
 #
 #   node-1 netns (192.168.100.1, cni0 10.244.1.1)  ==underlay veth==  node-2 netns (192.168.100.2, cni0 10.244.2.1)
 #     client pod 10.244.1.x: curl http://10.96.0.10/      web pod 10.244.2.y: nginx :8080
-#       └ nft REDIRECT (in the pod) → agent-1's listener in the client pod → 10.244.2.y:8080 (from the pod's IP)
-#                                                         └ nft REDIRECT (in the web pod) → agent-2's listener
+#       └ nft REDIRECT (in the pod) → agent-1's listener in the client pod
+#           → HBONE: mTLS (client's certificate) + HTTP/2 CONNECT 10.244.2.y:8080 → 10.244.2.y:15008
+#                                                         └ agent-2's HBONE listener in the web pod (web's certificate)
 #                                                              → nginx, from the client's IP (IP_TRANSPARENT)
 #
 # This script plays the runtime (a CNI driver per the spec) and the control plane (it writes each pod's IP into
@@ -58,7 +59,11 @@ YAML
 echo "== two nodes joined by an underlay, one ferry-agent per node (pod-event socket, enrolled namespaces, state dir)"
 mesh "" ""
 # No kubelet runs here: exempt every connection the node itself opens (Istio ambient's rule) from capture.
-cluster_up "probeSnat: node"
+# Between the nodes the pods' bytes travel in HBONE: mTLS with each workload's certificate from one local CA.
+mesh_ca
+cluster_up "probeSnat: node
+hboneOutbound: true
+$(mesh_ca_config)"
 netns_add "$CP"; netns_add "$WP"
 
 echo "== pods through the CNI chain: bridge + host-local, then ferry-cni (captures the pod in the same ADD)"
@@ -84,6 +89,10 @@ sleep 0.5
 
 echo
 echo "== client pod (node-1): curl http://10.96.0.10/   (a Service VIP; nothing listens there)"
+for i in $(seq 1 50); do # each workload's certificate arrives within a second or so of the pod appearing
+  ip netns exec $CP curl -sf --max-time 2 -o /dev/null http://10.96.0.10/ 2>/dev/null && break
+  sleep 0.2
+done
 ip netns exec $CP curl -sS --max-time 5 http://10.96.0.10/
 ip netns exec $CP curl -sS --max-time 5 -o /dev/null -w "second request: HTTP %{http_code} in %{time_total}s\n" http://10.96.0.10/
 echo
@@ -97,7 +106,7 @@ for n in 1 2; do
   grep '"direction"' "$WORK/node$n/agent.log" || true
   echo "== node-$n agent: Istio TCP metrics"
   ip netns exec "$node" curl -sS --max-time 5 http://127.0.0.1:15020/metrics \
-    | grep -E '^istio_tcp_connections_(opened|closed)_total' || true
+    | grep -E '^istio_tcp_connections_(opened|closed)_total' | grep -v 'connection_security_policy="unknown"' || true
 done
 
 if [ -t 0 ]; then
