@@ -21,6 +21,7 @@ import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -42,11 +43,15 @@ import org.slf4j.LoggerFactory;
  * connection is keyed by (source identity, source IP, destination identity, destination address) — the socket lives
  * in the source pod's namespace — and by event loop, so a stream shares its downstream socket's thread. At most
  * {@value HboneLimits#MAX_CONCURRENT_STREAMS} streams per connection; an idle connection is closed after
- * {@link #IDLE_SECONDS} s. The server must present exactly the expected identity.
+ * {@link #IDLE_SECONDS} s; a quiet connection is PINGed and closed when the ACK does not come ({@link Keepalive}). The server must present exactly the expected identity.
  */
 public final class HboneClient {
     private static final Logger log = LoggerFactory.getLogger(HboneClient.class);
     static final long IDLE_SECONDS = 60;
+    /** Quiet time before a PING, and how long its ACK may take. */
+    static final java.time.Duration KEEPALIVE = java.time.Duration.ofSeconds(30);
+
+    static final java.time.Duration KEEPALIVE_TIMEOUT = java.time.Duration.ofSeconds(10);
 
     /** Why a tunnel could not be opened; the caller maps it to a close reason. */
     public static final class HboneException extends Exception {
@@ -279,6 +284,8 @@ public final class HboneClient {
                 }
             }));
             HboneLimits.raiseConnectionWindow(codec);
+            ctx.pipeline().addLast("idle", new IdleStateHandler(0, 0, KEEPALIVE.toSeconds(), TimeUnit.SECONDS));
+            ctx.pipeline().addLast("keepalive", new Keepalive(KEEPALIVE_TIMEOUT));
             ctx.pipeline().remove(this);
             ready.trySuccess(ctx.channel());
         }
