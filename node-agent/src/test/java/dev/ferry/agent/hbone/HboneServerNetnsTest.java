@@ -30,6 +30,70 @@ class HboneServerNetnsTest {
     @TempDir
     Path dir;
 
+    /**
+     * After TLS, raw frames: the preface, SETTINGS, a HEADERS without END_HEADERS and then 100 one-byte CONTINUATION
+     * frames (the CONTINUATION flood); the server must close the connection instead of buffering on.
+     */
+    private static void continuationFlood(Netns client, LocalCa ca, KeyPair keys, Path cert) throws Exception {
+        var group = dev.ferry.agent.net.Transport.EPOLL.newGroup(
+                1, new io.netty.util.concurrent.DefaultThreadFactory("flood", true));
+        try (var ns = dev.ferry.agent.net.NetworkNamespace.open(Path.of("/run/netns", client.name()))) {
+            var sockets = new dev.ferry.agent.net.NativeSocketFactory(
+                            dev.ferry.agent.net.Transport.EPOLL,
+                            Duration.ofSeconds(5),
+                            false,
+                            Duration.ofSeconds(60),
+                            false)
+                    .inNamespace(ns, 0);
+            var workload = new dev.ferry.agent.identity.WorkloadCertificate(
+                    CLIENT, keys.getPrivate(), Pki.certificates(Files.readString(cert)));
+            var tls = new HboneTls(() -> java.util.List.of(ca.certificate()), Ticker.system(), "cluster.local");
+            var handshake = new java.util.concurrent.CompletableFuture<Void>();
+            var cf = sockets.connect(
+                            group.next(),
+                            new java.net.InetSocketAddress("10.244.1.3", 15008),
+                            new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
+                                @Override
+                                protected void initChannel(io.netty.channel.Channel ch) {
+                                    var ssl = tls.client(workload).newHandler(ch.alloc());
+                                    ssl.handshakeFuture().addListener(f -> handshake.complete(null));
+                                    ch.pipeline().addLast(ssl);
+                                    ch.pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
+                                        @Override
+                                        public void channelRead(io.netty.channel.ChannelHandlerContext c, Object msg) {
+                                            io.netty.util.ReferenceCountUtil.release(msg);
+                                        }
+                                    });
+                                }
+                            })
+                    .sync();
+            var ch = cf.channel();
+            ch.config().setAutoRead(true);
+            handshake.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            var out = ch.alloc().buffer();
+            out.writeBytes(io.netty.handler.codec.http2.Http2CodecUtil.connectionPrefaceBuf());
+            frame(out, 4, 0, 0, new byte[0]); // SETTINGS
+            frame(out, 1, 0, 1, new byte[] {(byte) 0x82}); // HEADERS, stream 1, no END_HEADERS: ":method GET"
+            for (int i = 0; i < 100; i++) {
+                frame(out, 9, 0, 1, new byte[] {(byte) 0x84}); // CONTINUATION, 1 byte each: ":path /"
+            }
+            ch.writeAndFlush(out);
+            assertThat(ch.closeFuture().await(10, java.util.concurrent.TimeUnit.SECONDS))
+                    .as("the server closed the CONTINUATION flood")
+                    .isTrue();
+        } finally {
+            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
+    private static void frame(io.netty.buffer.ByteBuf out, int type, int flags, int stream, byte[] payload) {
+        out.writeMedium(payload.length);
+        out.writeByte(type);
+        out.writeByte(flags);
+        out.writeInt(stream);
+        out.writeBytes(payload);
+    }
+
     /** Opens and resets 400 CONNECT streams on one connection; the server must close that connection. */
     private static void rapidReset(Netns client, LocalCa ca, KeyPair keys, Path cert) throws Exception {
         var group = dev.ferry.agent.net.Transport.EPOLL.newGroup(
@@ -188,6 +252,7 @@ class HboneServerNetnsTest {
 
                 // rapid reset: a client opening and resetting streams in a loop loses its connection; others are served
                 rapidReset(client, ca, keys, cert);
+                continuationFlood(client, ca, keys, cert);
                 assertThat(client.exec(
                                 "node",
                                 script.toString(),
