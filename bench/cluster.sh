@@ -112,6 +112,10 @@ NGX
   ip netns exec "ferry-$name-$S" nginx -c "$WORK/$name/nginx.conf" -e stderr &
   PIDS+=($!)
 done
+for name in web pweb; do
+  ip netns exec "ferry-$name-$S" iperf3 -s -B "${IP[$name]}" -p 5201 > "$WORK/$name/iperf3.log" 2>&1 &
+  PIDS+=($!)
+done
 sleep 2 # the agents pick up the pod IPs (meshPollInterval 200ms) and nginx starts
 ip netns exec "ferry-client-$S" curl -sf --max-time 5 http://10.96.0.20/ >/dev/null \
   || { echo "VIP not reachable through the agents" >&2; tail -20 "$WORK"/node*/agent.log; exit 1; }
@@ -135,6 +139,9 @@ defaults
 listen a
   bind 10.244.1.1:9000
   server b 192.168.100.2:9443 ssl crt $WORK/hapa-haproxy.pem ca-file $WORK/tunnel-ca.pem verify required ssl-min-ver TLSv1.3
+listen a-iperf
+  bind 10.244.1.1:9001
+  server b 192.168.100.2:9444 ssl crt $WORK/hapa-haproxy.pem ca-file $WORK/tunnel-ca.pem verify required ssl-min-ver TLSv1.3
 HAP
 cat > "$WORK/hap-b.cfg" <<HAP
 global
@@ -147,6 +154,9 @@ defaults
 listen b
   bind 192.168.100.2:9443 ssl crt $WORK/hapb-haproxy.pem ca-file $WORK/tunnel-ca.pem verify required ssl-min-ver TLSv1.3
   server web ${IP[pweb]}:8080
+listen b-iperf
+  bind 192.168.100.2:9444 ssl crt $WORK/hapb-haproxy.pem ca-file $WORK/tunnel-ca.pem verify required ssl-min-ver TLSv1.3
+  server web ${IP[pweb]}:5201
 HAP
 ip netns exec "$N1" haproxy -f "$WORK/hap-a.cfg" -db > "$WORK/hap-a.log" 2>&1 & PIDS+=($!)
 ip netns exec "$N2" haproxy -f "$WORK/hap-b.cfg" -db > "$WORK/hap-b.log" 2>&1 & PIDS+=($!)
@@ -154,6 +164,14 @@ sleep 1
 ip netns exec "ferry-pclient-$S" curl -sf --max-time 5 "http://10.244.1.1:9000/" >/dev/null \
   || { echo "HAProxy tunnel not working" >&2; cat "$WORK"/hap-*.log; exit 1; }
 
+run_iperf() { # label client-ns host port
+  local out
+  out=$(ip netns exec "$2" iperf3 -c "$3" -p "$4" -t "${IPERF_SECS:-5}" -J 2>/dev/null || true)
+  echo "$1 $(echo "$out" | python3 -c 'import json,sys
+try: print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9, 3))
+except Exception: print("nan")')" >> "$WORK/iperf.txt"
+}
+: > "$WORK/iperf.txt"
 : > "$WORK/wrk.txt"
 for r in $(seq 1 "$ROUNDS"); do
   echo "== wrk round $r/$ROUNDS (plaintext through the agents)"
@@ -161,6 +179,9 @@ for r in $(seq 1 "$ROUNDS"); do
   run_wrk haproxy-tls "ferry-pclient-$S" "http://10.244.1.1:9000/"
   run_wrk ferry-vip "ferry-client-$S" "http://10.96.0.20/"
   run_wrk ferry-podip "ferry-client-$S" "http://${IP[web]}:8080/"
+  run_iperf direct "ferry-pclient-$S" "${IP[pweb]}" 5201
+  run_iperf haproxy-tls "ferry-pclient-$S" 10.244.1.1 9001
+  run_iperf ferry-podip "ferry-client-$S" "${IP[web]}" 5201
 done
 
 echo "== agents restarted with hboneOutbound (pods re-attached from the state dir)"
@@ -176,6 +197,9 @@ for r in $(seq 1 "$ROUNDS"); do
   run_wrk direct2 "ferry-pclient-$S" "http://${IP[pweb]}:8080/"
   run_wrk haproxy-tls2 "ferry-pclient-$S" "http://10.244.1.1:9000/"
   run_wrk ferry-hbone "ferry-client-$S" "http://10.96.0.20/"
+  run_iperf direct2 "ferry-pclient-$S" "${IP[pweb]}" 5201
+  run_iperf haproxy-tls2 "ferry-pclient-$S" 10.244.1.1 9001
+  run_iperf ferry-hbone "ferry-client-$S" "${IP[web]}" 5201
 done
 
 python3 - "$WORK" "$OUT" "$PODS" "$ROUNDS" "$DURATION" <<'PY'
@@ -215,6 +239,23 @@ for phase, direct, hap, paths in [
     for label, key in paths:
         rps = med(key, 0); p50 = med(key, 1); p99 = med(key, 2)
         lines.append(f"| {phase} | {label} | {rps:.0f} | {p50:.3f} | {p99:.3f} | {rps/drps:.2f}x | {rps/hrps:.2f}x | {p50 - dp50:+.3f} | {'yes' if any(r[3] for r in rows[key]) else 'none'} |")
+irows = {}
+for l in open(f"{work}/iperf.txt"):
+    p = l.split()
+    if len(p) == 2 and p[1] != "nan":
+        irows.setdefault(p[0], []).append(float(p[1]))
+lines += ["", "Cross-node bulk TCP, iperf3 one stream, medians, Gbit/s", "",
+          "| phase | path | Gbit/s | vs direct | vs HAProxy TLS tunnel |", "|---|---|---|---|---|"]
+for phase, direct, hap, paths in [
+        ("plaintext", "direct", "haproxy-tls", [("direct pod → pod", "direct"), ("HAProxy two-hop TLS tunnel", "haproxy-tls"), ("pod → pod through both agents", "ferry-podip")]),
+        ("HBONE", "direct2", "haproxy-tls2", [("direct pod → pod", "direct2"), ("HAProxy two-hop TLS tunnel", "haproxy-tls2"), ("pod → pod over HBONE", "ferry-hbone")])]:
+    if direct not in irows or hap not in irows:
+        continue
+    d = st.median(irows[direct]); h = st.median(irows[hap])
+    for label, key in paths:
+        if key in irows:
+            v = st.median(irows[key])
+            lines.append(f"| {phase} | {label} | {v:.2f} | {v/d:.2f}x | {v/h:.2f}x |")
 text = "\n".join(lines) + "\n"
 open(out, "w").write(text); print(text)
 PY
