@@ -164,6 +164,11 @@ sleep 1
 ip netns exec "ferry-pclient-$S" curl -sf --max-time 5 "http://10.244.1.1:9000/" >/dev/null \
   || { echo "HAProxy tunnel not working" >&2; cat "$WORK"/hap-*.log; exit 1; }
 
+run_hey() { # label client-ns url: fixed rate ~1,000 req/s (16 workers x 62.5 req/s), latency at a realistic load
+  local out
+  out=$(ip netns exec "$2" hey -c 16 -q 62.5 -z "${HEY_SECS:-10}s" "$3" 2>/dev/null || true)
+  echo "$1 $(echo "$out" | awk '/ 50% in / {print $3*1000}') $(echo "$out" | awk '/ 99% in / {print $3*1000}')" >> "$WORK/hey.txt"
+}
 run_iperf() { # label client-ns host port
   local out
   out=$(ip netns exec "$2" iperf3 -c "$3" -p "$4" -t "${IPERF_SECS:-5}" -J 2>/dev/null || true)
@@ -171,7 +176,7 @@ run_iperf() { # label client-ns host port
 try: print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9, 3))
 except Exception: print("nan")')" >> "$WORK/iperf.txt"
 }
-: > "$WORK/iperf.txt"
+: > "$WORK/iperf.txt"; : > "$WORK/hey.txt"
 : > "$WORK/wrk.txt"
 for r in $(seq 1 "$ROUNDS"); do
   echo "== wrk round $r/$ROUNDS (plaintext through the agents)"
@@ -179,6 +184,9 @@ for r in $(seq 1 "$ROUNDS"); do
   run_wrk haproxy-tls "ferry-pclient-$S" "http://10.244.1.1:9000/"
   run_wrk ferry-vip "ferry-client-$S" "http://10.96.0.20/"
   run_wrk ferry-podip "ferry-client-$S" "http://${IP[web]}:8080/"
+  run_hey direct "ferry-pclient-$S" "http://${IP[pweb]}:8080/"
+  run_hey haproxy-tls "ferry-pclient-$S" "http://10.244.1.1:9000/"
+  run_hey ferry-vip "ferry-client-$S" "http://10.96.0.20/"
   run_iperf direct "ferry-pclient-$S" "${IP[pweb]}" 5201
   run_iperf haproxy-tls "ferry-pclient-$S" 10.244.1.1 9001
   run_iperf ferry-podip "ferry-client-$S" "${IP[web]}" 5201
@@ -197,6 +205,9 @@ for r in $(seq 1 "$ROUNDS"); do
   run_wrk direct2 "ferry-pclient-$S" "http://${IP[pweb]}:8080/"
   run_wrk haproxy-tls2 "ferry-pclient-$S" "http://10.244.1.1:9000/"
   run_wrk ferry-hbone "ferry-client-$S" "http://10.96.0.20/"
+  run_hey direct2 "ferry-pclient-$S" "http://${IP[pweb]}:8080/"
+  run_hey haproxy-tls2 "ferry-pclient-$S" "http://10.244.1.1:9000/"
+  run_hey ferry-hbone "ferry-client-$S" "http://10.96.0.20/"
   run_iperf direct2 "ferry-pclient-$S" "${IP[pweb]}" 5201
   run_iperf haproxy-tls2 "ferry-pclient-$S" 10.244.1.1 9001
   run_iperf ferry-hbone "ferry-client-$S" "${IP[web]}" 5201
@@ -256,6 +267,22 @@ for phase, direct, hap, paths in [
         if key in irows:
             v = st.median(irows[key])
             lines.append(f"| {phase} | {label} | {v:.2f} | {v/d:.2f}x | {v/h:.2f}x |")
+hrows = {}
+for l in open(f"{work}/hey.txt"):
+    p = l.split()
+    if len(p) == 3:
+        hrows.setdefault(p[0], []).append((float(p[1]), float(p[2])))
+lines += ["", "Cross-node HTTP at a fixed ~1,000 req/s (hey -c 16 -q 62.5), medians, ms", "",
+          "| phase | path | p50 | p99 | p99 added over direct |", "|---|---|---|---|---|"]
+for phase, direct, paths in [("plaintext", "direct", [("direct", "direct"), ("HAProxy two-hop TLS tunnel", "haproxy-tls"), ("through both agents", "ferry-vip")]),
+                             ("HBONE", "direct2", [("direct", "direct2"), ("HAProxy two-hop TLS tunnel", "haproxy-tls2"), ("over HBONE", "ferry-hbone")])]:
+    if direct not in hrows:
+        continue
+    d99 = st.median(r[1] for r in hrows[direct])
+    for label, key in paths:
+        if key in hrows:
+            p50 = st.median(r[0] for r in hrows[key]); p99 = st.median(r[1] for r in hrows[key])
+            lines.append(f"| {phase} | {label} | {p50:.2f} | {p99:.2f} | {p99 - d99:+.2f} |")
 text = "\n".join(lines) + "\n"
 open(out, "w").write(text); print(text)
 PY
