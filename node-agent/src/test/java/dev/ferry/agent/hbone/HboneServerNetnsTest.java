@@ -31,12 +31,17 @@ class HboneServerNetnsTest {
     Path dir;
 
     /**
-     * After TLS, raw frames: the preface, SETTINGS, a HEADERS without END_HEADERS and then 100 one-byte CONTINUATION
-     * frames (the CONTINUATION flood); the server must close the connection instead of buffering on.
+     * A TLS connection to the web pod's 15008 from inside the client namespace with the client's workload certificate,
+     * handshake done; {@code rest} adds what follows TLS in the pipeline.
      */
-    private static void continuationFlood(Netns client, LocalCa ca, KeyPair keys, Path cert) throws Exception {
-        var group = dev.ferry.agent.net.Transport.EPOLL.newGroup(
-                1, new io.netty.util.concurrent.DefaultThreadFactory("flood", true));
+    private static io.netty.channel.Channel connect(
+            Netns client,
+            LocalCa ca,
+            KeyPair keys,
+            Path cert,
+            io.netty.channel.EventLoopGroup group,
+            java.util.function.Consumer<io.netty.channel.ChannelPipeline> rest)
+            throws Exception {
         try (var ns = dev.ferry.agent.net.NetworkNamespace.open(Path.of("/run/netns", client.name()))) {
             var sockets = new dev.ferry.agent.net.NativeSocketFactory(
                             dev.ferry.agent.net.Transport.EPOLL,
@@ -49,30 +54,56 @@ class HboneServerNetnsTest {
                     CLIENT, keys.getPrivate(), Pki.certificates(Files.readString(cert)));
             var tls = new HboneTls(() -> java.util.List.of(ca.certificate()), Ticker.system(), "cluster.local");
             var handshake = new java.util.concurrent.CompletableFuture<Void>();
-            var cf = sockets.connect(
+            var ch = sockets.connect(
                             group.next(),
                             new java.net.InetSocketAddress("10.244.1.3", 15008),
                             new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
                                 @Override
-                                protected void initChannel(io.netty.channel.Channel ch) {
-                                    var ssl = tls.client(workload).newHandler(ch.alloc());
+                                protected void initChannel(io.netty.channel.Channel c) {
+                                    var ssl = tls.client(workload).newHandler(c.alloc());
                                     ssl.handshakeFuture().addListener(f -> handshake.complete(null));
-                                    ch.pipeline().addLast(ssl);
-                                    ch.pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
-                                        @Override
-                                        public void channelRead(io.netty.channel.ChannelHandlerContext c, Object msg) {
-                                            io.netty.util.ReferenceCountUtil.release(msg);
-                                        }
-                                    });
+                                    c.pipeline().addLast(ssl);
+                                    rest.accept(c.pipeline());
                                 }
                             })
-                    .sync();
-            var ch = cf.channel();
+                    .sync()
+                    .channel(); // the socket stays in the client namespace after ns is closed
             ch.config().setAutoRead(true);
             handshake.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            return ch;
+        }
+    }
+
+    private static io.netty.channel.EventLoopGroup floodGroup() {
+        return dev.ferry.agent.net.Transport.EPOLL.newGroup(
+                1, new io.netty.util.concurrent.DefaultThreadFactory("flood", true));
+    }
+
+    /**
+     * After TLS, raw frames: the preface, SETTINGS, a HEADERS without END_HEADERS and then 100 one-byte CONTINUATION
+     * frames (the CONTINUATION flood); the server must close the connection instead of buffering on.
+     */
+    private static void continuationFlood(Netns client, LocalCa ca, KeyPair keys, Path cert) throws Exception {
+        var group = floodGroup();
+        try {
+            var ch = connect(
+                    client,
+                    ca,
+                    keys,
+                    cert,
+                    group,
+                    p -> p.addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
+                        @Override
+                        public void channelRead(io.netty.channel.ChannelHandlerContext c, Object msg) {
+                            io.netty.util.ReferenceCountUtil.release(msg);
+                        }
+                    }));
+            var preface = ch.alloc().buffer();
+            preface.writeBytes(io.netty.handler.codec.http2.Http2CodecUtil.connectionPrefaceBuf());
+            frame(preface, 4, 0, 0, new byte[0]); // SETTINGS
+            ch.writeAndFlush(preface).sync();
+            Thread.sleep(200); // the server has its HTTP/2 codec in place
             var out = ch.alloc().buffer();
-            out.writeBytes(io.netty.handler.codec.http2.Http2CodecUtil.connectionPrefaceBuf());
-            frame(out, 4, 0, 0, new byte[0]); // SETTINGS
             frame(out, 1, 0, 1, new byte[] {(byte) 0x82}); // HEADERS, stream 1, no END_HEADERS: ":method GET"
             for (int i = 0; i < 100; i++) {
                 frame(out, 9, 0, 1, new byte[] {(byte) 0x84}); // CONTINUATION, 1 byte each: ":path /"
@@ -96,35 +127,13 @@ class HboneServerNetnsTest {
 
     /** Opens and resets 400 CONNECT streams on one connection; the server must close that connection. */
     private static void rapidReset(Netns client, LocalCa ca, KeyPair keys, Path cert) throws Exception {
-        var group = dev.ferry.agent.net.Transport.EPOLL.newGroup(
-                1, new io.netty.util.concurrent.DefaultThreadFactory("flood", true));
-        try (var ns = dev.ferry.agent.net.NetworkNamespace.open(Path.of("/run/netns", client.name()))) {
-            var sockets = new dev.ferry.agent.net.NativeSocketFactory(
-                            dev.ferry.agent.net.Transport.EPOLL,
-                            Duration.ofSeconds(5),
-                            false,
-                            Duration.ofSeconds(60),
-                            false)
-                    .inNamespace(ns, 0);
-            var workload = new dev.ferry.agent.identity.WorkloadCertificate(
-                    CLIENT, keys.getPrivate(), Pki.certificates(Files.readString(cert)));
-            var tls = new HboneTls(() -> java.util.List.of(ca.certificate()), Ticker.system(), "cluster.local");
-            var cf = sockets.connect(
-                            group.next(),
-                            new java.net.InetSocketAddress("10.244.1.3", 15008),
-                            new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
-                                @Override
-                                protected void initChannel(io.netty.channel.Channel ch) {
-                                    ch.pipeline().addLast(tls.client(workload).newHandler(ch.alloc()));
-                                    ch.pipeline().addLast(HboneLimits.clientCodec());
-                                    ch.pipeline()
-                                            .addLast(new io.netty.handler.codec.http2.Http2MultiplexHandler(
-                                                    new io.netty.channel.ChannelInboundHandlerAdapter()));
-                                }
-                            })
-                    .sync();
-            var parent = cf.channel();
-            parent.config().setAutoRead(true);
+        var group = floodGroup();
+        try {
+            var parent = connect(client, ca, keys, cert, group, p -> {
+                p.addLast(HboneLimits.clientCodec());
+                p.addLast(new io.netty.handler.codec.http2.Http2MultiplexHandler(
+                        new io.netty.channel.ChannelInboundHandlerAdapter()));
+            });
             for (int i = 0; i < 400 && parent.isActive(); i++) {
                 var opened = new io.netty.handler.codec.http2.Http2StreamChannelBootstrap(parent)
                         .handler(new io.netty.channel.ChannelInboundHandlerAdapter() {
