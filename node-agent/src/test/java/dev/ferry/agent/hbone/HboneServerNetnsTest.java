@@ -60,6 +60,8 @@ class HboneServerNetnsTest {
                             new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
                                 @Override
                                 protected void initChannel(io.netty.channel.Channel c) {
+                                    // the server's FIN must close this channel: that is what the tests wait for
+                                    c.config().setOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, false);
                                     var ssl = tls.client(workload).newHandler(c.alloc());
                                     ssl.handshakeFuture().addListener(f -> handshake.complete(null));
                                     c.pipeline().addLast(ssl);
@@ -102,7 +104,6 @@ class HboneServerNetnsTest {
             preface.writeBytes(io.netty.handler.codec.http2.Http2CodecUtil.connectionPrefaceBuf());
             frame(preface, 4, 0, 0, new byte[0]); // SETTINGS
             ch.writeAndFlush(preface).sync();
-            Thread.sleep(200); // the server has its HTTP/2 codec in place
             var out = ch.alloc().buffer();
             frame(out, 1, 0, 1, new byte[] {(byte) 0x82}); // HEADERS, stream 1, no END_HEADERS: ":method GET"
             for (int i = 0; i < 100; i++) {
