@@ -164,7 +164,8 @@ public final class PolicyEngine {
     /** One namespace's policies: those selecting every workload, and the rest keyed by one selector label. */
     private static final class NamespacePolicies {
         private final List<AuthorizationPolicy> all = new ArrayList<>();
-        private final Map<String, List<AuthorizationPolicy>> byLabel = new HashMap<>();
+        /** label key → label value → policies whose selector has that label (no string built per check). */
+        private final Map<String, Map<String, List<AuthorizationPolicy>>> byLabel = new HashMap<>();
 
         NamespacePolicies(List<AuthorizationPolicy> policies) {
             for (AuthorizationPolicy p : policies) {
@@ -173,7 +174,8 @@ public final class PolicyEngine {
                 } else {
                     // Any one label works as the key (all must match); the smallest keeps it deterministic.
                     Map.Entry<String, String> first = new TreeMap<>(p.selector()).firstEntry();
-                    byLabel.computeIfAbsent(first.getKey() + "=" + first.getValue(), k -> new ArrayList<>())
+                    byLabel.computeIfAbsent(first.getKey(), k -> new HashMap<>())
+                            .computeIfAbsent(first.getValue(), v -> new ArrayList<>())
                             .add(p);
                 }
             }
@@ -185,7 +187,8 @@ public final class PolicyEngine {
                 return;
             }
             for (Map.Entry<String, String> l : labels.entrySet()) {
-                List<AuthorizationPolicy> candidates = byLabel.get(l.getKey() + "=" + l.getValue());
+                Map<String, List<AuthorizationPolicy>> byValue = byLabel.get(l.getKey());
+                List<AuthorizationPolicy> candidates = byValue == null ? null : byValue.get(l.getValue());
                 if (candidates != null) {
                     for (AuthorizationPolicy p : candidates) {
                         if (p.selects(labels)) {

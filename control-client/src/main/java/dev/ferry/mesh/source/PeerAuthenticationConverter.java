@@ -5,7 +5,6 @@ import dev.ferry.mesh.authz.PeerAuthentication;
 import dev.ferry.mesh.authz.PeerAuthentication.Mode;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -23,21 +22,10 @@ final class PeerAuthenticationConverter {
 
     static PeerAuthentication convert(JsonNode doc, String namespace, String name, List<String> problems) {
         List<String> p = new ArrayList<>();
-        fields(doc, "", TOP, p);
+        PolicyConverter.keys(doc, "", TOP, Set.of(), p);
         JsonNode spec = doc.path("spec");
-        fields(spec, "spec", SPEC, p);
-        Map<String, String> selector = new LinkedHashMap<>();
-        JsonNode sel = spec.path("selector");
-        if (!sel.isMissingNode() && !sel.isNull()) {
-            fields(sel, "spec.selector", Set.of("matchLabels"), p);
-            for (Map.Entry<String, JsonNode> e : sel.path("matchLabels").properties()) {
-                if (!e.getValue().isTextual()) {
-                    p.add("field spec.selector.matchLabels." + e.getKey() + ": must be a string");
-                } else {
-                    selector.put(e.getKey(), e.getValue().asText());
-                }
-            }
-        }
+        PolicyConverter.keys(spec, "spec", SPEC, Set.of(), p);
+        Map<String, String> selector = PolicyConverter.selector(spec.path("selector"), p);
         Mode mode = mode(spec.path("mtls"), "spec.mtls", p);
         Map<Integer, Mode> ports = new HashMap<>();
         JsonNode plm = spec.path("portLevelMtls");
@@ -69,28 +57,13 @@ final class PeerAuthenticationConverter {
         if (mtls.isMissingNode() || mtls.isNull()) {
             return Mode.UNSET;
         }
-        fields(mtls, path, Set.of("mode"), p);
+        PolicyConverter.keys(mtls, path, Set.of("mode"), Set.of(), p);
         String v = mtls.path("mode").asText("UNSET");
         try {
             return Mode.valueOf(v);
         } catch (IllegalArgumentException e) {
             p.add("field " + path + ".mode: '" + v + "' is not STRICT, PERMISSIVE, DISABLE or UNSET");
             return Mode.STRICT;
-        }
-    }
-
-    private static void fields(JsonNode n, String path, Set<String> known, List<String> p) {
-        if (n.isMissingNode() || n.isNull()) {
-            return;
-        }
-        if (!n.isObject()) {
-            p.add("field " + (path.isEmpty() ? "(document)" : path) + ": must be a mapping");
-            return;
-        }
-        for (Map.Entry<String, JsonNode> e : n.properties()) {
-            if (!known.contains(e.getKey())) {
-                p.add("field " + (path.isEmpty() ? "" : path + ".") + e.getKey() + ": unknown field");
-            }
         }
     }
 }

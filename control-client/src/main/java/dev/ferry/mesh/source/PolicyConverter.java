@@ -70,23 +70,31 @@ final class PolicyConverter {
     }
 
     private Map<String, String> selector(JsonNode sel) {
+        return selector(sel, problems);
+    }
+
+    /**
+     * {@code spec.selector.matchLabels}, shared by Istio's policy kinds. An unreadable selector is reported and read
+     * as empty, i.e. "every workload of the namespace" (the document is invalid, so it fails closed over that scope).
+     */
+    static Map<String, String> selector(JsonNode sel, List<String> problems) {
         if (sel.isMissingNode() || sel.isNull()) {
             return Map.of();
         }
-        keys(sel, "spec.selector", Set.of("matchLabels"), Set.of());
+        keys(sel, "spec.selector", Set.of("matchLabels"), Set.of(), problems);
         Map<String, String> labels = new LinkedHashMap<>();
         JsonNode ml = sel.path("matchLabels");
         if (ml.isMissingNode() || ml.isNull()) {
             return labels;
         }
         if (!ml.isObject()) {
-            problem("spec.selector.matchLabels", "must be a mapping of label to value");
+            problems.add("field spec.selector.matchLabels: must be a mapping of label to value");
             return Map.of();
         }
         for (Map.Entry<String, JsonNode> e : ml.properties()) {
             if (!e.getValue().isTextual()) {
-                problem("spec.selector.matchLabels." + e.getKey(), "must be a string");
-                return Map.of(); // unreadable selector: treated as "every workload of the namespace"
+                problems.add("field spec.selector.matchLabels." + e.getKey() + ": must be a string");
+                return Map.of();
             }
             labels.put(e.getKey(), e.getValue().asText());
         }
@@ -285,19 +293,24 @@ final class PolicyConverter {
     }
 
     private void keys(JsonNode n, String path, Set<String> known, Set<String> unsupported) {
+        keys(n, path, known, unsupported, problems);
+    }
+
+    /** Reports every field of {@code n} that is not {@code known}, naming the unsupported ones as such. */
+    static void keys(JsonNode n, String path, Set<String> known, Set<String> unsupported, List<String> problems) {
         if (n.isMissingNode() || n.isNull()) {
             return;
         }
         if (!n.isObject()) {
-            problem(path.isEmpty() ? "(document)" : path, "must be a mapping");
+            problems.add("field " + (path.isEmpty() ? "(document)" : path) + ": must be a mapping");
             return;
         }
         for (Map.Entry<String, JsonNode> e : n.properties()) {
             String field = path.isEmpty() ? e.getKey() : path + "." + e.getKey();
             if (unsupported.contains(e.getKey())) {
-                problem(field, "not supported by Ferry");
+                problems.add("field " + field + ": not supported by Ferry");
             } else if (!known.contains(e.getKey())) {
-                problem(field, "unknown field");
+                problems.add("field " + field + ": unknown field");
             }
         }
     }

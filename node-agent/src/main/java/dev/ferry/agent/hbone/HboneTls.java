@@ -2,6 +2,7 @@ package dev.ferry.agent.hbone;
 
 import dev.ferry.agent.identity.CertificateValidator;
 import dev.ferry.agent.identity.WorkloadCertificate;
+import dev.ferry.mesh.Identity;
 import dev.ferry.time.Ticker;
 import io.netty.handler.codec.http2.Http2SecurityUtil;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
@@ -37,8 +38,8 @@ public final class HboneTls {
     private final Supplier<List<X509Certificate>> bundle;
     private final Ticker ticker;
     private final String trustDomain;
-    private final Map<WorkloadCertificate, SslContext> servers = new ConcurrentHashMap<>();
-    private final Map<WorkloadCertificate, SslContext> clients = new ConcurrentHashMap<>();
+    private final Map<Identity, Built> servers = new ConcurrentHashMap<>();
+    private final Map<Identity, Built> clients = new ConcurrentHashMap<>();
 
     public HboneTls(Supplier<List<X509Certificate>> bundle, Ticker ticker, String trustDomain) {
         this.bundle = bundle;
@@ -63,40 +64,45 @@ public final class HboneTls {
 
     /** The server context presenting {@code cert} and requiring a client certificate. */
     public SslContext server(WorkloadCertificate cert) {
-        return servers.computeIfAbsent(cert, c -> {
-            servers.keySet().removeIf(old -> old.identity().equals(c.identity()) && !old.equals(c)); // renewed
-            try {
-                return SslContextBuilder.forServer(c.key(), c.chain())
-                        .sslProvider(PROVIDER)
-                        .protocols("TLSv1.3")
-                        .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
-                        .clientAuth(ClientAuth.REQUIRE)
-                        .trustManager(trustManager())
-                        .applicationProtocolConfig(alpn())
-                        .build();
-            } catch (SSLException e) {
-                throw new IllegalStateException("cannot build the HBONE server context: " + e.getMessage(), e);
-            }
-        });
+        return context(
+                servers,
+                cert,
+                c -> SslContextBuilder.forServer(c.key(), c.chain()).clientAuth(ClientAuth.REQUIRE));
     }
 
     /** The client context presenting {@code cert}. */
     public SslContext client(WorkloadCertificate cert) {
-        return clients.computeIfAbsent(cert, c -> {
-            clients.keySet().removeIf(old -> old.identity().equals(c.identity()) && !old.equals(c));
-            try {
-                return SslContextBuilder.forClient()
-                        .sslProvider(PROVIDER)
-                        .protocols("TLSv1.3")
-                        .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
-                        .keyManager(c.key(), c.chain())
-                        .trustManager(trustManager())
-                        .applicationProtocolConfig(alpn())
-                        .build();
-            } catch (SSLException e) {
-                throw new IllegalStateException("cannot build the HBONE client context: " + e.getMessage(), e);
-            }
-        });
+        return context(clients, cert, c -> SslContextBuilder.forClient().keyManager(c.key(), c.chain()));
+    }
+
+    /** A context built for a certificate, reused until that identity's certificate is renewed. */
+    private record Built(WorkloadCertificate certificate, SslContext context) {}
+
+    /**
+     * One lookup by identity per connection; a renewed certificate (another instance) replaces the entry. Keyed by
+     * identity, not by certificate, so a connection hashes a name rather than a key and a chain.
+     */
+    private SslContext context(
+            Map<Identity, Built> cache,
+            WorkloadCertificate cert,
+            java.util.function.Function<WorkloadCertificate, SslContextBuilder> base) {
+        Built b = cache.get(cert.identity());
+        if (b != null && b.certificate() == cert) {
+            return b.context();
+        }
+        try {
+            SslContext ctx = base.apply(cert)
+                    .sslProvider(PROVIDER)
+                    .protocols("TLSv1.3")
+                    .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
+                    .trustManager(trustManager())
+                    .applicationProtocolConfig(alpn())
+                    .build();
+            cache.put(cert.identity(), new Built(cert, ctx)); // racing builders: the last one wins, both work
+            return ctx;
+        } catch (SSLException e) {
+            throw new IllegalStateException("cannot build an HBONE TLS context: " + e.getMessage(), e);
+        }
     }
 
     private static ApplicationProtocolConfig alpn() {

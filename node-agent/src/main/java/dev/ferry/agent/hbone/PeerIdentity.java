@@ -3,7 +3,7 @@ package dev.ferry.agent.hbone;
 import dev.ferry.agent.identity.CertificateValidator;
 import dev.ferry.mesh.Identity;
 import java.net.InetSocketAddress;
-import java.security.cert.CertificateParsingException;
+import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.List;
 
@@ -14,16 +14,8 @@ import java.util.List;
 record PeerIdentity(Identity identity, InetSocketAddress address) {
     static PeerIdentity of(List<X509Certificate> chain, String trustDomain, InetSocketAddress address) {
         try {
-            List<String> uris = CertificateValidator.uriSans(chain.getFirst());
-            if (uris.size() != 1) {
-                throw new IllegalArgumentException("expected one URI SAN, found " + uris);
-            }
-            Identity id = Identity.parse(uris.getFirst());
-            if (!id.trustDomain().equals(trustDomain)) {
-                throw new IllegalArgumentException(id.uri() + " is not in trust domain " + trustDomain);
-            }
-            return new PeerIdentity(id, address);
-        } catch (CertificateParsingException e) {
+            return new PeerIdentity(CertificateValidator.identityOf(chain.getFirst(), trustDomain), address);
+        } catch (CertificateException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
     }

@@ -69,7 +69,14 @@ public final class CertificateValidator {
         if (chain.isEmpty()) {
             throw new CertificateException("no client certificate");
         }
-        List<String> uris = uriSans(chain.getFirst());
+        Identity id = identityOf(chain.getFirst(), trustDomain);
+        check(chain, id, bundle, now);
+        return id;
+    }
+
+    /** The one URI SAN of {@code leaf} as a workload SPIFFE ID of {@code trustDomain}; anything else is refused. */
+    public static Identity identityOf(X509Certificate leaf, String trustDomain) throws CertificateException {
+        List<String> uris = uriSans(leaf);
         if (uris.size() != 1) {
             throw new CertificateException("expected exactly one URI SAN, found " + uris.size() + " " + uris);
         }
@@ -82,7 +89,6 @@ public final class CertificateValidator {
         if (!id.trustDomain().equals(trustDomain)) {
             throw new CertificateException(id.uri() + " is not in trust domain " + trustDomain);
         }
-        check(chain, id, bundle, now);
         return id;
     }
 
