@@ -19,6 +19,9 @@ WORK=$(mktemp -d /tmp/ferry-bench-cluster.XXXXXX)
 PODS=${PODS:-100}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
+# Which parts to run (all by default): cni (ADD/DEL timings), plain and hbone (cross-node HTTP and bulk).
+PHASES=${PHASES:-cni plain hbone}
+phase() { [[ " $PHASES " == *" $1 "* ]]; }
 # shellcheck source=deploy/cluster.sh
 . "$ROOT/deploy/cluster.sh"
 trap cluster_cleanup EXIT INT TERM
@@ -58,8 +61,9 @@ mkcert hapb hapb tunnel-ca
 cluster_up "probeSnat: node
 $(mesh_ca_config)"
 
+: > "$WORK/add.txt"; : > "$WORK/del.txt"; : > "$WORK/pass.txt"
+if phase cni; then
 echo "== CNI ADD x $PODS (bridge + host-local, then ferry-cni + agent)"
-: > "$WORK/add.txt"; : > "$WORK/del.txt"
 for i in $(seq -w 0 $((PODS - 1))); do
   netns_add "ferry-b$i-$S"
   cni 1 ADD "ferry-b$i-$S" bench "p-$i" "uid-p-$i" "c$i"
@@ -78,7 +82,6 @@ PREV='{"cniVersion":"1.0.0","interfaces":[{"name":"eth0"}],"ips":[{"address":"10
 CONF="{\"cniVersion\":\"1.0.0\",\"name\":\"k8s-pod-network\",\"type\":\"ferry-cni\",\"agentSocket\":\"$WORK/node1/run/cni.sock\",\"enrolledNamespacesFile\":\"$WORK/node1/enrolled-namespaces\",\"prevResult\":$PREV}"
 ENV=(CNI_COMMAND=ADD CNI_CONTAINERID=x CNI_NETNS=/run/netns/$N1 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni
      "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=plain;K8S_POD_NAME=x;K8S_POD_UID=u")
-: > "$WORK/pass.txt"
 for i in $(seq 1 "$PODS"); do
   t0=${EPOCHREALTIME/./}
   echo "$CONF" | env -i "${ENV[@]}" nsenter --net=/run/netns/"$N1" "$PLUGIN" > /dev/null
@@ -88,6 +91,7 @@ for i in $(seq 1 "$PODS"); do
   echo "$((t1 - t0)) $((t2 - t1))" >> "$WORK/pass.txt"
 done
 
+fi
 echo "== cross-node pods: web + client (enrolled), pweb + pclient (unenrolled)"
 declare -A IP
 for spec in "web bench 2" "client bench 1" "pweb plain 2" "pclient plain 1"; do
@@ -178,6 +182,7 @@ except Exception: print("nan")')" >> "$WORK/iperf.txt"
 }
 : > "$WORK/iperf.txt"; : > "$WORK/hey.txt"
 : > "$WORK/wrk.txt"
+if phase plain; then
 for r in $(seq 1 "$ROUNDS"); do
   echo "== wrk round $r/$ROUNDS (plaintext through the agents)"
   run_wrk direct "ferry-pclient-$S" "http://${IP[pweb]}:8080/"
@@ -192,6 +197,8 @@ for r in $(seq 1 "$ROUNDS"); do
   run_iperf ferry-podip "ferry-client-$S" "${IP[web]}" 5201
 done
 
+fi
+if phase hbone; then
 echo "== agents restarted with hboneOutbound (pods re-attached from the state dir)"
 cluster_restart_agents "hboneOutbound: true"
 for i in $(seq 1 50); do # certificates for both workloads (fetched as soon as the mesh shows them)
@@ -213,12 +220,13 @@ for r in $(seq 1 "$ROUNDS"); do
   run_iperf ferry-hbone "ferry-client-$S" "${IP[web]}" 5201
 done
 
+fi
 python3 - "$WORK" "$OUT" "$PODS" "$ROUNDS" "$DURATION" <<'PY'
 import math, sys, statistics as st
 work, out, pods, rounds, duration = sys.argv[1:]
 def cols(name):
     rows = [l.split() for l in open(f"{work}/{name}") if l.strip()]
-    return [[int(r[i]) / 1000 for r in rows] for i in range(2)]
+    return [[int(r[i]) / 1000 for r in rows] for i in range(2)] if rows else [[float("nan")], [float("nan")]]
 def pct(v, p):  # nearest rank
     v = sorted(v); return v[min(len(v) - 1, max(0, math.ceil(p / 100 * len(v)) - 1))]
 add_bridge, add_ferry = cols("add.txt"); del_bridge, del_ferry = cols("del.txt"); passthru, true_ = cols("pass.txt")
@@ -246,6 +254,8 @@ for phase, direct, hap, paths in [
                                                ("pod → VIP through both agents", "ferry-vip"), ("pod → pod IP through both agents", "ferry-podip")]),
         ("HBONE", "direct2", "haproxy-tls2", [("direct pod → pod (unenrolled)", "direct2"), ("HAProxy two-hop TLS tunnel", "haproxy-tls2"),
                                              ("pod → VIP over HBONE (mTLS, two agents)", "ferry-hbone")])]:
+    if direct not in rows or hap not in rows:
+        continue
     drps = med(direct, 0); hrps = med(hap, 0); dp50 = med(direct, 1)
     for label, key in paths:
         rps = med(key, 0); p50 = med(key, 1); p99 = med(key, 2)

@@ -6,6 +6,8 @@
 # wired by Debian's real bridge + host-local plugins with ferry-cni chained last. The caller sets JAR, PLUGIN, JAVA
 # and WORK (a scratch dir), calls cluster_up, and traps cluster_cleanup: everything it made is torn down.
 S=$$
+# The agents' JVM flags (override to experiment, e.g. with -Xlog:gc).
+AGENT_JAVA_OPTS=${AGENT_JAVA_OPTS:--XX:+UseSerialGC -Xmx128m}
 N1=ferry-node1-$S
 N2=ferry-node2-$S
 CLUSTER_NS=()
@@ -53,7 +55,7 @@ stateDir: $WORK/node$n/state
 podCidrs: 10.244.$n.0/24
 ${1:-}
 CFG
-    ip netns exec "$(node_ns $n)" "$JAVA" -XX:+UseSerialGC -Xmx128m -jar "$JAR" run --config "$WORK/node$n/node.yaml" \
+    ip netns exec "$(node_ns $n)" "$JAVA" $AGENT_JAVA_OPTS -jar "$JAR" run --config "$WORK/node$n/node.yaml" \
       > "$WORK/node$n/agent.log" 2>&1 &
     AGENT_PIDS[$n]=$!
     PIDS+=($!)
@@ -85,7 +87,7 @@ cluster_restart_agents() { # extra node-config lines
   for n in 1 2; do
     kill "${AGENT_PIDS[$n]}"; wait "${AGENT_PIDS[$n]}" 2>/dev/null || true
     echo "${1:-}" >> "$WORK/node$n/node.yaml"
-    ip netns exec "$(node_ns $n)" "$JAVA" -XX:+UseSerialGC -Xmx128m -jar "$JAR" run --config "$WORK/node$n/node.yaml" \
+    ip netns exec "$(node_ns $n)" "$JAVA" $AGENT_JAVA_OPTS -jar "$JAR" run --config "$WORK/node$n/node.yaml" \
       >> "$WORK/node$n/agent.log" 2>&1 &
     AGENT_PIDS[$n]=$!
     PIDS+=($!)

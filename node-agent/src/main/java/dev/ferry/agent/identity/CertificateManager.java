@@ -138,6 +138,31 @@ public final class CertificateManager {
         return c != null && c.validAt(ticker.wallClock().instant()) ? Optional.of(c) : Optional.empty();
     }
 
+    /**
+     * Empty when every identity of {@code of} that is still wanted has a valid certificate; else names the first
+     * missing one and why (for readiness).
+     */
+    public String pending(Set<Identity> of) {
+        Instant now = ticker.wallClock().instant();
+        List<Identity> sorted = new ArrayList<>(of);
+        sorted.sort(Comparator.comparing(Identity::uri));
+        for (Identity id : sorted) {
+            Slot slot = slots.get(id);
+            if (slot == null) {
+                continue; // departed since: nothing to wait for
+            }
+            WorkloadCertificate c = slot.current;
+            if (c == null || !c.validAt(now)) {
+                long missing = sorted.stream()
+                        .filter(i -> slots.containsKey(i) && current(i).isEmpty())
+                        .count();
+                return "waiting for " + missing + " workload certificate(s), e.g. " + id.uri()
+                        + (slot.lastError.isEmpty() ? "" : " (last error: " + slot.lastError + ")");
+            }
+        }
+        return "";
+    }
+
     public List<Status> status() {
         List<Status> out = new ArrayList<>();
         slots.forEach((id, s) -> out.add(new Status(

@@ -106,6 +106,14 @@ public final class Agent implements AutoCloseable {
     private List<dev.ferry.mesh.authz.PeerAuthentication> currentPeerAuthentications = List.of();
     private ConflistWatcher cniWatcher;
     private final Set<String> warnedUncaptured = ConcurrentHashMap.newKeySet();
+    /**
+     * The identities of the workloads this node ran when the first snapshot came: readiness waits for their
+     * certificates (as ztunnel's does), so a new agent of a surge upgrade takes over only once it can serve mTLS.
+     * Later workloads do not gate readiness (one pod's CA trouble must not take the node's agent out).
+     */
+    private volatile Set<dev.ferry.mesh.Identity> startupIdentities;
+
+    private volatile boolean certificatesIn;
     private java.util.concurrent.ScheduledExecutorService hostRulesRefresh;
     private RelayContext relay;
 
@@ -403,6 +411,9 @@ public final class Agent implements AutoCloseable {
             }
         }
         m.want(ids);
+        if (startupIdentities == null) {
+            startupIdentities = Set.copyOf(ids);
+        }
     }
 
     public CertificateManager certificates() {
@@ -431,7 +442,10 @@ public final class Agent implements AutoCloseable {
         metrics.meshReload(r.outcome().label(), r.version());
     }
 
-    /** Empty when ready: first snapshot in, every listener bound and serving, not draining. */
+    /**
+     * Empty when ready: first snapshot in, every listener bound and serving, the certificates of the workloads
+     * running at start fetched, not draining.
+     */
     public String notReadyReason() {
         if (draining.get()) {
             return "draining";
@@ -442,7 +456,24 @@ public final class Agent implements AutoCloseable {
         if (!serving.get()) {
             return "listeners not bound yet";
         }
-        return "";
+        return certificatesPending();
+    }
+
+    /** Empty once every startup workload has had a valid certificate (latched: renewals never flip readiness). */
+    private String certificatesPending() {
+        CertificateManager m = certificates;
+        Set<dev.ferry.mesh.Identity> wanted = startupIdentities;
+        if (certificatesIn || m == null) {
+            return "";
+        }
+        if (wanted == null) {
+            return "no mesh snapshot applied yet";
+        }
+        String pending = m.pending(wanted);
+        if (pending.isEmpty()) {
+            certificatesIn = true;
+        }
+        return pending;
     }
 
     private void configDump(HttpExchange ex) throws IOException {

@@ -118,6 +118,42 @@ class HboneServerNetnsTest {
         }
     }
 
+    /**
+     * A PING flood from a client that never reads the answers (a 4 KiB receive buffer, reading off): the server's
+     * PING ACKs pile up unsent, and past {@link HboneLimits#MAX_QUEUED_CONTROL_FRAMES} it closes the connection
+     * instead of queueing on. Bounded: at most 400,000 PINGs, 20 s.
+     */
+    private static void pingFlood(Netns client, LocalCa ca, KeyPair keys, Path cert) throws Exception {
+        var group = floodGroup();
+        try {
+            var ch = connect(
+                    client,
+                    ca,
+                    keys,
+                    cert,
+                    group,
+                    p -> p.channel().config().setOption(io.netty.channel.ChannelOption.SO_RCVBUF, 4096));
+            ch.config().setAutoRead(false);
+            var preface = ch.alloc().buffer();
+            preface.writeBytes(io.netty.handler.codec.http2.Http2CodecUtil.connectionPrefaceBuf());
+            frame(preface, 4, 0, 0, new byte[0]); // SETTINGS
+            ch.writeAndFlush(preface).sync();
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            for (int chunk = 0; chunk < 400 && ch.isActive() && System.nanoTime() < deadline; chunk++) {
+                var out = ch.alloc().buffer(1000 * 17);
+                for (int i = 0; i < 1000; i++) {
+                    frame(out, 6, 0, 0, new byte[8]); // PING
+                }
+                ch.writeAndFlush(out).await(5, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            assertThat(ch.closeFuture().await(10, java.util.concurrent.TimeUnit.SECONDS))
+                    .as("the server closed the PING flood")
+                    .isTrue();
+        } finally {
+            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
     private static void frame(io.netty.buffer.ByteBuf out, int type, int flags, int stream, byte[] payload) {
         out.writeMedium(payload.length);
         out.writeByte(type);
@@ -263,6 +299,7 @@ class HboneServerNetnsTest {
                 // rapid reset: a client opening and resetting streams in a loop loses its connection; others are served
                 rapidReset(client, ca, keys, cert);
                 continuationFlood(client, ca, keys, cert);
+                pingFlood(client, ca, keys, cert);
                 assertThat(client.exec(
                                 "node",
                                 script.toString(),

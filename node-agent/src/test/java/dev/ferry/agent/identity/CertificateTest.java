@@ -143,7 +143,16 @@ class CertificateTest {
         };
         CertificateManager m = new CertificateManager(flaky, () -> bundle, ticker, DAY);
         m.want(Set.of(WEB));
+        assertThat(m.pending(Set.of(WEB))).contains("waiting for 1 workload certificate(s)", WEB.uri());
+        down.set(true);
         m.runDue();
+        assertThat(m.pending(Set.of(WEB, DB)))
+                .as("readiness names what is missing and why; DB is not wanted, so not waited for")
+                .contains("waiting for 1 workload certificate(s)", WEB.uri(), "connection refused");
+        down.set(false);
+        ticker.advance(Duration.ofSeconds(1));
+        m.runDue();
+        assertThat(m.pending(Set.of(WEB))).isEmpty();
         WorkloadCertificate cert = m.current(WEB).orElseThrow();
         down.set(true);
         ticker.advance(Duration.ofHours(12).plusSeconds(1));
@@ -152,6 +161,7 @@ class CertificateTest {
         CertificateManager.Status s = m.status().getFirst();
         assertThat(s.failures()).isEqualTo(1);
         assertThat(s.lastError()).isEqualTo("connection refused");
+        assertThat(m.pending(Set.of(WEB))).as("a kept valid certificate counts").isEmpty();
         assertThat(s.nextAttempt()).isEqualTo(now().plusSeconds(1));
         ticker.advance(Duration.ofSeconds(1));
         m.runDue();

@@ -65,8 +65,9 @@ class RemoteCaTest {
     }
 
     @Test
-    void theAgentGetsItsWorkloadsCertificatesFromTheRemoteCa() throws Exception {
+    void theAgentGetsItsWorkloadsCertificatesFromTheRemoteCaAndIsReadyOnlyOnceTheyAreIn() throws Exception {
         Identity echo = Identity.parse("spiffe://cluster.local/ns/test/sa/echo");
+        Files.writeString(token, "a-token-the-ca-does-not-know\n");
         try (TestCaServer istiod = new TestCaServer(
                         signer,
                         Files.createDirectories(dir.resolve("istiod")),
@@ -86,7 +87,18 @@ class RemoteCaTest {
                                         Files.writeString(dir.resolve("bundle.pem"), Pki.pem((Object)
                                                         signer.certificate()))
                                                 .toString()))) {
+            // the token the CA accepts is not there yet: the agent may not report ready without the certificate
             long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+            var notReady = agent.send(agent.agent.readinessAddress(), "/healthz/ready", "GET");
+            while (!notReady.body().contains("last error")) {
+                assertThat(System.nanoTime()).as("a refused attempt").isLessThan(deadline);
+                Thread.sleep(50);
+                notReady = agent.send(agent.agent.readinessAddress(), "/healthz/ready", "GET");
+            }
+            assertThat(notReady.statusCode()).isEqualTo(503);
+            assertThat(notReady.body()).contains("waiting for 1 workload certificate(s)", echo.uri());
+
+            Files.writeString(token, "token-node-1\n");
             while (agent.agent.certificates().current(echo).isEmpty()) {
                 assertThat(System.nanoTime())
                         .as("certificate from the remote CA")
@@ -94,6 +106,9 @@ class RemoteCaTest {
                 Thread.sleep(20);
             }
             assertThat(istiod.seenTokens).contains("token-node-1");
+            assertThat(agent.send(agent.agent.readinessAddress(), "/healthz/ready", "GET")
+                            .statusCode())
+                    .isEqualTo(200);
         }
     }
 
