@@ -1,6 +1,7 @@
 package dev.ferry.agent.hbone;
 
 import dev.ferry.agent.identity.CertificateValidator;
+import dev.ferry.agent.identity.VerifiedChains;
 import dev.ferry.agent.identity.WorkloadCertificate;
 import dev.ferry.mesh.Identity;
 import dev.ferry.time.Ticker;
@@ -27,7 +28,7 @@ import org.slf4j.LoggerFactory;
 /**
  * TLS for HBONE: TLS 1.3 only, ALPN {@code h2}, no SNI, mutual authentication with workload certificates. BoringSSL
  * through netty-tcnative; the JDK provider only when it is unavailable (logged once). The trust manager accepts a
- * peer whose chain passes {@link CertificateValidator#checkPeer}; which identity it must be is checked by the caller
+ * peer whose chain passes {@link CertificateValidator#checkPeer} (memoized per chain, {@link VerifiedChains}); which identity it must be is checked by the caller
  * (a client knows whom it dialled, a server learns who called). One context per workload certificate, rebuilt when
  * the certificate is renewed.
  */
@@ -40,6 +41,7 @@ public final class HboneTls {
     private final String trustDomain;
     private final Map<Identity, Built> servers = new ConcurrentHashMap<>();
     private final Map<Identity, Built> clients = new ConcurrentHashMap<>();
+    private final VerifiedChains verified = new VerifiedChains();
 
     public HboneTls(Supplier<List<X509Certificate>> bundle, Ticker ticker, String trustDomain) {
         this.bundle = bundle;
@@ -120,7 +122,7 @@ public final class HboneTls {
     private X509ExtendedTrustManager trustManager() {
         return new X509ExtendedTrustManager() {
             private void check(X509Certificate[] chain) throws CertificateException {
-                CertificateValidator.checkPeer(
+                verified.checkPeer(
                         List.of(chain), bundle.get(), ticker.wallClock().instant(), trustDomain);
             }
 

@@ -75,6 +75,32 @@ class CertificateTest {
         assertRejected(stranger.issue(pub, List.of(WEB.uri()), false, t, t.plus(DAY)), WEB, "does not chain");
     }
 
+    @Test
+    void verifiedPeerChainsAreRememberedButStillExpireAndFollowTheBundle() throws Exception {
+        VerifiedChains memo = new VerifiedChains();
+        Instant t = now();
+        List<X509Certificate> chain =
+                List.of(ca.issue(Pki.newKeyPair().getPublic(), List.of(WEB.uri()), false, t, t.plus(DAY)));
+        assertThat(memo.checkPeer(chain, bundle, now(), "cluster.local")).isEqualTo(WEB);
+        assertThat(memo.checkPeer(chain, bundle, now(), "cluster.local")).isEqualTo(WEB);
+        assertThat(memo.size()).isEqualTo(1);
+
+        LocalCa other = LocalCa.loadOrCreate(dir.resolve("o.pem"), dir.resolve("o-key.pem"), "cluster.local", ticker);
+        assertThatThrownBy(() -> memo.checkPeer(chain, List.of(other.certificate()), now(), "cluster.local"))
+                .as("a reloaded bundle without the issuer: verified again, refused")
+                .hasMessageContaining("does not chain");
+        ticker.advance(DAY.plusSeconds(1));
+        assertThatThrownBy(() -> memo.checkPeer(chain, bundle, now(), "cluster.local"))
+                .as("a remembered chain past its notAfter")
+                .hasMessageContaining("expired");
+        List<X509Certificate> stranger =
+                List.of(other.issue(Pki.newKeyPair().getPublic(), List.of(WEB.uri()), false, now(), now().plus(DAY)));
+        for (int i = 0; i < 2; i++) { // a refused chain is never remembered as verified
+            assertThatThrownBy(() -> memo.checkPeer(stranger, bundle, now(), "cluster.local"))
+                    .hasMessageContaining("does not chain");
+        }
+    }
+
     private void assertRejected(X509Certificate leaf, Identity expected, String why) {
         assertThatThrownBy(() -> CertificateValidator.check(List.of(leaf), expected, bundle, now()))
                 .hasMessageContaining(why);
