@@ -86,6 +86,8 @@ public final class TunnelRelay {
             }
             ok.run();
             stream.config().setAutoRead(false); // the relay reads when the app side can take more
+            // "frames" turns DATA frames into bytes and back; an L7 codec (HTTP parsing, routing, per-request
+            // policy) goes between it and "relay", bytes in and bytes out, without changing the listener
             stream.pipeline().addLast("frames", new StreamFrameAdapter());
             stream.pipeline().addLast("relay", new RelayHandler(session));
             stream.read();
