@@ -36,7 +36,10 @@ public final class ConnectionRecord {
     private volatile CloseReason closeReason;
     private volatile String closeDetail = "";
 
-    /** @param sourceWorkload the pod owning the listener that accepted this, or null; never guessed from an IP */
+    /**
+     * @param sourceWorkload the pod owning the listener that accepted this; for an HBONE tunnel, the pod at the
+     *     source IP if it runs as the certificate's identity; else null — never guessed from an IP alone
+     */
     public ConnectionRecord(
             long id,
             Direction direction,

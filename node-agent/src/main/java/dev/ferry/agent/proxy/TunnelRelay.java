@@ -95,6 +95,19 @@ public final class TunnelRelay {
         });
     }
 
+    /**
+     * The peer's workload for telemetry, as ztunnel finds it: the pod at the tunnel's source IP (HBONE connections
+     * come from the source pod's own address), believed only when it runs as the identity its certificate proved;
+     * otherwise unknown. Never used for policy, which takes the certificate's identity.
+     */
+    private static Workload sourceWorkload(RelayContext ctx, InetSocketAddress peer, String peerUri) {
+        return ctx.snapshot()
+                .get()
+                .workloadByIp(peer.getAddress())
+                .filter(w -> w.identity(ctx.trustDomain()).uri().equals(peerUri))
+                .orElse(null);
+    }
+
     private static RelaySession session(
             RelayContext ctx,
             Channel stream,
@@ -110,7 +123,7 @@ public final class TunnelRelay {
                 Direction.INBOUND,
                 "hbone/" + workload.key(),
                 peer,
-                null,
+                sourceWorkload(ctx, peer, peerUri),
                 ctx.ticker().wallClock().instant(),
                 ctx.ticker().nanoTime());
         record.originalDestination(target);

@@ -259,14 +259,17 @@ class TwoNodeClusterTest {
                                 "destination_principal", "spiffe://cluster.local/ns/shop/sa/web")))
                 .isGreaterThanOrEqualTo(1);
 
-        // the destination counts the tunnel too: destination reporter, mutual_tls, the client's principal
+        // the destination counts the tunnel too: destination reporter, mutual_tls, the client's principal, and the
+        // client's workload (the pod at the tunnel's source IP, running as that principal)
         assertThat(PromText.sum(
                         agent2.scrape(),
                         "istio_tcp_connections_opened_total",
                         Map.of(
                                 "reporter", "destination",
                                 "connection_security_policy", "mutual_tls",
-                                "source_principal", "spiffe://cluster.local/ns/shop/sa/client")))
+                                "source_principal", "spiffe://cluster.local/ns/shop/sa/client",
+                                "source_workload", "client",
+                                "source_workload_namespace", "shop")))
                 .isGreaterThanOrEqualTo(1);
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (agent2.agent.registry().inbound() > 0) { // earlier tunnels are closed
