@@ -101,6 +101,21 @@ class CertificateTest {
         }
     }
 
+    @Test
+    void theVerifiedChainMemoIsBoundedByMemory() throws Exception {
+        Instant t = now();
+        List<X509Certificate> first =
+                List.of(ca.issue(Pki.newKeyPair().getPublic(), List.of(WEB.uri()), false, t, t.plus(DAY)));
+        long perEntry = (long) first.getFirst().getEncoded().length * VerifiedChains.PARSED_FACTOR;
+        VerifiedChains memo = new VerifiedChains(perEntry * 50);
+        var key = Pki.newKeyPair().getPublic();
+        for (int i = 0; i < 200; i++) {
+            List<X509Certificate> chain = List.of(ca.issue(key, List.of(WEB.uri()), false, t, t.plus(DAY)));
+            assertThat(memo.checkPeer(chain, bundle, now(), "cluster.local")).isEqualTo(WEB);
+        }
+        assertThat(memo.size()).as("at most ~50 chains' worth kept").isBetween(1L, 60L);
+    }
+
     private void assertRejected(X509Certificate leaf, Identity expected, String why) {
         assertThatThrownBy(() -> CertificateValidator.check(List.of(leaf), expected, bundle, now()))
                 .hasMessageContaining(why);
