@@ -372,7 +372,7 @@ public final class Agent implements AutoCloseable {
                 Path.of(config.caTokenFile()),
                 Duration.ofSeconds(10));
         remoteCa = ca;
-        TrustBundle bundle = new TrustBundle(Path.of(config.trustBundleFile()));
+        TrustBundle bundle = new TrustBundle(Path.of(config.trustBundleFile()), ticker);
         log.info("workload certificates come from the {}; trust bundle {}", ca.describe(), config.trustBundleFile());
         trustBundle = bundle::certificates;
         return new CertificateManager(ca, bundle::certificates, ticker, config.certificateValidity());

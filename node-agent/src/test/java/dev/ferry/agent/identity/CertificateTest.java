@@ -116,6 +116,29 @@ class CertificateTest {
         assertThat(memo.size()).as("at most ~50 chains' worth kept").isBetween(1L, 60L);
     }
 
+    @Test
+    void theTrustBundleFollowsItsFileAtMostOncePerSecondAndKeepsTheLastGoodOne() throws Exception {
+        Path file = Files.writeString(dir.resolve("bundle.pem"), Pki.pem((Object) ca.certificate()));
+        TrustBundle tb = new TrustBundle(file, ticker);
+        List<X509Certificate> first = tb.certificates();
+        assertThat(first).containsExactly(ca.certificate());
+        assertThat(tb.certificates()).as("the same instance while unchanged").isSameAs(first);
+
+        LocalCa next = LocalCa.loadOrCreate(dir.resolve("n.pem"), dir.resolve("n-key.pem"), "cluster.local", ticker);
+        Files.writeString(file, Pki.pem((Object) ca.certificate()) + Pki.pem((Object) next.certificate()));
+        Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.fromMillis(1_000));
+        assertThat(tb.certificates()).as("not looked at again within a second").isSameAs(first);
+        ticker.advance(Duration.ofSeconds(1));
+        assertThat(tb.certificates()).as("root rotation").containsExactly(ca.certificate(), next.certificate());
+
+        Files.writeString(file, "not PEM");
+        Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.fromMillis(2_000));
+        ticker.advance(Duration.ofSeconds(1));
+        assertThat(tb.certificates())
+                .as("an unreadable file keeps the last good bundle")
+                .hasSize(2);
+    }
+
     private void assertRejected(X509Certificate leaf, Identity expected, String why) {
         assertThatThrownBy(() -> CertificateValidator.check(List.of(leaf), expected, bundle, now()))
                 .hasMessageContaining(why);
