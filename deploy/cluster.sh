@@ -6,9 +6,9 @@
 # wired by Debian's real bridge + host-local plugins with ferry-cni chained last. The caller sets JAR, PLUGIN, JAVA
 # and WORK (a scratch dir), calls cluster_up, and traps cluster_cleanup: everything it made is torn down.
 S=$$
-# The agents' JVM flags (override to experiment, e.g. with -Xlog:gc). No speculative C2 traps: each that fires
-# deoptimizes the hot path for seconds (see the README's benchmark notes); the same flags as the DaemonSet's.
-AGENT_JAVA_OPTS=${AGENT_JAVA_OPTS:--XX:+UseSerialGC -Xmx128m -XX:PerMethodTrapLimit=0 -XX:-UseTypeSpeculation}
+# The agents' JVM flags (override to experiment, e.g. with -Xlog:gc): the DaemonSet's, scaled to a 128 MiB heap
+# (see "Running the agent" in the README for why each).
+AGENT_JAVA_OPTS=${AGENT_JAVA_OPTS:--XX:+UseSerialGC -Xmx128m -Xmn80m -XX:MaxTenuringThreshold=2 -XX:PerMethodTrapLimit=0 -XX:-UseTypeSpeculation}
 N1=ferry-node1-$S
 N2=ferry-node2-$S
 CLUSTER_NS=()
