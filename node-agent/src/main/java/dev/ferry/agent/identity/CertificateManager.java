@@ -144,23 +144,21 @@ public final class CertificateManager {
      */
     public String pending(Set<Identity> of) {
         Instant now = ticker.wallClock().instant();
-        List<Identity> sorted = new ArrayList<>(of);
-        sorted.sort(Comparator.comparing(Identity::uri));
-        for (Identity id : sorted) {
-            Slot slot = slots.get(id);
-            if (slot == null) {
-                continue; // departed since: nothing to wait for
-            }
-            WorkloadCertificate c = slot.current;
-            if (c == null || !c.validAt(now)) {
-                long missing = sorted.stream()
-                        .filter(i -> slots.containsKey(i) && current(i).isEmpty())
-                        .count();
-                return "waiting for " + missing + " workload certificate(s), e.g. " + id.uri()
-                        + (slot.lastError.isEmpty() ? "" : " (last error: " + slot.lastError + ")");
+        List<Identity> missing = new ArrayList<>();
+        for (Identity id : of) {
+            Slot slot = slots.get(id); // null: departed since, nothing to wait for
+            if (slot != null && (slot.current == null || !slot.current.validAt(now))) {
+                missing.add(id);
             }
         }
-        return "";
+        if (missing.isEmpty()) {
+            return "";
+        }
+        Identity first = java.util.Collections.min(missing, Comparator.comparing(Identity::uri));
+        Slot slot = slots.get(first);
+        String error = slot == null ? "" : slot.lastError;
+        return "waiting for " + missing.size() + " workload certificate(s), e.g. " + first.uri()
+                + (error.isEmpty() ? "" : " (last error: " + error + ")");
     }
 
     public List<Status> status() {

@@ -27,20 +27,19 @@ public final class TrustBundle {
     private final Ticker ticker;
     private FileTime seen;
     private long checkedAt;
-    private boolean checked;
     private List<X509Certificate> current = List.of();
 
     public TrustBundle(Path file, Ticker ticker) {
         this.file = file;
         this.ticker = ticker;
+        this.checkedAt = ticker.nanoTime() - CHECK_EVERY.toNanos(); // the first call reads the file
     }
 
     public synchronized List<X509Certificate> certificates() {
         long now = ticker.nanoTime();
-        if (checked && now - checkedAt < CHECK_EVERY.toNanos()) {
+        if (now - checkedAt < CHECK_EVERY.toNanos()) {
             return current;
         }
-        checked = true;
         checkedAt = now;
         try {
             FileTime t = Files.getLastModifiedTime(file);

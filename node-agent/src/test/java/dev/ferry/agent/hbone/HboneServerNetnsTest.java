@@ -100,10 +100,7 @@ class HboneServerNetnsTest {
                             io.netty.util.ReferenceCountUtil.release(msg);
                         }
                     }));
-            var preface = ch.alloc().buffer();
-            preface.writeBytes(io.netty.handler.codec.http2.Http2CodecUtil.connectionPrefaceBuf());
-            frame(preface, 4, 0, 0, new byte[0]); // SETTINGS
-            ch.writeAndFlush(preface).sync();
+            sendPreface(ch);
             var out = ch.alloc().buffer();
             frame(out, 1, 0, 1, new byte[] {(byte) 0x82}); // HEADERS, stream 1, no END_HEADERS: ":method GET"
             for (int i = 0; i < 100; i++) {
@@ -134,10 +131,7 @@ class HboneServerNetnsTest {
                     group,
                     p -> p.channel().config().setOption(io.netty.channel.ChannelOption.SO_RCVBUF, 4096));
             ch.config().setAutoRead(false);
-            var preface = ch.alloc().buffer();
-            preface.writeBytes(io.netty.handler.codec.http2.Http2CodecUtil.connectionPrefaceBuf());
-            frame(preface, 4, 0, 0, new byte[0]); // SETTINGS
-            ch.writeAndFlush(preface).sync();
+            sendPreface(ch);
             long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
             for (int chunk = 0; chunk < 400 && ch.isActive() && System.nanoTime() < deadline; chunk++) {
                 var out = ch.alloc().buffer(1000 * 17);
@@ -152,6 +146,14 @@ class HboneServerNetnsTest {
         } finally {
             group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
         }
+    }
+
+    /** The raw client start of HTTP/2: the connection preface and an empty SETTINGS frame. */
+    private static void sendPreface(io.netty.channel.Channel ch) throws InterruptedException {
+        var preface = ch.alloc().buffer();
+        preface.writeBytes(io.netty.handler.codec.http2.Http2CodecUtil.connectionPrefaceBuf());
+        frame(preface, 4, 0, 0, new byte[0]); // SETTINGS
+        ch.writeAndFlush(preface).sync();
     }
 
     private static void frame(io.netty.buffer.ByteBuf out, int type, int flags, int stream, byte[] payload) {
