@@ -1,5 +1,6 @@
 package dev.ferry.mesh;
 
+import dev.ferry.net.IpLiteral;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 
@@ -7,18 +8,22 @@ import java.net.UnknownHostException;
 public record Cidr(byte[] network, int prefix) {
     public static Cidr parse(String text) {
         int slash = text.indexOf('/');
-        if (slash < 0 || !isLiteral(text.substring(0, slash))) {
-            throw new IllegalArgumentException("'" + text + "' is not a CIDR (example: 10.244.1.0/24)");
+        InetAddress address = slash < 0 ? null : IpLiteral.parseOrNull(text.substring(0, slash));
+        String bits = slash < 0 ? "" : text.substring(slash + 1);
+        if (address == null || !bits.matches("[0-9]{1,3}")) {
+            throw new IllegalArgumentException(
+                    "'" + IpLiteral.abbreviate(text) + "' is not a CIDR (example: 10.244.1.0/24)");
         }
         try {
-            byte[] net = InetAddress.getByName(text.substring(0, slash)).getAddress();
-            int prefix = Integer.parseInt(text.substring(slash + 1));
+            byte[] net = address.getAddress();
+            int prefix = Integer.parseInt(bits);
             if (prefix < 0 || prefix > net.length * 8) {
                 throw new IllegalArgumentException("'" + text + "': prefix out of range");
             }
             return new Cidr(net, prefix);
-        } catch (UnknownHostException | NumberFormatException e) {
-            throw new IllegalArgumentException("'" + text + "' is not a CIDR (example: 10.244.1.0/24)", e);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(
+                    "'" + IpLiteral.abbreviate(text) + "' is not a CIDR (example: 10.244.1.0/24)", e);
         }
     }
 
@@ -27,23 +32,12 @@ public record Cidr(byte[] network, int prefix) {
         if (text.indexOf('/') >= 0) {
             return parse(text);
         }
-        if (!isLiteral(text)) {
-            throw new IllegalArgumentException("'" + text + "' is not an IP address or CIDR");
+        InetAddress address = IpLiteral.parseOrNull(text);
+        if (address == null) {
+            throw new IllegalArgumentException("'" + IpLiteral.abbreviate(text) + "' is not an IP address or CIDR");
         }
-        try {
-            byte[] a = InetAddress.getByName(text).getAddress(); // a literal (checked): no DNS lookup
-            return new Cidr(a, a.length * 8);
-        } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("'" + text + "' is not an IP address or CIDR", e);
-        }
-    }
-
-    /**
-     * Whether {@link InetAddress#getByName} will read this as a literal rather than look it up in DNS: a dotted
-     * quad, or anything with a colon (which the JDK only ever parses as IPv6).
-     */
-    private static boolean isLiteral(String text) {
-        return text.matches("^\\d{1,3}(\\.\\d{1,3}){3}$") || (text.contains(":") && text.matches("^[0-9a-fA-F:.]+$"));
+        byte[] a = address.getAddress();
+        return new Cidr(a, a.length * 8);
     }
 
     @Override

@@ -1,14 +1,14 @@
 package dev.ferry.mesh.source;
 
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.yaml.snakeyaml.LoaderOptions;
 
 /**
  * Splits a YAML (or JSON) file into Kubernetes documents, binds each to fabric8's model and checks it against
@@ -38,10 +39,27 @@ public final class MeshDocumentParser {
 
     private static final int MAX_LIST_DEPTH = 4;
 
-    private final ObjectMapper yaml = new YAMLMapper(new YAMLFactory());
+    /**
+     * SnakeYAML's defaults stay (50 aliases per collection against alias bombs, nesting 50 deep) except its limit
+     * of 3 MiB per document: one {@code v1 List} of a large cluster is far bigger. What a file may cost in all is
+     * bounded before parsing, by {@link MeshBudget}.
+     */
+    private final YAMLFactory yaml =
+            YAMLFactory.builder().loaderOptions(loaderOptions()).build();
+
     private final ObjectMapper binder = JsonMapper.builder().build();
 
-    public record Result(List<ParsedDocument> documents, List<DocumentError> errors) {
+    private static LoaderOptions loaderOptions() {
+        LoaderOptions o = new LoaderOptions();
+        o.setCodePointLimit((int) Math.min(Integer.MAX_VALUE, MeshBudget.HARD_LIMIT_BYTES));
+        return o;
+    }
+
+    /**
+     * @param emptyList the file holds a top-level {@code v1 List} with no items, the shape of {@code kubectl get ...
+     *     -o yaml} for an empty cluster: an explicit "nothing", unlike an empty or truncated file
+     */
+    public record Result(List<ParsedDocument> documents, List<DocumentError> errors, boolean emptyList) {
         public Result {
             documents = List.copyOf(documents);
             errors = List.copyOf(errors);
@@ -49,24 +67,84 @@ public final class MeshDocumentParser {
     }
 
     public Result parse(String fileName, String text) throws NotYamlException {
-        List<JsonNode> roots = new ArrayList<>();
-        try (MappingIterator<JsonNode> it = yaml.readerFor(JsonNode.class).readValues(text)) {
-            while (it.hasNextValue()) {
-                roots.add(it.nextValue());
+        return parse(fileName, text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Reads the file one document at a time and binds each as it is read, so a file's peak memory is its bound
+     * documents plus one document's tree. A {@code v1 List}'s items are streamed the same way (kubectl writes
+     * {@code items} before {@code kind}, so they are bound provisionally and kept only if the root proves to be a
+     * List): {@code kubectl get pods -A -o yaml} of a large cluster is one document.
+     */
+    public Result parse(String fileName, byte[] bytes) throws NotYamlException {
+        List<ParsedDocument> docs = new ArrayList<>();
+        List<DocumentError> errors = new ArrayList<>();
+        boolean emptyList = false;
+        try (JsonParser p = yaml.createParser(bytes)) {
+            int number = 0;
+            for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+                String origin = fileName + "#" + ++number;
+                if (t == JsonToken.START_OBJECT) {
+                    emptyList |= root(origin, p, docs, errors);
+                    continue;
+                }
+                JsonNode node = binder.readTree(p);
+                if (node != null
+                        && !node.isNull()
+                        && !node.isMissingNode()
+                        && !(node.isValueNode() && node.asText().isEmpty())) {
+                    errors.add(
+                            new DocumentError(origin, null, "a document must be a mapping, got " + node.getNodeType()));
+                } // an empty document between two '---' is legal YAML (SnakeYAML reads it as an empty scalar)
             }
         } catch (IOException | RuntimeException e) {
             throw new NotYamlException(fileName + ": not YAML: " + firstLine(e.getMessage()), e);
         }
-        List<ParsedDocument> docs = new ArrayList<>();
-        List<DocumentError> errors = new ArrayList<>();
-        for (int i = 0; i < roots.size(); i++) {
-            JsonNode root = roots.get(i);
-            if (root == null || root.isNull() || root.isMissingNode()) {
-                continue; // an empty document between two '---' is legal YAML
+        return new Result(docs, errors, emptyList);
+    }
+
+    /** One top-level mapping, the parser on its START_OBJECT; true when it is a v1 List without items. */
+    private boolean root(String origin, JsonParser p, List<ParsedDocument> docs, List<DocumentError> errors)
+            throws IOException {
+        ObjectNode root = binder.createObjectNode();
+        List<ParsedDocument> itemDocs = new ArrayList<>();
+        List<DocumentError> itemErrors = new ArrayList<>();
+        boolean items = false;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken value = p.nextToken();
+            if ("items".equals(field) && value == JsonToken.START_ARRAY && !items) {
+                items = true;
+                int i = 0;
+                while (p.nextToken() != JsonToken.END_ARRAY) {
+                    JsonNode item = binder.readTree(p);
+                    collect(origin + ".items[" + i++ + "]", item, 1, itemDocs, itemErrors);
+                }
+            } else {
+                root.set(field, binder.readTree(p));
             }
-            collect(fileName + "#" + (i + 1), root, 0, docs, errors);
         }
-        return new Result(docs, errors);
+        boolean list = "List".equals(root.path("kind").asText(""))
+                && "v1".equals(root.path("apiVersion").asText(""));
+        if (list) {
+            JsonNode other = root.get("items");
+            if (other != null && !other.isNull()) {
+                errors.add(new DocumentError(origin, null, "field items: must be a list"));
+                return false;
+            }
+            docs.addAll(itemDocs);
+            errors.addAll(itemErrors);
+            return itemDocs.isEmpty() && itemErrors.isEmpty();
+        } else if (items) {
+            errors.add(new DocumentError(
+                    origin,
+                    keyOf(root, root.path("kind").asText("")),
+                    "field items: only a v1 List has items (kind '"
+                            + root.path("kind").asText("") + "')"));
+        } else {
+            collect(origin, root, 0, docs, errors);
+        }
+        return false;
     }
 
     private void collect(
@@ -119,7 +197,9 @@ public final class MeshDocumentParser {
                 errors.add(new DocumentError(origin, key, "field metadata.name: required"));
                 return;
             }
-            docs.add(new ParsedDocument(origin, key, resource));
+            docs.add(new ParsedDocument(origin, key, convert(resource), List.of()));
+        } catch (InvalidDocumentException e) {
+            errors.add(new DocumentError(origin, key, e.getMessage()));
         } catch (JsonMappingException e) {
             errors.add(new DocumentError(
                     origin, key, "field " + pathOf(e) + ": bad value: " + firstLine(e.getOriginalMessage())));
@@ -146,14 +226,27 @@ public final class MeshDocumentParser {
                 errors.add(new DocumentError(origin, key, "field metadata.name: required"));
                 return;
             }
-            GenericKubernetesResource resource = binder.treeToValue(node, GenericKubernetesResource.class);
-            docs.add(new ParsedDocument(origin, key, resource));
+            List<String> problems = new ArrayList<>();
+            Object policy = "PeerAuthentication".equals(key.kind())
+                    ? PeerAuthenticationConverter.convert(node, key.namespace(), key.name(), problems)
+                    : PolicyConverter.convert(node, key.namespace(), key.name(), problems);
+            docs.add(new ParsedDocument(origin, key, policy, problems));
         } catch (JsonMappingException e) {
             errors.add(new DocumentError(
                     origin, key, "field metadata." + pathOf(e) + ": bad value: " + firstLine(e.getOriginalMessage())));
         } catch (JacksonException | IllegalArgumentException e) {
             errors.add(new DocumentError(origin, key, "bad value: " + firstLine(e.getMessage())));
         }
+    }
+
+    /** The model form of a bound, schema-checked resource (see {@link ParsedDocument}). */
+    private static Object convert(HasMetadata resource) throws InvalidDocumentException {
+        return switch (resource) {
+            case Namespace ns -> ModelConverter.namespace(ns);
+            case Pod pod -> ModelConverter.podFacts(pod);
+            case Service svc -> ModelConverter.service(svc);
+            default -> throw new IllegalStateException("no converter for " + resource.getKind());
+        };
     }
 
     private static DocumentKey keyOf(JsonNode node, String kind) {

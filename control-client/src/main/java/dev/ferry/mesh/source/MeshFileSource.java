@@ -1,17 +1,15 @@
 package dev.ferry.mesh.source;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.ferry.health.Heartbeat;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Namespace;
 import dev.ferry.mesh.Service;
 import dev.ferry.mesh.Workload;
 import dev.ferry.mesh.authz.AuthorizationPolicy;
 import dev.ferry.mesh.authz.PeerAuthentication;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.Pod;
+import dev.ferry.time.Ticker;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.FileSystems;
@@ -19,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchService;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -41,8 +40,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class MeshFileSource implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MeshFileSource.class);
-    /** A mesh file larger than this is refused rather than parsed; 64 MiB holds ~100k pods of kubectl output. */
-    static final long MAX_FILE_BYTES = 64L << 20;
 
     /** Reports errors in file order: {@code name#N...} sorted by name, then by document number. */
     private static final Comparator<DocumentError> DOCUMENT_ORDER = Comparator.comparing((DocumentError e) ->
@@ -53,23 +50,66 @@ public final class MeshFileSource implements AutoCloseable {
     private final Path path;
     private final Consumer<MeshSnapshot> snapshots;
     private final Consumer<ReloadReport> reports;
+    private final MeshBudget budget;
+    private final Heartbeat heartbeat;
     private final MeshDocumentParser parser = new MeshDocumentParser();
 
     private Map<DocumentKey, ParsedDocument> lastGood = Map.of();
-    private String lastDigest = "";
+    /** What the files were at the last reload, applied or not: the same input is never parsed (or logged) twice. */
+    private String lastSeen = "";
+
     private long version;
+    private volatile ReloadReport last;
     private volatile WatchService watcher;
     private volatile Thread watchThread;
 
     public MeshFileSource(Path path, Consumer<MeshSnapshot> snapshots, Consumer<ReloadReport> reports) {
+        this(path, snapshots, reports, MeshBudget.forThisHeap(), new Heartbeat("mesh-file-watch", Ticker.system()));
+    }
+
+    public MeshFileSource(
+            Path path,
+            Consumer<MeshSnapshot> snapshots,
+            Consumer<ReloadReport> reports,
+            MeshBudget budget,
+            Heartbeat heartbeat) {
         this.path = path;
         this.snapshots = snapshots;
         this.reports = reports;
+        this.budget = budget;
+        this.heartbeat = heartbeat;
+    }
+
+    /** The watcher's liveness, for the agent's watchdog. */
+    public Heartbeat heartbeat() {
+        return heartbeat;
+    }
+
+    /**
+     * Empty while the files in force are the files on disk; otherwise why the last reload was not applied (the last
+     * good state is being served). Readiness reports it.
+     */
+    public String staleReason() {
+        ReloadReport r = last;
+        return r == null || r.outcome() != ReloadReport.Outcome.REJECTED
+                ? ""
+                : "mesh files rejected, serving version " + r.version() + ": " + r.detail();
     }
 
     /** Reads the files now and publishes a snapshot if they changed. */
     public synchronized ReloadReport reload() {
-        ReloadReport report = doReload();
+        ReloadReport report;
+        try {
+            report = doReload();
+        } catch (RuntimeException e) {
+            // A defect of ours, not of the input: reported, and the watcher lives on with the last good state.
+            log.error("mesh reload failed", e);
+            heartbeat.failed(e);
+            report = new ReloadReport(ReloadReport.Outcome.REJECTED, version, lastGood.size(), List.of(), e.toString());
+        }
+        if (report.outcome() != ReloadReport.Outcome.UNCHANGED) {
+            last = report;
+        }
         switch (report.outcome()) {
             case APPLIED ->
                 log.info("mesh reload applied: version {}, {} documents", report.version(), report.documents());
@@ -90,41 +130,64 @@ public final class MeshFileSource implements AutoCloseable {
     }
 
     private ReloadReport doReload() {
-        Map<String, String> texts;
+        List<Path> files;
+        long total;
+        String signature;
         try {
-            texts = readAll();
+            files = files();
+            total = 0;
+            StringBuilder sig = new StringBuilder();
+            for (Path f : files) {
+                BasicFileAttributes a = regularFile(f);
+                total += a.size();
+                sig.append(f.getFileName())
+                        .append('\0')
+                        .append(a.size())
+                        .append('\0')
+                        .append(a.lastModifiedTime())
+                        .append('\0');
+            }
+            signature = sig.toString();
         } catch (IOException | RuntimeException e) {
-            return new ReloadReport(ReloadReport.Outcome.REJECTED, version, lastGood.size(), List.of(), e.toString());
+            return rejected("stat:" + e, e.toString());
         }
-        String digest = digest(texts);
-        if (digest.equals(lastDigest)) {
+        if (total > budget.maxBytes()) {
+            // Not read at all: reading it is what would exhaust the heap.
+            return rejected(
+                    "size:" + signature,
+                    "mesh files are " + total + " bytes, over the budget of " + budget.describe()
+                            + "; raise -Xmx or trim the files");
+        }
+        Map<String, byte[]> contents;
+        try {
+            contents = readAll(files);
+        } catch (IOException | RuntimeException e) {
+            return rejected("read:" + signature + e, e.toString());
+        }
+        String digest = digest(contents);
+        if (digest.equals(lastSeen)) {
             return new ReloadReport(ReloadReport.Outcome.UNCHANGED, version, lastGood.size(), List.of(), "");
         }
         List<ParsedDocument> parsed = new ArrayList<>();
         List<DocumentError> errors = new ArrayList<>();
-        for (Map.Entry<String, String> file : texts.entrySet()) {
+        boolean emptyList = false;
+        for (Map.Entry<String, byte[]> file : contents.entrySet()) {
             try {
                 MeshDocumentParser.Result r = parser.parse(file.getKey(), file.getValue());
                 parsed.addAll(r.documents());
                 errors.addAll(r.errors());
+                emptyList |= r.emptyList();
             } catch (NotYamlException e) {
-                return new ReloadReport(
-                        ReloadReport.Outcome.REJECTED, version, lastGood.size(), List.of(), e.getMessage());
+                return rejected(digest, e.getMessage());
             }
         }
+        contents = null; // the bytes are not needed past parsing: let a large file go before building the snapshot
 
         Map<DocumentKey, ParsedDocument> next = new LinkedHashMap<>();
         for (ParsedDocument doc : parsed) {
-            try {
-                validate(doc);
-            } catch (InvalidDocumentException e) {
-                errors.add(new DocumentError(doc.origin(), doc.key(), e.getMessage()));
-                continue;
-            }
-            List<String> policyProblems = policyProblems(doc);
-            if (!policyProblems.isEmpty()) {
+            if (!doc.problems().isEmpty()) {
                 // Kept, not skipped: an invalid policy fails closed (see AuthorizationPolicy), it never falls back.
-                errors.add(new DocumentError(doc.origin(), doc.key(), String.join("; ", policyProblems)));
+                errors.add(new DocumentError(doc.origin(), doc.key(), String.join("; ", doc.problems())));
             }
             ParsedDocument previous = next.putIfAbsent(doc.key(), doc);
             if (previous != null) {
@@ -138,19 +201,48 @@ public final class MeshFileSource implements AutoCloseable {
                 next.put(e.key(), lastGood.get(e.key()));
             }
         }
+        if (next.isEmpty() && !lastGood.isEmpty() && !emptyList) {
+            // Something to nothing: an empty or half-written file, an emptied directory, only unknown kinds. Far more
+            // likely a fault than an intent, and applying it would drop every Service and certificate at once.
+            return rejected(
+                    digest,
+                    "the mesh files now hold no usable document (" + contents(files, errors)
+                            + "); keeping the last good state. To empty the mesh on purpose, write an empty v1 List"
+                            + " (apiVersion: v1, kind: List, items: [])");
+        }
 
         errors.sort(DOCUMENT_ORDER);
         MeshSnapshot snapshot = build(next, version + 1, errors);
+        snapshots.accept(
+                snapshot); // first: if the consumer fails, nothing is taken as applied and the next poll retries
         version++;
         lastGood = Map.copyOf(next);
-        lastDigest = digest;
-        snapshots.accept(snapshot);
+        lastSeen = digest;
         return new ReloadReport(
                 errors.isEmpty() ? ReloadReport.Outcome.APPLIED : ReloadReport.Outcome.PARTIAL,
                 version,
                 next.size(),
                 errors,
                 "");
+    }
+
+    private static String contents(List<Path> files, List<DocumentError> errors) {
+        if (files.isEmpty()) {
+            return "no *.yaml, *.yml or *.json file in " + "the directory";
+        }
+        return errors.isEmpty() ? "no document" : errors.size() + " rejected document(s), e.g. " + errors.getFirst();
+    }
+
+    /**
+     * A rejected input, remembered by {@code seen} so that the same files are not re-read, re-parsed and re-logged
+     * on every poll (a large bad file would cost seconds of parsing per cycle): the next report is UNCHANGED.
+     */
+    private ReloadReport rejected(String seen, String detail) {
+        if (seen.equals(lastSeen) && last != null && last.outcome() == ReloadReport.Outcome.REJECTED) {
+            return new ReloadReport(ReloadReport.Outcome.UNCHANGED, version, lastGood.size(), List.of(), detail);
+        }
+        lastSeen = seen;
+        return new ReloadReport(ReloadReport.Outcome.REJECTED, version, lastGood.size(), List.of(), detail);
     }
 
     private static int documentNumber(String origin) {
@@ -162,49 +254,10 @@ public final class MeshFileSource implements AutoCloseable {
         return end > hash + 1 ? Integer.parseInt(origin.substring(hash + 1, end)) : 0;
     }
 
-    private static void validate(ParsedDocument doc) throws InvalidDocumentException {
-        switch (doc.resource()) {
-            case Pod pod -> ModelConverter.workload(pod, Map.of());
-            case io.fabric8.kubernetes.api.model.Service svc -> ModelConverter.service(svc);
-            default -> {}
-        }
-    }
-
-    private static final ObjectMapper TREES = JsonMapper.builder().build();
-
-    private static List<String> policyProblems(ParsedDocument doc) {
-        List<String> problems = new ArrayList<>();
-        if (doc.resource() instanceof GenericKubernetesResource r) {
-            if ("PeerAuthentication".equals(r.getKind())) {
-                peerAuthentication(r, problems);
-            } else {
-                policy(r, problems);
-            }
-        }
-        return problems;
-    }
-
-    private static PeerAuthentication peerAuthentication(GenericKubernetesResource r, List<String> problems) {
-        JsonNode tree = TREES.valueToTree(r);
-        String ns = r.getMetadata().getNamespace() == null
-                ? "default"
-                : r.getMetadata().getNamespace();
-        return PeerAuthenticationConverter.convert(tree, ns, r.getMetadata().getName(), problems);
-    }
-
-    private static AuthorizationPolicy policy(GenericKubernetesResource r, List<String> problems) {
-        JsonNode tree = TREES.valueToTree(r);
-        String ns = r.getMetadata().getNamespace() == null
-                ? "default"
-                : r.getMetadata().getNamespace();
-        return PolicyConverter.convert(tree, ns, r.getMetadata().getName(), problems);
-    }
-
     private static MeshSnapshot build(Map<DocumentKey, ParsedDocument> docs, long version, List<DocumentError> errors) {
         Map<String, Namespace> namespaces = new LinkedHashMap<>();
         for (ParsedDocument d : docs.values()) {
-            if (d.resource() instanceof io.fabric8.kubernetes.api.model.Namespace ns) {
-                Namespace n = ModelConverter.namespace(ns);
+            if (d.model() instanceof Namespace n) {
                 namespaces.put(n.name(), n);
             }
         }
@@ -213,62 +266,73 @@ public final class MeshFileSource implements AutoCloseable {
         List<AuthorizationPolicy> policies = new ArrayList<>();
         List<PeerAuthentication> peerAuthentications = new ArrayList<>();
         for (ParsedDocument d : docs.values()) {
-            try {
-                switch (d.resource()) {
-                    case GenericKubernetesResource r
-                    when "PeerAuthentication".equals(r.getKind()) ->
-                        peerAuthentications.add(peerAuthentication(r, new ArrayList<>()));
-                    case GenericKubernetesResource r -> policies.add(policy(r, new ArrayList<>()));
-                    case Pod pod -> workloads.add(ModelConverter.workload(pod, namespaces));
-                    case io.fabric8.kubernetes.api.model.Service svc -> services.add(ModelConverter.service(svc));
-                    default -> {}
-                }
-            } catch (InvalidDocumentException e) {
-                errors.add(new DocumentError(d.origin(), d.key(), e.getMessage())); // validated above: not expected
+            switch (d.model()) {
+                case PodFacts pod -> workloads.add(pod.in(namespaces));
+                case Service svc -> services.add(svc);
+                case AuthorizationPolicy p -> policies.add(p);
+                case PeerAuthentication p -> peerAuthentications.add(p);
+                default -> {}
             }
         }
         return MeshSnapshot.of(version, namespaces, workloads, services, policies, peerAuthentications);
     }
 
-    private Map<String, String> readAll() throws IOException {
-        Map<String, String> texts = new LinkedHashMap<>();
-        if (Files.isDirectory(path)) {
-            List<Path> files;
-            try (Stream<Path> list = Files.list(path)) {
-                // Hidden entries are the ConfigMap mount's ..data / ..timestamp dirs; the visible names link into them.
-                files = list.filter(p -> !p.getFileName().toString().startsWith("."))
-                        .filter(p -> {
-                            String n = p.getFileName().toString();
-                            return n.endsWith(".yaml") || n.endsWith(".yml") || n.endsWith(".json");
-                        })
-                        .filter(Files::isRegularFile)
-                        .sorted()
-                        .toList();
-            }
-            for (Path f : files) {
-                texts.put(f.getFileName().toString(), read(f));
-            }
-        } else {
-            texts.put(path.getFileName().toString(), read(path));
+    /** The files to read: the path itself, or the visible mesh files of the directory it names. */
+    private List<Path> files() throws IOException {
+        if (!Files.isDirectory(path)) {
+            return List.of(path);
         }
-        return texts;
+        try (Stream<Path> list = Files.list(path)) {
+            // Hidden entries are the ConfigMap mount's ..data / ..timestamp dirs; the visible names link into them.
+            return list.filter(p -> !p.getFileName().toString().startsWith("."))
+                    .filter(p -> {
+                        String n = p.getFileName().toString();
+                        return n.endsWith(".yaml") || n.endsWith(".yml") || n.endsWith(".json");
+                    })
+                    .sorted()
+                    .toList();
+        }
     }
 
-    private static String read(Path f) throws IOException {
-        long size = Files.size(f);
-        if (size > MAX_FILE_BYTES) {
-            throw new IOException(f + " is " + size + " bytes, over the " + MAX_FILE_BYTES + " byte limit");
+    /**
+     * Its attributes, if it is a regular file (links followed). Anything else is refused before it is opened: a FIFO
+     * would block the watcher in open(2) until some writer appeared, a device could be read forever.
+     */
+    private static BasicFileAttributes regularFile(Path f) throws IOException {
+        BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class);
+        if (!a.isRegularFile()) {
+            throw new IOException(f + " is not a regular file ("
+                    + (a.isDirectory() ? "a directory" : "a FIFO, socket" + " or device") + ")");
         }
-        return Files.readString(f, StandardCharsets.UTF_8);
+        return a;
     }
 
-    private static String digest(Map<String, String> texts) {
+    private Map<String, byte[]> readAll(List<Path> files) throws IOException {
+        Map<String, byte[]> contents = new LinkedHashMap<>();
+        long total = 0;
+        for (Path f : files) {
+            regularFile(f); // again, just before reading: the file may have been swapped since it was measured
+            byte[] bytes;
+            try (InputStream in = Files.newInputStream(f)) {
+                // Bounded read: the file may have grown since it was measured.
+                bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, budget.maxBytes() - total + 1));
+            }
+            total += bytes.length;
+            if (total > budget.maxBytes()) {
+                throw new IOException("mesh files grew over the budget of " + budget.describe() + " while read");
+            }
+            contents.put(f.getFileName().toString(), bytes);
+        }
+        return contents;
+    }
+
+    private static String digest(Map<String, byte[]> contents) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            texts.forEach((name, text) -> {
+            contents.forEach((name, bytes) -> {
                 md.update(name.getBytes(StandardCharsets.UTF_8));
                 md.update((byte) 0);
-                md.update(text.getBytes(StandardCharsets.UTF_8));
+                md.update(bytes);
                 md.update((byte) 0);
             });
             return HexFormat.of().formatHex(md.digest());
@@ -298,6 +362,7 @@ public final class MeshFileSource implements AutoCloseable {
     private void watchLoop(WatchService ws, Duration poll) {
         try {
             while (!Thread.currentThread().isInterrupted()) {
+                heartbeat.beat();
                 var key = ws.poll(poll.toMillis(), TimeUnit.MILLISECONDS);
                 if (key != null) {
                     // Editors and the kubelet write in several steps; let them finish before reading.

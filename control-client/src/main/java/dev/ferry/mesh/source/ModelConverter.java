@@ -5,6 +5,7 @@ import dev.ferry.mesh.Service;
 import dev.ferry.mesh.ServicePort;
 import dev.ferry.mesh.TargetPort;
 import dev.ferry.mesh.Workload;
+import dev.ferry.net.IpLiteral;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.IntOrString;
@@ -22,17 +23,12 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * Converts Kubernetes-shaped resources to the mesh model, once, at the edge. Every value the data path relies on is
  * validated here; a failure names the field.
  */
 public final class ModelConverter {
-    // IP literals only: InetAddress.getByName would otherwise resolve host names through DNS.
-    private static final Pattern IPV4 = Pattern.compile("^(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})$");
-    private static final Pattern IPV6 = Pattern.compile("^[0-9a-fA-F:.]+$");
-
     private ModelConverter() {}
 
     public static Namespace namespace(io.fabric8.kubernetes.api.model.Namespace ns) {
@@ -40,6 +36,10 @@ public final class ModelConverter {
     }
 
     public static Workload workload(Pod pod, Map<String, Namespace> namespaces) throws InvalidDocumentException {
+        return podFacts(pod).in(namespaces);
+    }
+
+    static PodFacts podFacts(Pod pod) throws InvalidDocumentException {
         ObjectMeta meta = pod.getMetadata();
         String namespace = meta.getNamespace() == null ? "default" : meta.getNamespace();
         PodSpec spec = pod.getSpec() == null ? new PodSpec() : pod.getSpec();
@@ -74,14 +74,12 @@ public final class ModelConverter {
             }
         }
 
-        Namespace ns = namespaces.get(namespace);
         boolean optedOut = "disabled".equals(labels(meta).get(Namespace.MESH_LABEL));
-        boolean inMesh = ns != null && ns.enrolled() && !optedOut && !hostNetwork;
         String serviceAccount = spec.getServiceAccountName() == null
                         || spec.getServiceAccountName().isEmpty()
                 ? "default"
                 : spec.getServiceAccountName();
-        return new Workload(
+        Workload workload = new Workload(
                 meta.getUid() == null ? "" : meta.getUid(),
                 meta.getName(),
                 namespace,
@@ -90,8 +88,9 @@ public final class ModelConverter {
                 spec.getNodeName() == null ? "" : spec.getNodeName(),
                 labels(meta),
                 namedPorts,
-                inMesh,
+                false,
                 ready(meta, status));
+        return new PodFacts(workload, optedOut, hostNetwork);
     }
 
     public static Service service(io.fabric8.kubernetes.api.model.Service svc) throws InvalidDocumentException {
@@ -179,26 +178,12 @@ public final class ModelConverter {
         if (value == null || value.isEmpty()) {
             throw new InvalidDocumentException("field " + field + ": required");
         }
-        var v4 = IPV4.matcher(value);
-        try {
-            if (v4.matches()) {
-                byte[] b = new byte[4];
-                for (int i = 0; i < 4; i++) {
-                    int octet = Integer.parseInt(v4.group(i + 1));
-                    if (octet > 255) {
-                        throw new InvalidDocumentException("field " + field + ": '" + value + "' is not an IP");
-                    }
-                    b[i] = (byte) octet;
-                }
-                return InetAddress.getByAddress(b);
-            }
-            if (value.contains(":") && IPV6.matcher(value).matches()) {
-                return InetAddress.getByName(value); // literal only (checked above): no DNS lookup happens
-            }
-        } catch (java.net.UnknownHostException e) {
-            throw new InvalidDocumentException("field " + field + ": '" + value + "' is not an IP", e);
+        InetAddress a = IpLiteral.parseOrNull(value);
+        if (a == null) {
+            throw new InvalidDocumentException(
+                    "field " + field + ": '" + IpLiteral.abbreviate(value) + "' is not an IP");
         }
-        throw new InvalidDocumentException("field " + field + ": '" + value + "' is not an IP");
+        return a;
     }
 
     private static Map<String, String> labels(ObjectMeta meta) {

@@ -2,6 +2,7 @@ package dev.ferry.agent.capture;
 
 import dev.ferry.mesh.Cidr;
 import dev.ferry.mesh.Workload;
+import dev.ferry.net.IpLiteral;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Path;
@@ -41,14 +42,11 @@ final class PodAddresses {
             String cidr = ip.path("address").asString("");
             int slash = cidr.indexOf('/');
             String literal = slash < 0 ? cidr : cidr.substring(0, slash);
-            if (!literal.matches("^[0-9a-fA-F:.]+$")) {
-                return Verdict.refused("prevResult has a bad address '" + cidr + "'");
+            InetAddress a = IpLiteral.parseOrNull(literal);
+            if (a == null) {
+                return Verdict.refused("prevResult has a bad address '" + IpLiteral.abbreviate(cidr) + "'");
             }
-            try {
-                claimed.add(InetAddress.getByName(literal)); // literal only (checked): no DNS lookup
-            } catch (java.net.UnknownHostException e) {
-                return Verdict.refused("prevResult has a bad address '" + cidr + "'");
-            }
+            claimed.add(a);
         }
         if (claimed.isEmpty()) {
             return Verdict.refused("prevResult reports no IP for the pod");
@@ -83,7 +81,13 @@ final class PodAddresses {
             Set<InetAddress> addrs = new LinkedHashSet<>();
             for (JsonNode link : JSON.readTree(out)) {
                 for (JsonNode info : link.path("addr_info")) {
-                    addrs.add(InetAddress.getByName(info.path("local").asString()));
+                    String local = info.path("local").asString();
+                    InetAddress a = IpLiteral.parseOrNull(local);
+                    if (a == null) {
+                        throw new IOException(
+                                "ip -j gave a local address that is not an IP literal: " + IpLiteral.abbreviate(local));
+                    }
+                    addrs.add(a);
                 }
             }
             return addrs;

@@ -4,9 +4,9 @@ import dev.ferry.agent.net.NetworkNamespace;
 import dev.ferry.mesh.Cidr;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Workload;
+import dev.ferry.net.IpLiteral;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -130,10 +130,11 @@ public final class PodEvents {
         for (PodRegistryFile.Entry e : entries.values()) {
             List<InetAddress> ips = new ArrayList<>();
             for (String ip : e.ips()) {
-                try {
-                    ips.add(InetAddress.getByName(ip)); // literals written by this class: no DNS lookup
-                } catch (UnknownHostException ex) {
-                    log.warn("pod {}: bad address {} in the registry", e.key(), ip);
+                InetAddress a = IpLiteral.parseOrNull(ip); // the file is on disk: parsed, never resolved
+                if (a == null) {
+                    log.warn("pod {}: bad address {} in the registry", e.key(), IpLiteral.abbreviate(ip));
+                } else {
+                    ips.add(a);
                 }
             }
             pods.put(e.key(), ips);

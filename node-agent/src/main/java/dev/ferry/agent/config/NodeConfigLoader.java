@@ -2,6 +2,7 @@ package dev.ferry.agent.config;
 
 import dev.ferry.cni.install.ConflistInstaller;
 import dev.ferry.mesh.Cidr;
+import dev.ferry.net.IpLiteral;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -392,14 +393,11 @@ public final class NodeConfigLoader {
 
         private InetAddress address(String key) throws ConfigException {
             String v = str(key);
-            if (!v.matches("^[0-9a-fA-F:.]+$")) {
+            InetAddress a = IpLiteral.parseOrNull(v);
+            if (a == null) {
                 throw error(key, v, "expected an IP literal");
             }
-            try {
-                return InetAddress.getByName(v); // literal only (checked above): no DNS lookup happens
-            } catch (UnknownHostException e) {
-                throw error(key, v, "expected an IP literal");
-            }
+            return a;
         }
 
         private ConfigException error(String key, String value, String why) {

@@ -12,7 +12,6 @@ import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.util.ReferenceCountUtil;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -67,9 +66,13 @@ final class ConnectStream extends ChannelInboundHandlerAdapter {
             respond(ctx, "400", "method " + method + " is not CONNECT");
             return;
         }
-        InetSocketAddress target = target(authority, workload);
+        InetSocketAddress target = HboneAuthority.parse(authority, workload.ips(), ownPorts);
         if (target == null) {
-            respond(ctx, "400", "authority '" + authority + "' is not this pod's IP with an application port");
+            respond(
+                    ctx,
+                    "400",
+                    "authority '" + dev.ferry.net.IpLiteral.abbreviate(authority)
+                            + "' is not this pod's IP with an application port");
             return;
         }
         AuthzContext context = new AuthzContext(
@@ -105,36 +108,6 @@ final class ConnectStream extends ChannelInboundHandlerAdapter {
                     ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200")));
                 },
                 why -> respond(ctx, "503", why));
-    }
-
-    /** The pod's IP and an application port from {@code ip:port} or {@code [v6]:port}; null when it is not. */
-    private InetSocketAddress target(String authority, Workload workload) {
-        int colon = authority.lastIndexOf(':');
-        if (colon <= 0) {
-            return null;
-        }
-        String host = authority.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        int port;
-        try {
-            port = Integer.parseInt(authority.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            return null;
-        }
-        if (port < 1 || port > 65535 || ownPorts.contains(port)) {
-            return null;
-        }
-        if (!host.matches("^\\d{1,3}(\\.\\d{1,3}){3}$") && !(host.contains(":") && host.matches("^[0-9a-fA-F:.]+$"))) {
-            return null; // IP literals only: a name would need DNS, and could name anything
-        }
-        try {
-            InetAddress ip = InetAddress.getByName(host);
-            return workload.ips().contains(ip) ? new InetSocketAddress(ip, port) : null;
-        } catch (java.net.UnknownHostException e) {
-            return null;
-        }
     }
 
     private void respond(ChannelHandlerContext ctx, String status, String why) {
