@@ -153,7 +153,7 @@ accessLog: false
 maxConnections: 9500
 maxConnectionsPerWorkload: 9500
 CFG
-  inns bash -c "ulimit -n 20000; exec $JAVA -Xms64m -Xmx160m -XX:+UseSerialGC -XX:PerMethodTrapLimit=0 -XX:-UseTypeSpeculation -Xss512k -XX:MaxDirectMemorySize=96m -jar $ROOT/$JAR run --config $WORK/$1.yaml" > "$WORK/$1.log" 2>&1 &
+  inns bash -c "ulimit -n 20000; exec $JAVA -XX:+ExitOnOutOfMemoryError -Xms64m -Xmx160m -XX:+UseSerialGC -XX:PerMethodTrapLimit=0 -XX:-UseTypeSpeculation -Xss512k -XX:MaxDirectMemorySize=96m -jar $ROOT/$JAR run --config $WORK/$1.yaml" > "$WORK/$1.log" 2>&1 &
   PIDS+=($!)
   eval "AGENT_$1=$!"
   for i in $(seq 1 150); do inns curl -sf --max-time 1 "http://127.0.0.1:$7/healthz/ready" >/dev/null 2>&1 && return 0; sleep 0.2; done

@@ -8,7 +8,7 @@
 S=$$
 # The agents' JVM flags (override to experiment, e.g. with -Xlog:gc): the DaemonSet's, scaled to a 128 MiB heap
 # (see "Running the agent" in the README for why each).
-AGENT_JAVA_OPTS=${AGENT_JAVA_OPTS:--XX:+UseSerialGC -Xmx128m -Xmn80m -XX:MaxTenuringThreshold=2 -XX:PerMethodTrapLimit=0 -XX:-UseTypeSpeculation}
+AGENT_JAVA_OPTS=${AGENT_JAVA_OPTS:--XX:+ExitOnOutOfMemoryError -XX:+UseSerialGC -Xmx128m -Xmn80m -XX:MaxTenuringThreshold=2 -XX:PerMethodTrapLimit=0 -XX:-UseTypeSpeculation}
 N1=ferry-node1-$S
 N2=ferry-node2-$S
 CLUSTER_NS=()

@@ -27,11 +27,14 @@ public final class ConflistWatcher implements AutoCloseable {
     private final Duration poll;
     private final WatchService watch;
     private final Thread thread;
+    private final Runnable beat;
     private volatile boolean closed;
     private String lastProblem = "";
 
-    private ConflistWatcher(ConflistInstaller installer, ConflistInstaller.Mode mode, Path confDir, Duration poll)
+    private ConflistWatcher(
+            ConflistInstaller installer, ConflistInstaller.Mode mode, Path confDir, Duration poll, Runnable beat)
             throws IOException {
+        this.beat = beat;
         this.installer = installer;
         this.mode = mode;
         this.confDir = confDir;
@@ -49,13 +52,20 @@ public final class ConflistWatcher implements AutoCloseable {
     /** Installs once (throwing if that fails), then keeps watching on a daemon thread until closed. */
     public static ConflistWatcher start(
             ConflistInstaller installer, ConflistInstaller.Mode mode, Path confDir, Duration poll) throws IOException {
+        return start(installer, mode, confDir, poll, () -> {});
+    }
+
+    /** @param beat run on the watcher's thread each time round its loop, for a watchdog to see it alive */
+    public static ConflistWatcher start(
+            ConflistInstaller installer, ConflistInstaller.Mode mode, Path confDir, Duration poll, Runnable beat)
+            throws IOException {
         if (installer.ensure(mode)) {
             log.info(
                     "installed Ferry in the CNI config in {} ({} mode)",
                     confDir,
                     mode.name().toLowerCase(java.util.Locale.ROOT));
         }
-        ConflistWatcher w = new ConflistWatcher(installer, mode, confDir, poll);
+        ConflistWatcher w = new ConflistWatcher(installer, mode, confDir, poll, beat);
         w.thread.start();
         return w;
     }
@@ -63,6 +73,7 @@ public final class ConflistWatcher implements AutoCloseable {
     private void loop() {
         while (!closed) {
             try {
+                beat.run();
                 WatchKey key = watch.poll(poll.toMillis(), TimeUnit.MILLISECONDS);
                 if (key != null) {
                     key.pollEvents();

@@ -164,6 +164,24 @@ public final class ConfigDump {
         return out;
     }
 
+    /** Each background worker: alive and beating, how long since its last beat, the failures it survived. */
+    public static List<Map<String, Object>> workers(dev.ferry.agent.health.Watchdog watchdog) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (var w : watchdog.watched()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("worker", w.heartbeat().name());
+            m.put("healthy", dev.ferry.agent.health.Watchdog.healthy(w));
+            m.put("silent_ms", w.heartbeat().silentNanos() / 1_000_000);
+            m.put("max_silence_ms", w.maxSilence().toMillis());
+            m.put("failures", w.heartbeat().failures());
+            m.put(
+                    "last_failure",
+                    w.heartbeat().lastFailure().isEmpty() ? null : w.heartbeat().lastFailure());
+            out.add(m);
+        }
+        return out;
+    }
+
     private static Map<String, Object> connection(ConnectionRecord r) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", r.id());

@@ -1,12 +1,9 @@
 package dev.ferry.agent.admin;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpHandler;
-import java.io.IOException;
 import java.util.function.Supplier;
 
 /** {@code /healthz/ready}: 200 only when the agent says it is ready; otherwise 503 with the reason. */
-public final class ReadinessHandler implements HttpHandler {
+public final class ReadinessHandler implements ControlRoute {
     /** @param notReadyReason empty when ready, else why not */
     private final Supplier<String> notReadyReason;
 
@@ -15,12 +12,10 @@ public final class ReadinessHandler implements HttpHandler {
     }
 
     @Override
-    public void handle(HttpExchange ex) throws IOException {
+    public ControlResponse handle(ControlRequest request) {
         String why = notReadyReason.get();
-        if (why.isEmpty()) {
-            HttpEndpoints.text(ex, 200, "ready\n");
-        } else {
-            HttpEndpoints.text(ex, 503, "not ready: " + why + "\n");
-        }
+        return why.isEmpty()
+                ? ControlResponse.text(200, "ready\n")
+                : ControlResponse.text(503, "not ready: " + why + "\n");
     }
 }

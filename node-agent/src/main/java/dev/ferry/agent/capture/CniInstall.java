@@ -54,9 +54,9 @@ public final class CniInstall {
     }
 
     /** Installs now, then keeps Ferry in the config until closed (files stay: a restart must not un-chain). */
-    public static ConflistWatcher watch(NodeConfig config) throws IOException {
+    public static ConflistWatcher watch(NodeConfig config, Runnable beat) throws IOException {
         requireConfDir(config);
-        return ConflistWatcher.start(installer(config), config.cniMode(), Path.of(config.cniConfDir()), POLL);
+        return ConflistWatcher.start(installer(config), config.cniMode(), Path.of(config.cniConfDir()), POLL, beat);
     }
 
     private static void requireConfDir(NodeConfig config) throws IOException {

@@ -209,6 +209,11 @@ public final class NodeConfigLoader {
             if (!workload.isEmpty() && !WORKLOAD_REF.matcher(workload).matches()) {
                 throw error("listenerWorkload", workload, "expected namespace/name");
             }
+            if ("splice".equalsIgnoreCase(str("relay")) && !"epoll".equalsIgnoreCase(str("transport"))) {
+                // Netty's splice exists on its epoll transport only; auto would pick io_uring where it can.
+                throw error(
+                        "relay", str("relay"), "splice needs transport: epoll (transport is " + str("transport") + ")");
+            }
             return new NodeConfig(
                     nodeName(),
                     Path.of(str("meshFile")),

@@ -1,9 +1,11 @@
 package dev.ferry.agent.lifecycle;
 
-import com.sun.net.httpserver.HttpExchange;
 import dev.ferry.agent.admin.ConfigDump;
-import dev.ferry.agent.admin.HttpEndpoints;
+import dev.ferry.agent.admin.ControlResponse;
+import dev.ferry.agent.admin.ControlRoute;
+import dev.ferry.agent.admin.ControlServer;
 import dev.ferry.agent.admin.LoggingHandler;
+import dev.ferry.agent.admin.MetricsHandler;
 import dev.ferry.agent.admin.ReadinessHandler;
 import dev.ferry.agent.capture.CniInstall;
 import dev.ferry.agent.capture.EnrolledNamespacesFile;
@@ -16,6 +18,8 @@ import dev.ferry.agent.hbone.Hbone;
 import dev.ferry.agent.hbone.HboneClient;
 import dev.ferry.agent.hbone.HboneOutbound;
 import dev.ferry.agent.hbone.HboneTls;
+import dev.ferry.agent.health.EventLoopProbe;
+import dev.ferry.agent.health.Watchdog;
 import dev.ferry.agent.identity.CertificateManager;
 import dev.ferry.agent.identity.LocalCa;
 import dev.ferry.agent.identity.RemoteCa;
@@ -38,13 +42,13 @@ import dev.ferry.cni.install.ConflistWatcher;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Workload;
 import dev.ferry.mesh.authz.PolicyEngine;
+import dev.ferry.mesh.source.MeshBudget;
 import dev.ferry.mesh.source.MeshFileSource;
 import dev.ferry.mesh.source.ReloadReport;
 import dev.ferry.time.Ticker;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
-import io.prometheus.metrics.exporter.httpserver.MetricsHandler;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -52,6 +56,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -69,6 +74,10 @@ import tools.jackson.databind.json.JsonMapper;
 public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    /** How long a periodic worker (1-5 s period) may go without a step: a CA call or nft run that hangs this long is stuck. */
+    private static final Duration PERIODIC_ALLOWANCE = Duration.ofSeconds(60);
+    /** What a mesh reload may take beyond its poll interval: a budget-sized file parses in well under this. */
+    private static final Duration MESH_RELOAD_ALLOWANCE = Duration.ofSeconds(60);
 
     private final NodeConfig config;
     private final Ticker ticker;
@@ -76,11 +85,12 @@ public final class Agent implements AutoCloseable {
     private final AtomicReference<MeshSnapshot> snapshot = new AtomicReference<>(MeshSnapshot.empty());
     private final AtomicReference<PolicyEngine> authz = new AtomicReference<>(PolicyEngine.empty());
     private final Metrics metrics = new Metrics();
+    private final Watchdog watchdog;
     private final RoundRobinBalancer balancer = new RoundRobinBalancer();
     private final ConnectionRegistry registry;
     private final AtomicBoolean draining = new AtomicBoolean();
     private final AtomicBoolean serving = new AtomicBoolean();
-    private final List<HttpEndpoints> endpoints = new ArrayList<>();
+    private final List<ControlServer> endpoints = new ArrayList<>();
     private final Runnable onQuit;
 
     private Transport transport;
@@ -88,9 +98,9 @@ public final class Agent implements AutoCloseable {
     private MeshFileSource meshSource;
     private CaptureListener outbound;
     private CaptureListener inbound;
-    private HttpEndpoints admin;
-    private HttpEndpoints metricsEndpoint;
-    private HttpEndpoints readiness;
+    private ControlServer admin;
+    private ControlServer metricsEndpoint;
+    private ControlServer readiness;
     private NativeSocketFactory hostSockets;
     private EventLoopGroup podEventGroup;
     private volatile PodEvents podEvents;
@@ -127,6 +137,7 @@ public final class Agent implements AutoCloseable {
         this.originalDestination = originalDestination == null ? new SoOriginalDst() : originalDestination;
         this.registry = new ConnectionRegistry(config.maxConnections(), config.maxConnectionsPerWorkload());
         this.onQuit = onQuit;
+        this.watchdog = new Watchdog(ticker);
     }
 
     /** Binds every listener, then serves. Throws (having released what it bound) when any bind fails. */
@@ -155,27 +166,47 @@ public final class Agent implements AutoCloseable {
                     6L * config.maxConnections());
         }
         metrics.transport(transport.label(), loops);
+        metrics.workers(watchdog::watched);
+        EventLoopProbe.watch(group, "ferry-io", watchdog);
         metrics.openConnections(registry::outbound, registry::inbound);
 
         certificates = startCertificates();
         CertificateManager certs = certificates;
         hbone = new Hbone(
                 new HboneTls(trustBundle, ticker, config.trustDomain()), certs::current, config.trustDomain());
-        meshSource = new MeshFileSource(config.meshFile(), this::applySnapshot, this::onReload);
+        meshSource = new MeshFileSource(
+                config.meshFile(),
+                this::applySnapshot,
+                this::onReload,
+                MeshBudget.forThisHeap(),
+                // a poll, plus the slowest reload a budget-sized file takes on a loaded node
+                watchdog.watch("mesh-file-watch", config.meshPollInterval().plus(MESH_RELOAD_ALLOWANCE)));
         meshSource.reload();
         meshSource.startWatching(config.meshPollInterval());
 
         // Bind everything first: control endpoints (bound, not serving) and capture listeners (accept off).
-        admin = bindHttp("admin", config.adminAddress(), config.adminPort());
-        metricsEndpoint = bindHttp("metrics", config.metricsAddress(), config.metricsPort());
-        readiness = bindHttp("readiness", config.metricsAddress(), config.readinessPort());
-        admin.server().createContext("/config_dump", this::configDump);
-        admin.server().createContext("/logging", new LoggingHandler());
-        admin.server().createContext("/quitquitquit", this::quit);
         MetricsHandler scrape = new MetricsHandler(metrics.registry());
-        metricsEndpoint.server().createContext("/metrics", scrape);
-        metricsEndpoint.server().createContext("/stats/prometheus", scrape);
-        readiness.server().createContext("/healthz/ready", new ReadinessHandler(this::notReadyReason));
+        admin = bindControl(
+                "admin",
+                config.adminAddress(),
+                config.adminPort(),
+                Map.of(
+                        "/config_dump",
+                        this::configDump,
+                        "/logging",
+                        new LoggingHandler(),
+                        "/quitquitquit",
+                        this::quit));
+        metricsEndpoint = bindControl(
+                "metrics",
+                config.metricsAddress(),
+                config.metricsPort(),
+                Map.of("/metrics", scrape, "/stats/prometheus", scrape));
+        readiness = bindControl(
+                "readiness",
+                config.metricsAddress(),
+                config.readinessPort(),
+                Map.of("/healthz/ready", new ReadinessHandler(this::notReadyReason)));
 
         Workload owner = listenerOwner();
         Set<InetSocketAddress> own = ConcurrentHashMap.newKeySet();
@@ -215,6 +246,7 @@ public final class Agent implements AutoCloseable {
         if (!config.podEventSocket().isEmpty()) {
             // fd passing over Unix sockets needs epoll, whatever carries the data path
             podEventGroup = Transport.EPOLL.newGroup(1, new DefaultThreadFactory("ferry-cni", true));
+            EventLoopProbe.watch(podEventGroup, "ferry-cni", watchdog);
             Path hostNetns = config.hostNetns().isEmpty() ? null : Path.of(config.hostNetns());
             hostRules = new HostRules(config.probeSnat(), config.kubeletCgroup(), config.probeAddress(), hostNetns);
             hostRules.capturedPods(java.util.Map.of());
@@ -236,20 +268,24 @@ public final class Agent implements AutoCloseable {
             warnUncaptured(snapshot.get());
             podEventServer = PodEventServer.bind(podEventGroup, Path.of(config.podEventSocket()), podEvents);
             if (!config.cniConfDir().isEmpty()) {
-                cniWatcher = CniInstall.watch(config); // the plugin it chains calls the server bound above
+                // the plugin it chains calls the server bound above
+                cniWatcher = CniInstall.watch(config, watchdog.watch("cni-conf-watch", PERIODIC_ALLOWANCE)::beat);
             }
             // A restarted kubelet gets a new cgroup (same path, new id): follow it.
             HostRules rules = hostRules;
             hostRulesRefresh = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
                     new DefaultThreadFactory("ferry-host-rules", true));
             hostRulesRefresh.scheduleWithFixedDelay(
-                    () -> {
-                        try {
-                            rules.refresh();
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        }
-                    },
+                    Watchdog.guarded(
+                            watchdog.watch("host-rules", PERIODIC_ALLOWANCE),
+                            () -> {
+                                try {
+                                    rules.refresh();
+                                } catch (InterruptedException e) {
+                                    Thread.currentThread().interrupt();
+                                }
+                            },
+                            e -> log.error("host rules refresh failed", e)),
                     5,
                     5,
                     TimeUnit.SECONDS);
@@ -258,7 +294,7 @@ public final class Agent implements AutoCloseable {
         // Then serve.
         outbound.serve();
         inbound.serve();
-        endpoints.forEach(HttpEndpoints::start);
+        endpoints.forEach(ControlServer::serve);
         serving.set(true);
         log.info(
                 "serving: outbound {}, inbound {}, admin {}, metrics {}, readiness {}",
@@ -282,17 +318,18 @@ public final class Agent implements AutoCloseable {
         });
     }
 
-    private HttpEndpoints bindHttp(String name, java.net.InetAddress address, int port) throws IOException {
-        try {
-            HttpEndpoints e = new HttpEndpoints("ferry-" + name, new InetSocketAddress(address, port));
-            endpoints.add(e);
-            return e;
-        } catch (IOException e) {
-            throw new IOException(
-                    "cannot bind " + name + " endpoint " + address.getHostAddress() + ":" + port + ": "
-                            + e.getMessage(),
-                    e);
-        }
+    /** A control endpoint on the agent's own event loops (see {@link ControlServer}: bounded, slowloris-proof). */
+    private ControlServer bindControl(String name, InetAddress address, int port, Map<String, ControlRoute> routes)
+            throws IOException, InterruptedException {
+        ControlServer s = ControlServer.bind(
+                name,
+                group,
+                transport.serverChannel(),
+                new InetSocketAddress(address, port),
+                routes,
+                ControlServer.Limits.DEFAULT);
+        endpoints.add(s);
+        return s;
     }
 
     private void bindCapture(CaptureListener l, int port) throws IOException, InterruptedException {
@@ -359,7 +396,14 @@ public final class Agent implements AutoCloseable {
         CertificateManager m = config.caAddress().isEmpty() ? localCertificates() : remoteCertificates();
         certificateRenewal = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
                 new DefaultThreadFactory("ferry-certificates", true));
-        certificateRenewal.scheduleWithFixedDelay(m::runDue, 0, 1, TimeUnit.SECONDS);
+        certificateRenewal.scheduleWithFixedDelay(
+                Watchdog.guarded(
+                        watchdog.watch("certificates", PERIODIC_ALLOWANCE),
+                        m::runDue,
+                        e -> log.error("certificate renewal failed", e)),
+                0,
+                1,
+                TimeUnit.SECONDS);
         return m;
     }
 
@@ -456,6 +500,14 @@ public final class Agent implements AutoCloseable {
         if (!serving.get()) {
             return "listeners not bound yet";
         }
+        String workers = watchdog.problems();
+        if (!workers.isEmpty()) {
+            return workers;
+        }
+        String stale = meshSource.staleReason();
+        if (!stale.isEmpty()) {
+            return stale;
+        }
         return certificatesPending();
     }
 
@@ -476,27 +528,20 @@ public final class Agent implements AutoCloseable {
         return pending;
     }
 
-    private void configDump(HttpExchange ex) throws IOException {
+    private ControlResponse configDump(dev.ferry.agent.admin.ControlRequest request) {
         var doc = ConfigDump.build(config, transport.label(), snapshot.get(), registry.records());
         doc.put("certificates", ConfigDump.certificates(certificates));
-        byte[] body = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(doc);
-        ex.getResponseHeaders().set("Content-Type", "application/json");
-        ex.sendResponseHeaders(200, body.length);
-        try (var out = ex.getResponseBody()) {
-            out.write(body);
-        }
-        ex.close();
+        doc.put("workers", ConfigDump.workers(watchdog));
+        return new ControlResponse(
+                200, "application/json", JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(doc));
     }
 
-    private void quit(HttpExchange ex) throws IOException {
-        if (!"POST".equals(ex.getRequestMethod())) {
-            ex.sendResponseHeaders(405, -1);
-            ex.close();
-            return;
+    private ControlResponse quit(dev.ferry.agent.admin.ControlRequest request) {
+        if (!"POST".equals(request.method())) {
+            return ControlResponse.text(405, "use POST /quitquitquit\n");
         }
-        ex.sendResponseHeaders(200, -1);
-        ex.close();
         Thread.ofPlatform().name("ferry-quit").start(onQuit);
+        return ControlResponse.text(200, "draining\n");
     }
 
     /**
@@ -557,7 +602,7 @@ public final class Agent implements AutoCloseable {
         if (hostRulesRefresh != null) {
             hostRulesRefresh.shutdownNow(); // the table stays: a restarted agent rewrites it
         }
-        endpoints.forEach(HttpEndpoints::close);
+        endpoints.forEach(ControlServer::close);
         if (outbound != null) {
             outbound.close();
         }
@@ -633,6 +678,15 @@ public final class Agent implements AutoCloseable {
 
     public InetSocketAddress metricsAddress() {
         return metricsEndpoint.address();
+    }
+
+    public EventLoopGroup eventLoops() {
+        return group;
+    }
+
+    /** The event loop the readiness endpoint runs on (tests block another one). */
+    public io.netty.channel.EventLoop readinessEventLoop() {
+        return readiness.eventLoop();
     }
 
     public InetSocketAddress readinessAddress() {

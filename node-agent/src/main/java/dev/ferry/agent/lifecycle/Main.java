@@ -25,18 +25,35 @@ import sun.misc.Signal;
         mixinStandardHelpOptions = true,
         version = "ferry-agent 0.1.0",
         description = "Ferry node agent: the sidecarless mesh proxy of one node.",
-        subcommands = {Main.Run.class, Main.Validate.class, Main.InstallCni.class, Main.UninstallCni.class})
+        subcommands = {
+            Main.Run.class,
+            Main.Validate.class,
+            Main.InstallCni.class,
+            Main.UninstallCni.class,
+            CommandLine.HelpCommand.class
+        })
 public final class Main {
     private static final Logger log = LoggerFactory.getLogger(Main.class);
 
     public static void main(String[] args) {
+        // A thread that dies of an Error is a broken agent: for OutOfMemoryError, exit so the kubelet restarts the
+        // pod (-XX:+ExitOnOutOfMemoryError does this too, for every thread; this covers a launch without it).
+        Thread.setDefaultUncaughtExceptionHandler((t, e) -> {
+            log.error("thread {} died", t.getName(), e);
+            if (e instanceof OutOfMemoryError) {
+                Runtime.getRuntime().halt(3);
+            }
+        });
         int code = new CommandLine(new Main()).execute(args);
         if (code != 0) {
             System.exit(code);
         }
     }
 
-    @Command(name = "run", description = "Run the agent until SIGTERM (drains) or POST /quitquitquit.")
+    @Command(
+            mixinStandardHelpOptions = true,
+            name = "run",
+            description = "Run the agent until SIGTERM (drains) or POST /quitquitquit.")
     static final class Run implements Callable<Integer> {
         @Option(names = "--config", description = "node config YAML (every key also has a FERRY_* env override)")
         Path config;
@@ -50,6 +67,7 @@ public final class Main {
                 log.error("ferry-agent: bad configuration: {}", e.getMessage());
                 return 2;
             }
+            JvmFlags.warnIfUnsafe();
             CountDownLatch stop = new CountDownLatch(1);
             AtomicReference<Agent> agentRef = new AtomicReference<>();
             Runnable drain = () -> {
@@ -96,6 +114,7 @@ public final class Main {
     }
 
     @Command(
+            mixinStandardHelpOptions = true,
             name = "install-cni",
             description = "Copy the CNI plugin into the node's CNI bin dir and put Ferry in the node's CNI config"
                     + " (cniConfDir, cniMode), once: a DaemonSet init container. The agent keeps it in place.")
@@ -132,6 +151,7 @@ public final class Main {
     }
 
     @Command(
+            mixinStandardHelpOptions = true,
             name = "uninstall-cni",
             description = "Take Ferry out of the node's CNI config, then remove the plugin (run when removing Ferry"
                     + " from a node, never on a restart: pods created meanwhile would start uncaptured).")
@@ -159,7 +179,10 @@ public final class Main {
         }
     }
 
-    @Command(name = "validate", description = "Check a mesh file (or directory) and report every rejected document.")
+    @Command(
+            mixinStandardHelpOptions = true,
+            name = "validate",
+            description = "Check a mesh file (or directory) and report every rejected document.")
     static final class Validate implements Callable<Integer> {
         @Parameters(paramLabel = "MESHFILE")
         Path meshFile;

@@ -139,6 +139,31 @@ public final class Metrics {
                 .register(registry);
     }
 
+    /**
+     * Registers the background-worker gauges (see {@code Watchdog}), read at scrape time: 1 while a worker is alive
+     * and beating, 0 when it died or is stuck; and the failures each survived.
+     */
+    public void workers(java.util.function.Supplier<java.util.List<dev.ferry.agent.health.Watchdog.Watched>> workers) {
+        GaugeWithCallback.builder()
+                .name("ferry_worker_up")
+                .help("Background workers (mesh watcher, certificates, event loops, ...): 1 alive and beating, 0 dead"
+                        + " or stuck (readiness is red then)")
+                .labelNames("worker")
+                .callback(cb -> workers.get()
+                        .forEach(w -> cb.call(
+                                dev.ferry.agent.health.Watchdog.healthy(w) ? 1 : 0,
+                                w.heartbeat().name())))
+                .register(registry);
+        io.prometheus.metrics.core.metrics.CounterWithCallback.builder()
+                .name("ferry_worker_failures_total")
+                .help("Failures a background worker caught and survived")
+                .labelNames("worker")
+                .callback(cb -> workers.get()
+                        .forEach(w ->
+                                cb.call(w.heartbeat().failures(), w.heartbeat().name())))
+                .register(registry);
+    }
+
     /** @param policy the deciding policy ({@code namespace/name}), or empty */
     public void authzDecision(boolean allowed, String policy) {
         authzDecisions

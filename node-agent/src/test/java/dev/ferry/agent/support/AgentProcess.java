@@ -25,7 +25,8 @@ public final class AgentProcess implements AutoCloseable {
             throw new IllegalStateException("ferry.agent.jar not built: " + jar + " (run through mvn verify)");
         }
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-jar", jar));
+        List<String> cmd = new ArrayList<>(
+                List.of(java, "-XX:+ExitOnOutOfMemoryError", "-Xmx256m", "-XX:+UseSerialGC", "-jar", jar));
         cmd.addAll(List.of(args));
         return cmd;
     }
