@@ -152,6 +152,9 @@ metricsAddress: 127.0.0.1
 accessLog: false
 maxConnections: 9500
 maxConnectionsPerWorkload: 9500
+maxConnectionsPerSource: 9500
+# one client holds every idle connection: no share kept back for others
+reservedConnectionsPercent: 0
 CFG
   inns bash -c "ulimit -n 20000; exec $JAVA -XX:+ExitOnOutOfMemoryError -Xms64m -Xmx160m -XX:+UseSerialGC -XX:PerMethodTrapLimit=0 -XX:-UseTypeSpeculation -Xss512k -XX:MaxDirectMemorySize=96m -jar $ROOT/$JAR run --config $WORK/$1.yaml" > "$WORK/$1.log" 2>&1 &
   PIDS+=($!)

@@ -83,6 +83,10 @@ public final class NodeConfigLoader {
             new Key("readinessPort", "15021", "readiness port: /healthz/ready"),
             new Key("connectTimeout", "5s", "upstream connect timeout"),
             new Key("idleTimeout", "1h", "close a relayed connection with no bytes either way for this long"),
+            new Key(
+                    "firstByteTimeout",
+                    "60s",
+                    "close a relayed connection that has moved no byte either way this long after it opened"),
             new Key("halfCloseTimeout", "30s", "after one side sent FIN, close both if the other is not done by then"),
             new Key("drainTimeout", "25s", "on SIGTERM, wait this long for open connections before closing them"),
             new Key("tcpKeepalive", "true", "TCP keepalive on both sides of every relayed connection"),
@@ -92,7 +96,21 @@ public final class NodeConfigLoader {
                     "passthrough",
                     "outbound to a non-Service, non-mesh address: passthrough or reject"),
             new Key("maxConnections", "9000", "relayed connections open at once, node-wide (each costs two fds)"),
-            new Key("maxConnectionsPerWorkload", "4096", "relayed connections open at once per source workload"),
+            new Key(
+                    "maxConnectionsPerWorkload",
+                    "4096",
+                    "relayed connections open at once per source workload (outbound) and per destination workload"
+                            + " (inbound)"),
+            new Key(
+                    "maxConnectionsPerSource",
+                    "1024",
+                    "inbound connections open at once per source IP (plaintext and HBONE streams; 15008 before TLS"
+                            + " too)"),
+            new Key(
+                    "reservedConnectionsPercent",
+                    "10",
+                    "the last share of maxConnections, admitting only sources holding fewer than 64 (a new workload"
+                            + " always gets in)"),
             new Key(
                     "listenerWorkload",
                     "",
@@ -243,6 +261,7 @@ public final class NodeConfigLoader {
                     port("readinessPort"),
                     positive("connectTimeout"),
                     positive("idleTimeout"),
+                    positive("firstByteTimeout"),
                     positive("halfCloseTimeout"),
                     duration("drainTimeout"),
                     bool("tcpKeepalive"),
@@ -250,6 +269,8 @@ public final class NodeConfigLoader {
                     parse("unknownDestination", v -> NodeConfig.UnknownDestination.valueOf(v.toUpperCase(Locale.ROOT))),
                     range("maxConnections", 1, 10_000_000),
                     range("maxConnectionsPerWorkload", 1, 10_000_000),
+                    range("maxConnectionsPerSource", 1, 10_000_000),
+                    range("reservedConnectionsPercent", 0, 50),
                     workload,
                     bool("accessLog"),
                     str("podEventSocket"),

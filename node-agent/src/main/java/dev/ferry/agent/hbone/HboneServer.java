@@ -1,6 +1,7 @@
 package dev.ferry.agent.hbone;
 
 import dev.ferry.agent.identity.WorkloadCertificate;
+import dev.ferry.agent.observability.RateLimitedLog;
 import dev.ferry.agent.proxy.AcceptErrorHandler;
 import dev.ferry.agent.proxy.RelayContext;
 import dev.ferry.mesh.Workload;
@@ -16,6 +17,7 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -42,6 +44,9 @@ public final class HboneServer {
 
     private static final Logger log = LoggerFactory.getLogger(HboneServer.class);
     static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+    /** Unauthenticated peers cause these at will: one line per second at most. */
+    private static final RateLimitedLog REFUSALS =
+            new RateLimitedLog(log, dev.ferry.time.Ticker.system(), Duration.ofSeconds(1));
 
     private HboneServer() {}
 
@@ -68,6 +73,19 @@ public final class HboneServer {
                         new ChannelInitializer<>() {
                             @Override
                             protected void initChannel(Channel ch) {
+                                // Counted from accept, before TLS: a source cannot hold the node with handshakes.
+                                InetAddress source = ((InetSocketAddress) ch.remoteAddress()).getAddress();
+                                String refused = pod.registry().admitHbone(source);
+                                if (refused != null) {
+                                    REFUSALS.warn(
+                                            "HBONE connection from {} to {} refused: {}",
+                                            source.getHostAddress(),
+                                            workload.key(),
+                                            refused);
+                                    ch.close();
+                                    return;
+                                }
+                                ch.closeFuture().addListener(f -> pod.registry().releaseHbone(source));
                                 Optional<WorkloadCertificate> cert = certificate.get();
                                 if (cert.isEmpty()) {
                                     log.warn(
@@ -94,6 +112,20 @@ public final class HboneServer {
 
     /** After the handshake: learn the peer's identity from its verified certificate, then speak HTTP/2. */
     private static final class Handshake extends ChannelInboundHandlerAdapter {
+        /**
+         * A failed handshake also fires its exception down the pipeline; unhandled, Netty logs it with a full stack
+         * trace at the tail — per connection, for anyone who can connect. The completion event above has said it.
+         */
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug(
+                    "HBONE connection to {} from {}: {}",
+                    workload.key(),
+                    ctx.channel().remoteAddress(),
+                    cause.toString());
+            ctx.close();
+        }
+
         private final RelayContext pod;
         private final Workload workload;
         private final String trustDomain;
@@ -114,11 +146,11 @@ public final class HboneServer {
             }
             SslHandler ssl = ctx.pipeline().get(SslHandler.class);
             if (!done.isSuccess()) {
-                log.debug(
+                REFUSALS.warn(
                         "HBONE handshake to {} from {} failed: {}",
                         workload.key(),
                         ctx.channel().remoteAddress(),
-                        String.valueOf(done.cause()));
+                        RateLimitedLog.rootMessage(done.cause()));
                 ctx.close();
                 return;
             }

@@ -135,7 +135,11 @@ public final class Agent implements AutoCloseable {
         this.config = config;
         this.ticker = ticker;
         this.originalDestination = originalDestination == null ? new SoOriginalDst() : originalDestination;
-        this.registry = new ConnectionRegistry(config.maxConnections(), config.maxConnectionsPerWorkload());
+        this.registry = new ConnectionRegistry(
+                config.maxConnections(),
+                config.maxConnectionsPerWorkload(),
+                config.maxConnectionsPerSource(),
+                config.reservedConnectionsPercent());
         this.onQuit = onQuit;
         this.watchdog = new Watchdog(ticker);
     }
@@ -227,6 +231,7 @@ public final class Agent implements AutoCloseable {
                 new AccessLog(ticker, config.accessLog()),
                 ticker,
                 config.idleTimeout(),
+                config.firstByteTimeout(),
                 config.halfCloseTimeout(),
                 config.trustDomain(),
                 config.clusterDomain(),

@@ -68,7 +68,7 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
         RelaySession session = new RelaySession(ctx, record, down);
         this.session = session;
 
-        String refusal = ctx.registry().admit(session);
+        String refusal = ctx.registry().admit(session, direction == Direction.INBOUND ? owner : null);
         if (refusal != null) {
             session.open(baseLabels(record));
             session.abort(CloseReason.OVERFLOW, refusal);

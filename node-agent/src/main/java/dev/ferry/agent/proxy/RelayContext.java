@@ -15,6 +15,8 @@ import java.util.function.Supplier;
 /**
  * The agent-wide services (with {@code hbone} null when outbound HBONE is off) every relayed connection uses. Immutable; shared by all listeners.
  *
+ * @param firstByteTimeout how long a connection may stay open without a byte in either direction (a client that
+ *     connects and sends nothing, to a server that says nothing first, holds two fds and a slot under the limits)
  * @param splice relay with {@code splice(2)} (epoll only) instead of copying through user memory
  */
 public record RelayContext(
@@ -28,6 +30,7 @@ public record RelayContext(
         ConnectionObserver observer,
         Ticker ticker,
         Duration idleTimeout,
+        Duration firstByteTimeout,
         Duration halfCloseTimeout,
         String trustDomain,
         String clusterDomain,
@@ -48,6 +51,7 @@ public record RelayContext(
                 observer,
                 ticker,
                 idleTimeout,
+                firstByteTimeout,
                 halfCloseTimeout,
                 trustDomain,
                 clusterDomain,

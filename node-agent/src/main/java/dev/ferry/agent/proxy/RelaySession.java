@@ -48,8 +48,9 @@ final class RelaySession {
 
     void admitted() {
         admitted = true;
-        long idle = ctx.idleTimeout().toNanos();
-        idleTask = downstream.eventLoop().schedule(this::checkIdle, idle, TimeUnit.NANOSECONDS);
+        long first =
+                Math.min(ctx.idleTimeout().toNanos(), ctx.firstByteTimeout().toNanos());
+        idleTask = downstream.eventLoop().schedule(this::checkIdle, first, TimeUnit.NANOSECONDS);
     }
 
     /** Counts the connection as opened under these labels; before this, byte counts go nowhere. */
@@ -204,7 +205,23 @@ final class RelaySession {
             return;
         }
         long idle = ctx.idleTimeout().toNanos();
-        long quiet = ctx.ticker().nanoTime() - lastActivity;
+        long now = ctx.ticker().nanoTime();
+        long quiet = now - lastActivity;
+        sample();
+        if (record.bytesSent() == 0 && record.bytesReceived() == 0) {
+            long first = ctx.firstByteTimeout().toNanos();
+            long age = now - record.startedNanos();
+            if (age >= first) {
+                abort(
+                        CloseReason.IDLE_TIMEOUT,
+                        "no byte either way " + ctx.firstByteTimeout().toMillis() + " ms after opening");
+                return;
+            }
+            idleTask = downstream
+                    .eventLoop()
+                    .schedule(this::checkIdle, Math.min(first - age, Math.max(0, idle - quiet)), TimeUnit.NANOSECONDS);
+            return;
+        }
         if (quiet >= idle) {
             abort(CloseReason.IDLE_TIMEOUT, "no bytes for " + ctx.idleTimeout().toMillis() + " ms");
         } else {

@@ -55,7 +55,7 @@ public final class TunnelRelay {
             Runnable ok,
             Consumer<String> fail) {
         RelaySession session = session(ctx, stream, workload, peer, peerUri, workloadUri, authz, decision, target);
-        String refusal = ctx.registry().admit(session);
+        String refusal = ctx.registry().admit(session, workload);
         if (refusal != null) {
             fail.accept(refusal);
             session.abort(CloseReason.OVERFLOW, refusal);

@@ -52,6 +52,7 @@ class RelayHandlerTest {
                 reported::add,
                 Ticker.system(),
                 Duration.ofHours(1),
+                Duration.ofSeconds(60),
                 Duration.ofSeconds(30),
                 "cluster.local",
                 "cluster.local",
@@ -66,7 +67,7 @@ class RelayHandlerTest {
         ConnectionRecord record = new ConnectionRecord(
                 1, Direction.OUTBOUND, "outbound", new InetSocketAddress(9), null, Instant.EPOCH, 0);
         session = new RelaySession(ctx, record, down);
-        assertThat(registry.admit(session)).isNull();
+        assertThat(registry.admit(session, null)).isNull();
         session.admitted();
         session.open(ConnectHandler.baseLabels(record));
         session.upstream(up);
