@@ -4,6 +4,7 @@ import dev.ferry.agent.hbone.Hbone;
 import dev.ferry.agent.hbone.HboneServer;
 import dev.ferry.agent.net.NativeSocketFactory;
 import dev.ferry.agent.net.NetworkNamespace;
+import dev.ferry.agent.net.SocketMarks;
 import dev.ferry.agent.proxy.CaptureListener;
 import dev.ferry.agent.proxy.Direction;
 import dev.ferry.agent.proxy.RelayContext;
@@ -28,7 +29,7 @@ public final class PodCapture implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PodCapture.class);
     public static final int OUTBOUND_PORT = 15001;
     public static final int INBOUND_PORT = 15006;
-    public static final int HBONE_PORT = 15008;
+    public static final int HBONE_PORT = HboneServer.HBONE_PORT;
 
     private final Workload workload;
     private final NetworkNamespace namespace;
@@ -61,15 +62,20 @@ public final class PodCapture implements AutoCloseable {
             Workload workload,
             InetAddress probeSource,
             Hbone hboneConfig,
-            String trustDomain)
+            String trustDomain,
+            java.util.Set<Integer> controlPorts)
             throws IOException, InterruptedException {
+        // Ports a CONNECT may never target: Ferry's own in the pod, and its control ports (a tunnel into the agent
+        // would be a loop or a bypass). The control ports are configurable, so they come from the config.
+        java.util.Set<Integer> ownPorts = new java.util.HashSet<>(controlPorts);
+        ownPorts.addAll(java.util.Set.of(OUTBOUND_PORT, INBOUND_PORT, HBONE_PORT));
         NetworkNamespace ns = NetworkNamespace.open(netns);
         CaptureListener out = null;
         CaptureListener in = null;
         io.netty.channel.Channel hbone = null;
         try {
             PodRules.apply(netns, OUTBOUND_PORT, INBOUND_PORT, HBONE_PORT, probeSource);
-            RelayContext pod = host.withSockets(hostSockets.inNamespace(ns, PodRules.MARK));
+            RelayContext pod = host.withSockets(hostSockets.inNamespace(ns, SocketMarks.FERRY_MARK));
             out = new CaptureListener(pod, Direction.OUTBOUND, "outbound/" + workload.key(), workload);
             in = new CaptureListener(pod, Direction.INBOUND, "inbound/" + workload.key(), workload);
             bind(out, group, new InetSocketAddress(InetAddress.getLoopbackAddress(), OUTBOUND_PORT));
@@ -84,7 +90,7 @@ public final class PodCapture implements AutoCloseable {
                                 () -> hboneConfig.certificates().apply(identity),
                                 hboneConfig.tls(),
                                 trustDomain,
-                                HboneServer.FERRY_PORTS)
+                                ownPorts)
                         .await();
                 if (!f.isSuccess()) {
                     throw new IOException(

@@ -14,7 +14,7 @@ import java.util.Locale;
  * The table is replaced atomically (one {@code nft -f} transaction) and never removed by DEL.
  */
 public final class PodRules {
-    public static final int MARK = 1337;
+    public static final int MARK = dev.ferry.agent.net.SocketMarks.FERRY_MARK;
     /** The pod-local routing table that delivers replies of transparent inbound connections to the agent. */
     public static final int ROUTE_TABLE = 133;
 

@@ -131,6 +131,11 @@ public final class HboneClient {
         return result;
     }
 
+    /** Keys with at least one pooled connection (for tests: empty keys are dropped). */
+    int pooledKeys() {
+        return pool.size();
+    }
+
     private Connection pick(Key key) {
         List<Connection> list = pool.get(key);
         if (list == null) {
@@ -172,10 +177,12 @@ public final class HboneClient {
         });
         cf.channel().closeFuture().addListener(f -> {
             ready.tryFailure(new HboneException(HboneException.Kind.TLS, "connection to " + key.address() + " closed"));
-            List<Connection> list = pool.get(key);
-            if (list != null) {
+            // The key goes with its last connection: source IPs and event loops are in it, so a pool that kept empty
+            // keys would grow with every pod that ever ran.
+            pool.computeIfPresent(key, (k, list) -> {
                 list.remove(c);
-            }
+                return list.isEmpty() ? null : list;
+            });
         });
         return c;
     }

@@ -37,10 +37,8 @@ import org.slf4j.LoggerFactory;
  * arriving before the pod has a certificate is closed.
  */
 public final class HboneServer {
+    /** The HBONE port, in every captured pod (DESIGN: not redirected, not configurable: peers dial it). */
     public static final int HBONE_PORT = 15008;
-
-    /** Ports a CONNECT may never target: Ferry's own (a tunnel into the agent would be a loop or a bypass). */
-    public static final java.util.Set<Integer> FERRY_PORTS = java.util.Set.of(15000, 15001, 15006, 15008, 15020, 15021);
 
     private static final Logger log = LoggerFactory.getLogger(HboneServer.class);
     static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);

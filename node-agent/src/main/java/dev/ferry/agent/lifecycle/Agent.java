@@ -112,6 +112,9 @@ public final class Agent implements AutoCloseable {
     private Hbone hbone;
     private java.util.function.Supplier<List<java.security.cert.X509Certificate>> trustBundle = List::of;
     private java.util.concurrent.ScheduledExecutorService certificateRenewal;
+    /** Re-reads the trust bundle file (remote CA only): run on the certificate worker, never on an event loop. */
+    private Runnable bundleRefresh = () -> {};
+
     private List<dev.ferry.mesh.authz.AuthorizationPolicy> currentPolicies = List.of();
     private List<dev.ferry.mesh.authz.PeerAuthentication> currentPeerAuthentications = List.of();
     private ConflistWatcher cniWatcher;
@@ -399,12 +402,16 @@ public final class Agent implements AutoCloseable {
      */
     private CertificateManager startCertificates() throws IOException {
         CertificateManager m = config.caAddress().isEmpty() ? localCertificates() : remoteCertificates();
+        Runnable refresh = bundleRefresh;
         certificateRenewal = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
                 new DefaultThreadFactory("ferry-certificates", true));
         certificateRenewal.scheduleWithFixedDelay(
                 Watchdog.guarded(
                         watchdog.watch("certificates", PERIODIC_ALLOWANCE),
-                        m::runDue,
+                        () -> {
+                            refresh.run();
+                            m.runDue();
+                        },
                         e -> log.error("certificate renewal failed", e)),
                 0,
                 1,
@@ -421,9 +428,10 @@ public final class Agent implements AutoCloseable {
                 Path.of(config.caTokenFile()),
                 Duration.ofSeconds(10));
         remoteCa = ca;
-        TrustBundle bundle = new TrustBundle(Path.of(config.trustBundleFile()), ticker);
+        TrustBundle bundle = new TrustBundle(Path.of(config.trustBundleFile()));
         log.info("workload certificates come from the {}; trust bundle {}", ca.describe(), config.trustBundleFile());
         trustBundle = bundle::certificates;
+        bundleRefresh = bundle::refresh; // on the certificate worker's thread: file I/O never on an event loop
         return new CertificateManager(ca, bundle::certificates, ticker, config.certificateValidity());
     }
 
@@ -635,7 +643,16 @@ public final class Agent implements AutoCloseable {
             throw new IllegalStateException("agent not started");
         }
         InetAddress probes = config.probeSnat() == NodeConfig.ProbeSnat.OFF ? null : config.probeAddress();
-        return PodCapture.attach(relay, hostSockets, group, netns, workload, probes, hbone, config.trustDomain());
+        return PodCapture.attach(
+                relay,
+                hostSockets,
+                group,
+                netns,
+                workload,
+                probes,
+                hbone,
+                config.trustDomain(),
+                Set.of(config.adminPort(), config.metricsPort(), config.readinessPort()));
     }
 
     /** Stops taking CNI calls and closes every pod's listeners (their redirect rules stay). Idempotent. */

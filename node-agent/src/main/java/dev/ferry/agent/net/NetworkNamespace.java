@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -22,7 +24,15 @@ public final class NetworkNamespace implements AutoCloseable {
 
     private final Path path;
     private final int fd;
-    private volatile boolean closed;
+    /**
+     * Holders of {@link #fd}: the owner (until {@link #close}) and each {@link #enter} in progress. The fd is closed
+     * only when the last lets go, so a pod deleted while one of its sockets is being created cannot have its fd
+     * number closed and reused under the {@code setns} — which would switch the thread into whatever namespace (or
+     * file) took the number. Atomic, not a lock: event loops enter.
+     */
+    private final AtomicInteger holders = new AtomicInteger(1);
+
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private NetworkNamespace(Path path, int fd) {
         this.path = path;
@@ -54,15 +64,49 @@ public final class NetworkNamespace implements AutoCloseable {
         if (Thread.currentThread().isVirtual()) {
             throw new IllegalStateException("setns on a virtual thread would switch its carrier");
         }
-        if (closed) {
-            throw new IllegalStateException("network namespace " + path + " is closed");
-        }
-        setns(fd, "enter " + path);
+        int n;
+        do {
+            n = holders.get();
+            if (n == 0) {
+                throw new IllegalStateException("network namespace " + path + " is closed");
+            }
+        } while (!holders.compareAndSet(n, n + 1));
         try {
-            return action.get();
+            setns(fd, "enter " + path);
+            try {
+                return action.get();
+            } finally {
+                returnHome();
+            }
         } finally {
-            // Failing to come back would leave an event loop in a pod's namespace: nothing sane can follow.
+            release();
+        }
+    }
+
+    /**
+     * Back to the agent's namespace, or the end of the agent: a thread left in a pod's namespace (an event loop, say)
+     * would create every later socket there — other pods' traffic in the wrong network. Nothing sane can follow, so
+     * the process stops at once and the kubelet restarts it.
+     */
+    private void returnHome() {
+        try {
             setns(HOME, "return from " + path);
+        } catch (IllegalStateException e) {
+            System.err.println(
+                    "ferry-agent: FATAL: thread " + Thread.currentThread().getName()
+                            + " cannot return to the agent's network namespace (" + e.getMessage() + "): stopping");
+            Runtime.getRuntime().halt(70);
+        }
+    }
+
+    private void release() {
+        if (holders.decrementAndGet() == 0) {
+            try {
+                int rc = (int) Libc.CLOSE.invokeExact(fd);
+                assert rc == 0 : "close(" + fd + ") failed";
+            } catch (Throwable t) {
+                // nothing to do: the fd is gone either way
+            }
         }
     }
 
@@ -101,16 +145,11 @@ public final class NetworkNamespace implements AutoCloseable {
         }
     }
 
+    /** Lets the owner's hold go; the fd closes now, or when the last {@link #enter} in progress ends. */
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
-            try {
-                int rc = (int) Libc.CLOSE.invokeExact(fd);
-                assert rc == 0 : "close(" + fd + ") failed";
-            } catch (Throwable t) {
-                // nothing to do: the fd is gone either way
-            }
+        if (closed.compareAndSet(false, true)) {
+            release();
         }
     }
 }

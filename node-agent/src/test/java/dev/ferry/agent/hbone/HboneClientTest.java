@@ -98,6 +98,13 @@ class HboneClientTest {
             assertThat(opened.cause().getMessage())
                     .contains("server is " + WEB.uri())
                     .contains("expected " + DB.uri());
+            // the refused connection closes, and its pool key goes with it (keys hold source IPs: they must not
+            // pile up with pod churn)
+            long gone = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (hbone.pooledKeys() != 0) {
+                assertThat(System.nanoTime()).as("pool key dropped").isLessThan(gone);
+                Thread.sleep(20);
+            }
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             server.destroyForcibly();
