@@ -103,7 +103,8 @@ public final class ConfigDump {
                 pm.put("target_port", p.targetPort().toString());
                 pm.put("app_protocol", p.appProtocol());
                 List<String> endpoints = new ArrayList<>();
-                if (!svc.vips().isEmpty()) {
+                // Only TCP ports are relayed: a UDP port of the same number must not show the TCP port's endpoints.
+                if (!svc.vips().isEmpty() && "TCP".equals(p.protocol())) {
                     var binding = s.bindingFor(new InetSocketAddress(svc.vips().getFirst(), p.port()));
                     if (binding != null) {
                         for (Endpoint e : binding.endpoints()) {
@@ -111,7 +112,7 @@ public final class ConfigDump {
                         }
                     }
                 }
-                pm.put("endpoints", endpoints);
+                pm.put("endpoints", "TCP".equals(p.protocol()) ? endpoints : "not relayed (" + p.protocol() + ")");
                 ports.add(pm);
             }
             sm.put("ports", ports);

@@ -27,9 +27,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class PodCapture implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PodCapture.class);
-    public static final int OUTBOUND_PORT = 15001;
-    public static final int INBOUND_PORT = 15006;
-    public static final int HBONE_PORT = HboneServer.HBONE_PORT;
+    public static final int OUTBOUND_PORT = dev.ferry.agent.net.MeshPorts.POD_OUTBOUND;
+    public static final int INBOUND_PORT = dev.ferry.agent.net.MeshPorts.POD_INBOUND;
+    public static final int HBONE_PORT = dev.ferry.agent.net.MeshPorts.HBONE;
 
     private final Workload workload;
     private final NetworkNamespace namespace;

@@ -37,8 +37,7 @@ import org.slf4j.LoggerFactory;
  * arriving before the pod has a certificate is closed.
  */
 public final class HboneServer {
-    /** The HBONE port, in every captured pod (DESIGN: not redirected, not configurable: peers dial it). */
-    public static final int HBONE_PORT = 15008;
+    public static final int HBONE_PORT = dev.ferry.agent.net.MeshPorts.HBONE;
 
     private static final Logger log = LoggerFactory.getLogger(HboneServer.class);
     static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);

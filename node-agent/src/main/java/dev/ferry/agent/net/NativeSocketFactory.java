@@ -47,7 +47,17 @@ public final class NativeSocketFactory implements SocketFactory {
         if (splice && transport != Transport.EPOLL) {
             throw new IllegalStateException("relay: splice needs transport epoll, not " + transport.label());
         }
-        this(transport, connectTimeout, keepalive, keepaliveIdle, splice, null, 0);
+        // Marked in the agent's own namespace too: a passthrough connection to an address that the node's own capture
+        // rules redirect would otherwise come straight back to the agent, over and over, until the connection cap;
+        // rules that skip mark 1337 (as Ferry's in-pod rules do) let it out. NIO cannot set the mark.
+        this(
+                transport,
+                connectTimeout,
+                keepalive,
+                keepaliveIdle,
+                splice,
+                null,
+                transport == Transport.NIO ? 0 : SocketMarks.FERRY_MARK);
     }
 
     private NativeSocketFactory(
@@ -75,14 +85,22 @@ public final class NativeSocketFactory implements SocketFactory {
         return new NativeSocketFactory(transport, connectTimeout, keepalive, keepaliveIdle, splice, namespace, mark);
     }
 
-    private <C extends Channel> ChannelFactory<C> factory(Class<? extends C> type) {
-        return factory(type, mark);
+    /** Listeners: in a pod, created (and marked) inside it; in the agent's namespace, plain. */
+    private <C extends Channel> ChannelFactory<C> listenerFactory(Class<? extends C> type) {
+        return namespace == null ? new ReflectiveChannelFactory<>(type) : factory(type, mark);
     }
 
     private <C extends Channel> ChannelFactory<C> factory(Class<? extends C> type, int socketMark) {
         ReflectiveChannelFactory<C> plain = new ReflectiveChannelFactory<>(type);
         if (namespace == null) {
-            return plain;
+            if (socketMark == 0) {
+                return plain;
+            }
+            return () -> {
+                C channel = plain.newChannel();
+                SocketMarks.mark(channel, socketMark);
+                return channel;
+            };
         }
         return () -> {
             C channel = namespace.enter(plain::newChannel); // socket() runs inside the pod's namespace
@@ -101,7 +119,7 @@ public final class NativeSocketFactory implements SocketFactory {
             ChannelHandler childHandler) {
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
-                .channelFactory(this.<ServerChannel>factory(transport.serverChannel()))
+                .channelFactory(this.<ServerChannel>listenerFactory(transport.serverChannel()))
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 // Bind everything, then serve: the caller turns accepting on once every listener is bound.

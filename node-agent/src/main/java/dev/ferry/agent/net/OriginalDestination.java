@@ -18,8 +18,20 @@ public interface OriginalDestination {
     final class OriginalDestinationException extends Exception {
         private static final long serialVersionUID = 1L;
 
+        private final boolean peerGone;
+
         public OriginalDestinationException(String message) {
+            this(message, false);
+        }
+
+        /** @param peerGone the client reset the connection before it was handled (DC, not "not redirected") */
+        public OriginalDestinationException(String message, boolean peerGone) {
             super(message);
+            this.peerGone = peerGone;
+        }
+
+        public boolean peerGone() {
+            return peerGone;
         }
     }
 }

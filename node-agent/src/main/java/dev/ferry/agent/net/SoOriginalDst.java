@@ -54,6 +54,13 @@ public final class SoOriginalDst implements OriginalDestination {
                     capture, fd, v6 ? SOL_IPV6 : SOL_IP, SO_ORIGINAL_DST, addr, lenPtr);
             if (rc != 0) {
                 int errno = (int) ERRNO.get(capture, 0L);
+                // A client that reset at once takes its conntrack entry with it: ENOENT as for a connection that
+                // was never redirected. The socket's pending error tells the two apart.
+                int pending = pendingError(arena, fd);
+                if (pending != 0) {
+                    throw new OriginalDestinationException(
+                            "the client reset the connection before it was handled (errno " + pending + ")", true);
+                }
                 throw new OriginalDestinationException("SO_ORIGINAL_DST failed, errno " + errno
                         + (errno == 2 ? " (ENOENT: the connection was not redirected by netfilter)" : ""));
             }
@@ -70,6 +77,15 @@ public final class SoOriginalDst implements OriginalDestination {
         } catch (Throwable t) {
             throw new OriginalDestinationException("SO_ORIGINAL_DST call failed: " + t);
         }
+    }
+
+    /** {@code SO_ERROR}: the error the kernel holds for the socket (ECONNRESET after the client's RST), or 0. */
+    private static int pendingError(Arena arena, int fd) throws Throwable {
+        MemorySegment value = arena.allocate(ValueLayout.JAVA_INT);
+        MemorySegment len = arena.allocate(ValueLayout.JAVA_INT);
+        len.set(ValueLayout.JAVA_INT, 0, 4);
+        int rc = (int) Libc.GETSOCKOPT.invokeExact(fd, 1 /* SOL_SOCKET */, 4 /* SO_ERROR */, value, len);
+        return rc == 0 ? value.get(ValueLayout.JAVA_INT, 0) : 0;
     }
 
     private static boolean isV4Mapped(Inet6Address a) {

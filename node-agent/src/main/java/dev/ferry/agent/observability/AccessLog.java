@@ -2,6 +2,7 @@ package dev.ferry.agent.observability;
 
 import dev.ferry.agent.proxy.ConnectionObserver;
 import dev.ferry.agent.proxy.ConnectionRecord;
+import dev.ferry.agent.proxy.Direction;
 import dev.ferry.agent.routing.Destination;
 import dev.ferry.mesh.Workload;
 import dev.ferry.time.Ticker;
@@ -67,6 +68,10 @@ public final class AccessLog implements ConnectionObserver {
         m.put("dst.workload", dst == null ? null : dst.name());
         m.put("dst.namespace", dst == null ? null : dst.namespace());
         m.put("dst.identity", unknownToNull(r.destinationPrincipal()));
+        if (upstream != null && r.direction() == Direction.OUTBOUND && r.mutualTls()) {
+            // through an HBONE tunnel the socket goes to the pod's 15008; the app port is in dst.addr
+            upstream = new InetSocketAddress(upstream.getAddress(), dev.ferry.agent.net.MeshPorts.HBONE);
+        }
         m.put("upstream.addr", addr(upstream));
         m.put("bytes_sent", r.bytesSent());
         m.put("bytes_recv", r.bytesReceived());

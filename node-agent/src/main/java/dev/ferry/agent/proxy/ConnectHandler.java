@@ -81,7 +81,9 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
             original = ctx.originalDestination().of(down);
         } catch (OriginalDestinationException e) {
             session.open(baseLabels(record));
-            session.abort(CloseReason.NO_ROUTE, e.getMessage());
+            session.abort(
+                    e.peerGone() || !down.isActive() ? CloseReason.DOWNSTREAM_ABORT : CloseReason.NO_ROUTE,
+                    e.getMessage());
             return;
         }
         record.originalDestination(original);

@@ -80,6 +80,24 @@ class NativeSocketFactoryNetnsTest {
                     .as("host socket must not reach the pod's loopback")
                     .isFalse();
             listener.close().sync();
+
+            // Node-level upstream sockets carry the mark too: a passthrough to an address the node's own rules
+            // redirect would otherwise loop back into the agent until the connection cap (a defect, 17k fds).
+            Channel hostListener = host.listen(
+                            group,
+                            new InetSocketAddress("127.0.0.1", 0),
+                            new ChannelInboundHandlerAdapter(),
+                            new ChannelInboundHandlerAdapter())
+                    .sync()
+                    .channel();
+            hostListener.config().setAutoRead(true);
+            ChannelFuture marked = host.connect(
+                    group.next(), (InetSocketAddress) hostListener.localAddress(), new ChannelInboundHandlerAdapter());
+            assertThat(marked.await(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(marked.isSuccess()).as(String.valueOf(marked.cause())).isTrue();
+            assertThat(SocketMarks.markOf(marked.channel())).isEqualTo(SocketMarks.FERRY_MARK);
+            marked.channel().close().sync();
+            hostListener.close().sync();
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
