@@ -13,13 +13,16 @@ MVN := JAVA_HOME=$(JAVA_HOME_25) mvn -B -ntp
 APT_PACKAGES := maven python3 nftables iproute2 containernetworking-plugins nginx-light curl wrk iperf3 haproxy socat hey procps musl-tools tcpdump openssl nodejs
 AGENT_JAR := node-agent/target/ferry-agent.jar
 
-.PHONY: help jdk deps build test demo bench bench-cluster fmt clean
+.PHONY: help jdk deps build test demo bench bench-cluster fuzz soak fmt clean
 
 help:
-	@echo "make demo   - build Ferry and run it on the embedded default mesh (installs what is missing)"
+	@echo "make demo   - build Ferry, then a simulated two-node cluster: pods through the real CNI plugins, traffic"
+	@echo "              between them over HBONE through both node agents (installs what is missing)"
 	@echo "make test   - the whole test suite, end-to-end tests included (installs what is missing)"
 	@echo "make bench  - benchmarks: Ferry vs direct vs HAProxy in one run, then the simulated cluster"
 	@echo "make bench-cluster - only the cluster part: CNI ADD/DEL over 100 pods, cross-node wrk"
+	@echo "make fuzz   - coverage-guided fuzzing (Jazzer) of every untrusted-input parser, minutes per target"
+	@echo "make soak   - 30 minutes of mixed traffic with mesh and policy changes: flat heap and fds, no failures"
 	@echo "make fmt    - format the Java sources (palantir-java-format)"
 
 jdk:
@@ -37,8 +40,14 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-build: jdk deps
+# The jar is rebuilt only when a source, resource or POM is newer than it (make demo twice does not rebuild).
+SOURCES := $(shell find pom.xml */pom.xml */src/main cni-plugin/src -type f 2>/dev/null)
+
+build: jdk deps $(AGENT_JAR)
+
+$(AGENT_JAR): $(SOURCES)
 	$(MVN) -q install -DskipTests
+	@touch $(AGENT_JAR)
 
 test: jdk deps
 	$(MVN) verify
@@ -52,6 +61,9 @@ bench: build
 
 bench-cluster: build
 	JAVA_HOME=$(JAVA_HOME_25) bash bench/cluster.sh $(AGENT_JAR)
+
+fuzz: build
+	JAVA_HOME=$(JAVA_HOME_25) bash tools/fuzz.sh
 
 fmt: jdk
 	$(MVN) -q spotless:apply

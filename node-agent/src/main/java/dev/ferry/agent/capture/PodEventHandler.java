@@ -94,21 +94,18 @@ final class PodEventHandler extends ChannelInboundHandlerAdapter {
         } finally {
             in.release();
         }
-        if (pending.readableBytes() < 4) {
-            ctx.read();
-            return;
+        byte[] body;
+        switch (PodEventFrame.decode(pending, MAX_REQUEST)) {
+            case PodEventFrame.NeedMore more -> {
+                ctx.read();
+                return;
+            }
+            case PodEventFrame.Bad bad -> {
+                reply(ctx, PodEventReply.error("1.0.0", PodEventReply.DECODE, bad.why(), ""));
+                return;
+            }
+            case PodEventFrame.Complete complete -> body = complete.body();
         }
-        int len = pending.getInt(pending.readerIndex());
-        if (len <= 0 || len > MAX_REQUEST) {
-            reply(ctx, PodEventReply.error("1.0.0", PodEventReply.DECODE, "bad request length " + len, ""));
-            return;
-        }
-        if (pending.readableBytes() < 4 + len) {
-            ctx.read();
-            return;
-        }
-        byte[] body = new byte[len];
-        pending.skipBytes(4).readBytes(body);
         deadline.cancel(false); // the request is complete; the reply may take as long as capturing takes
         // The worker owns the namespace fd from here: the caller may hang up while the pod is being captured,
         // and the fd number must not be closed (and reused) under the agent's feet.

@@ -652,7 +652,8 @@ public final class Agent implements AutoCloseable {
                 probes,
                 hbone,
                 config.trustDomain(),
-                Set.of(config.adminPort(), config.metricsPort(), config.readinessPort()));
+                // a HashSet: tests run the control ports on 0 (ephemeral), and Set.of refuses duplicates
+                new java.util.HashSet<>(List.of(config.adminPort(), config.metricsPort(), config.readinessPort())));
     }
 
     /** Stops taking CNI calls and closes every pod's listeners (their redirect rules stay). Idempotent. */
