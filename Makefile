@@ -62,6 +62,9 @@ bench: build
 bench-cluster: build
 	JAVA_HOME=$(JAVA_HOME_25) bash bench/cluster.sh $(AGENT_JAR)
 
+soak: build
+	JAVA_HOME=$(JAVA_HOME_25) bash bench/soak.sh $(AGENT_JAR)
+
 fuzz: build
 	JAVA_HOME=$(JAVA_HOME_25) bash tools/fuzz.sh
 
