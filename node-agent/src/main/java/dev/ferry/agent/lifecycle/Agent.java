@@ -36,6 +36,7 @@ import dev.ferry.agent.proxy.CloseReason;
 import dev.ferry.agent.proxy.ConnectionRegistry;
 import dev.ferry.agent.proxy.Direction;
 import dev.ferry.agent.proxy.RelayContext;
+import dev.ferry.agent.proxy.RelayTimers;
 import dev.ferry.agent.routing.DestinationResolver;
 import dev.ferry.agent.routing.RoundRobinBalancer;
 import dev.ferry.cni.install.ConflistWatcher;
@@ -81,6 +82,7 @@ public final class Agent implements AutoCloseable {
 
     private final NodeConfig config;
     private final Ticker ticker;
+    private final RelayTimers timers;
     private final OriginalDestination originalDestination;
     private final AtomicReference<MeshSnapshot> snapshot = new AtomicReference<>(MeshSnapshot.empty());
     private final AtomicReference<PolicyEngine> authz = new AtomicReference<>(PolicyEngine.empty());
@@ -135,8 +137,19 @@ public final class Agent implements AutoCloseable {
      * @param onQuit what {@code /quitquitquit} does (the process entry point drains and exits)
      */
     public Agent(NodeConfig config, Ticker ticker, OriginalDestination originalDestination, Runnable onQuit) {
+        this(config, ticker, RelayTimers.NETTY, originalDestination, onQuit);
+    }
+
+    /** @param timers the connections' timeouts, on {@code ticker}'s clock (tests pair a manual ticker with them) */
+    public Agent(
+            NodeConfig config,
+            Ticker ticker,
+            RelayTimers timers,
+            OriginalDestination originalDestination,
+            Runnable onQuit) {
         this.config = config;
         this.ticker = ticker;
+        this.timers = timers;
         this.originalDestination = originalDestination == null ? new SoOriginalDst() : originalDestination;
         this.registry = new ConnectionRegistry(
                 config.maxConnections(),
@@ -233,6 +246,7 @@ public final class Agent implements AutoCloseable {
                 metrics,
                 new AccessLog(ticker, config.accessLog()),
                 ticker,
+                timers,
                 config.idleTimeout(),
                 config.firstByteTimeout(),
                 config.halfCloseTimeout(),

@@ -40,6 +40,10 @@ public final class NativeSocketFactory implements SocketFactory {
     private final boolean splice;
     private final NetworkNamespace namespace;
     private final int mark;
+    /** Cleared, once, when the agent may not set SO_MARK in its own namespace (see factory). */
+    private volatile boolean hostMarking = true;
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(NativeSocketFactory.class);
 
     /** @param splice sockets for the splice relay: epoll in level-triggered mode, which Netty's splice requires */
     public NativeSocketFactory(
@@ -98,7 +102,20 @@ public final class NativeSocketFactory implements SocketFactory {
             }
             return () -> {
                 C channel = plain.newChannel();
-                SocketMarks.mark(channel, socketMark);
+                if (hostMarking) {
+                    try {
+                        SocketMarks.mark(channel, socketMark);
+                    } catch (IllegalStateException e) {
+                        // Without CAP_NET_ADMIN (an agent run by hand, unprivileged) the node's sockets go unmarked:
+                        // only rules of the node's own that capture them could loop, and those need root anyway.
+                        hostMarking = false;
+                        log.warn(
+                                "node-level sockets are not marked {} ({}): capture rules on this node must not"
+                                        + " redirect the agent's own connections",
+                                socketMark,
+                                e.getMessage());
+                    }
+                }
                 return channel;
             };
         }

@@ -15,6 +15,7 @@ import java.util.function.Supplier;
 /**
  * The agent-wide services (with {@code hbone} null when outbound HBONE is off) every relayed connection uses. Immutable; shared by all listeners.
  *
+ * @param timers the connections' timeouts, on the same clock as {@code ticker}
  * @param firstByteTimeout how long a connection may stay open without a byte in either direction (a client that
  *     connects and sends nothing, to a server that says nothing first, holds two fds and a slot under the limits)
  * @param splice relay with {@code splice(2)} (epoll only) instead of copying through user memory
@@ -29,6 +30,7 @@ public record RelayContext(
         Metrics metrics,
         ConnectionObserver observer,
         Ticker ticker,
+        RelayTimers timers,
         Duration idleTimeout,
         Duration firstByteTimeout,
         Duration halfCloseTimeout,
@@ -50,6 +52,7 @@ public record RelayContext(
                 metrics,
                 observer,
                 ticker,
+                timers,
                 idleTimeout,
                 firstByteTimeout,
                 halfCloseTimeout,

@@ -6,7 +6,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -25,8 +24,8 @@ final class RelaySession {
     private boolean upstreamEof;
     private boolean reported;
     private long lastActivity;
-    private ScheduledFuture<?> idleTask;
-    private ScheduledFuture<?> lingerTask;
+    private java.util.concurrent.Future<?> idleTask;
+    private java.util.concurrent.Future<?> lingerTask;
     private SpliceRelay splice;
     private long finRecheckNanos;
 
@@ -50,7 +49,7 @@ final class RelaySession {
         admitted = true;
         long first =
                 Math.min(ctx.idleTimeout().toNanos(), ctx.firstByteTimeout().toNanos());
-        idleTask = downstream.eventLoop().schedule(this::checkIdle, first, TimeUnit.NANOSECONDS);
+        idleTask = ctx.timers().schedule(downstream.eventLoop(), this::checkIdle, first);
     }
 
     /** Counts the connection as opened under these labels; before this, byte counts go nowhere. */
@@ -125,15 +124,14 @@ final class RelaySession {
             end(CloseReason.NORMAL, "");
         } else if (lingerTask == null) {
             // The other direction may stay open (half-close), but not forever: no CLOSE_WAIT pile-up.
-            lingerTask = downstream
-                    .eventLoop()
+            lingerTask = ctx.timers()
                     .schedule(
+                            downstream.eventLoop(),
                             () -> abort(
                                     CloseReason.HALF_CLOSE_TIMEOUT,
                                     "other side did not finish within "
                                             + ctx.halfCloseTimeout().toMillis() + " ms"),
-                            ctx.halfCloseTimeout().toNanos(),
-                            TimeUnit.NANOSECONDS);
+                            ctx.halfCloseTimeout().toNanos());
         }
     }
 
@@ -191,12 +189,11 @@ final class RelaySession {
             upstream.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         }
         if (lingerTask == null) {
-            lingerTask = downstream
-                    .eventLoop()
+            lingerTask = ctx.timers()
                     .schedule(
+                            downstream.eventLoop(),
                             () -> abort(CloseReason.NORMAL, ""),
-                            ctx.halfCloseTimeout().toNanos(),
-                            TimeUnit.NANOSECONDS);
+                            ctx.halfCloseTimeout().toNanos());
         }
     }
 
@@ -217,15 +214,15 @@ final class RelaySession {
                         "no byte either way " + ctx.firstByteTimeout().toMillis() + " ms after opening");
                 return;
             }
-            idleTask = downstream
-                    .eventLoop()
-                    .schedule(this::checkIdle, Math.min(first - age, Math.max(0, idle - quiet)), TimeUnit.NANOSECONDS);
+            idleTask = ctx.timers()
+                    .schedule(
+                            downstream.eventLoop(), this::checkIdle, Math.min(first - age, Math.max(0, idle - quiet)));
             return;
         }
         if (quiet >= idle) {
             abort(CloseReason.IDLE_TIMEOUT, "no bytes for " + ctx.idleTimeout().toMillis() + " ms");
         } else {
-            idleTask = downstream.eventLoop().schedule(this::checkIdle, idle - quiet, TimeUnit.NANOSECONDS);
+            idleTask = ctx.timers().schedule(downstream.eventLoop(), this::checkIdle, idle - quiet);
         }
     }
 

@@ -28,6 +28,13 @@ class AdminEndpointsTest {
             Path mesh = new MeshFiles()
                     .pod("echo-1", "127.0.0.2", "node-1", "echo", echo.port())
                     .service("echo", "10.96.0.10", 80, "echo", "echo")
+                    // the same number over UDP: not relayed, and not to be shown with the TCP port's endpoints
+                    .raw("""
+                            apiVersion: v1
+                            kind: Service
+                            metadata: {name: dns, namespace: test}
+                            spec: {clusterIP: 10.96.0.53, selector: {app: echo}, ports: [{name: udp, port: 80, protocol: UDP, targetPort: 80}]}
+                            """)
                     .write(dir);
             try (AgentFixture f = new AgentFixture("epoll", mesh, Map.of())) {
                 f.originalDestination.set(new InetSocketAddress(InetAddress.getByName("10.96.0.10"), 80));
@@ -60,6 +67,16 @@ class AdminEndpointsTest {
                     JsonNode svc = dump.path("mesh").path("services").get(0);
                     assertThat(svc.path("ports").get(0).path("endpoints").get(0).asString())
                             .isEqualTo("echo-1@127.0.0.2:" + echo.port());
+                    JsonNode udp = dump.path("mesh")
+                            .path("services")
+                            .get(1)
+                            .path("ports")
+                            .get(0);
+                    assertThat(udp.path("protocol").asString()).isEqualTo("UDP");
+                    assertThat(udp.path("endpoints").asString()).isEqualTo("not relayed (UDP)");
+                    assertThat(dump.path("workers").toString())
+                            .contains("mesh-file-watch")
+                            .contains("ferry-io-0");
                     assertThat(dump.path("mesh")
                                     .path("workloads")
                                     .get(0)

@@ -28,11 +28,7 @@ class ControlEndpointsAbuseTest {
     Path dir;
 
     private static Socket open(InetSocketAddress to, InetAddress from) throws Exception {
-        Socket s = new Socket();
-        s.bind(new InetSocketAddress(from, 0));
-        s.connect(to, 2000);
-        s.setSoTimeout(15_000);
-        return s;
+        return dev.ferry.agent.support.Sockets.connectFrom(to, from, 15_000);
     }
 
     /** The workload's certificate comes first: readiness waits for it. */

@@ -62,6 +62,35 @@ class AgentProcessIT {
     }
 
     @Test
+    void aConfigurationThatCannotWorkIsAConfigError() throws Exception {
+        Path cfg = Files.writeString(dir.resolve("node.yaml"), "relay: splice\ntransport: nio\n");
+        Result r = run("run", "--config", cfg.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.output()).contains("relay").contains("splice needs transport: epoll");
+    }
+
+    @Test
+    void everySubcommandHasHelp() throws Exception {
+        for (String[] args : new String[][] {
+            {"--help"}, {"run", "--help"}, {"validate", "--help"}, {"help", "validate"}, {"install-cni", "--help"}
+        }) {
+            Result r = run(args);
+            assertThat(r.code()).as(String.join(" ", args) + ": " + r.output()).isZero();
+            assertThat(r.output()).contains("Usage: ferry-agent");
+        }
+    }
+
+    @Test
+    void theLaunchFlagsIncludeExitOnOutOfMemory() throws Exception {
+        // the tests launch the agent as the DaemonSet does; without the flag the agent warns at start
+        assertThat(AgentProcess.command("run")).contains("-XX:+ExitOnOutOfMemoryError");
+        String manifest = Files.readString(Path.of("..", "deploy", "kubernetes", "ferry.yaml"));
+        assertThat(manifest).contains("\"-XX:+ExitOnOutOfMemoryError\"");
+        assertThat(Files.readString(Path.of("..", "bin", "ferry-agent"))).contains("-XX:+ExitOnOutOfMemoryError");
+        assertThat(Files.readString(Path.of("..", "deploy", "cluster.sh"))).contains("-XX:+ExitOnOutOfMemoryError");
+    }
+
+    @Test
     void installCniThenUninstallCni() throws Exception {
         Path conf = Files.createDirectories(dir.resolve("net.d"));
         Path bin = dir.resolve("bin");

@@ -28,11 +28,7 @@ class ConnectionLimitsTest {
     Path dir;
 
     private static Socket connect(InetSocketAddress to, InetAddress from) throws IOException {
-        Socket s = new Socket();
-        s.bind(new InetSocketAddress(from, 0));
-        s.connect(to, 2000);
-        s.setSoTimeout(5000);
-        return s;
+        return dev.ferry.agent.support.Sockets.connectFrom(to, from, 5000);
     }
 
     /** -1 when the agent closed or reset the connection, else the echoed byte. */

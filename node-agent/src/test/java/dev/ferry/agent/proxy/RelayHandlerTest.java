@@ -51,6 +51,7 @@ class RelayHandlerTest {
                 new Metrics(),
                 reported::add,
                 Ticker.system(),
+                RelayTimers.NETTY,
                 Duration.ofHours(1),
                 Duration.ofSeconds(60),
                 Duration.ofSeconds(30),

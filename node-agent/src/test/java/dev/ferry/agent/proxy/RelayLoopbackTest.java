@@ -1,9 +1,11 @@
 package dev.ferry.agent.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ferry.agent.support.AgentFixture;
 import dev.ferry.agent.support.EchoServer;
+import dev.ferry.agent.support.ManualTimers;
 import dev.ferry.agent.support.MeshFiles;
 import dev.ferry.agent.support.PromText;
 import io.netty.buffer.PooledByteBufAllocator;
@@ -59,24 +61,39 @@ class RelayLoopbackTest {
     }
 
     private AgentFixture agentWithEcho(String transport, Map<String, String> overrides) throws Exception {
+        return agentWithEcho(transport, overrides, null);
+    }
+
+    private AgentFixture agentWithEcho(String transport, Map<String, String> overrides, ManualTimers clock)
+            throws Exception {
         EchoServer echo = track(new EchoServer(InetAddress.getByName(POD_IP)));
         Path mesh = new MeshFiles()
                 .pod("echo-1", POD_IP, "node-1", "echo", echo.port())
                 .service("echo", VIP, 80, "echo", "echo")
                 .write(dir);
-        AgentFixture f = track(new AgentFixture(transport, mesh, overrides));
+        AgentFixture f = track(new AgentFixture(transport, mesh, overrides, clock));
         f.originalDestination.set(new InetSocketAddress(InetAddress.getByName(VIP), 80));
         return f;
+    }
+
+    private static ManualTimers manualClock() {
+        return new ManualTimers(new dev.ferry.time.ManualTicker(java.time.Instant.parse("2026-12-01T00:00:00Z")));
     }
 
     /** An agent whose Service {@code app} at VIP:80 routes to one pod at POD_IP:{@code port}. */
     private AgentFixture agentFor(String transport, String app, int port, Map<String, String> overrides)
             throws Exception {
+        return agentFor(transport, app, port, overrides, null);
+    }
+
+    private AgentFixture agentFor(
+            String transport, String app, int port, Map<String, String> overrides, ManualTimers clock)
+            throws Exception {
         Path mesh = new MeshFiles()
                 .pod(app + "-1", POD_IP, "node-1", app, port)
                 .service(app, VIP, 80, app, Integer.toString(port))
                 .write(dir);
-        AgentFixture f = track(new AgentFixture(transport, mesh, overrides));
+        AgentFixture f = track(new AgentFixture(transport, mesh, overrides, clock));
         f.originalDestination.set(new InetSocketAddress(InetAddress.getByName(VIP), 80));
         return f;
     }
@@ -178,22 +195,32 @@ class RelayLoopbackTest {
         // The upstream reads the client's FIN but never closes its side: without a linger bound this would sit
         // in CLOSE_WAIT forever.
         try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getByName(POD_IP))) {
-            AgentFixture f =
-                    agentFor(transport, "mute", server.getLocalPort(), Map.of("FERRY_HALF_CLOSE_TIMEOUT", "400ms"));
+            ManualTimers clock = manualClock();
+            AgentFixture f = agentFor(transport, "mute", server.getLocalPort(), Map.of(), clock);
             try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+                java.util.concurrent.CountDownLatch finSeen = new java.util.concurrent.CountDownLatch(1);
+                java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
                 Future<Integer> upstream = ex.submit(() -> {
                     try (Socket s = server.accept()) {
                         int n = s.getInputStream().readAllBytes().length; // returns at the relayed FIN
-                        Thread.sleep(1500); // and never answers nor closes (longer than the 400 ms linger)
+                        finSeen.countDown();
+                        done.await(20, TimeUnit.SECONDS); // and never answers nor closes its side
                         return n;
                     }
                 });
                 try (Socket c = connect(f.agent.outboundAddress())) {
                     c.getOutputStream().write("bye".getBytes());
                     c.shutdownOutput();
-                    long start = System.nanoTime();
+                    assertThat(finSeen.await(10, TimeUnit.SECONDS)).isTrue();
+                    c.setSoTimeout(300);
+                    assertThatThrownBy(() -> c.getInputStream().read())
+                            .as("held open while the other side may still finish")
+                            .isInstanceOf(java.net.SocketTimeoutException.class);
+                    c.setSoTimeout(10_000);
+                    clock.advance(Duration.ofSeconds(30)); // the default halfCloseTimeout
                     assertThat(readOrReset(c)).isEqualTo(-1);
-                    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(4));
+                } finally {
+                    done.countDown();
                 }
                 waitFor(() -> f.agent.registry().size() == 0, "connection closed");
                 assertThat(PromText.sum(
@@ -207,13 +234,22 @@ class RelayLoopbackTest {
     @ParameterizedTest
     @ValueSource(strings = {"io_uring", "epoll", "epoll+splice"})
     void idleConnectionIsClosedAndCounted(String transport) throws Exception {
-        AgentFixture f = agentWithEcho(transport, Map.of("FERRY_IDLE_TIMEOUT", "300ms"));
+        // The default hour, on a manual clock the timers share with the connection: no waiting in real time.
+        ManualTimers clock = manualClock();
+        AgentFixture f = agentWithEcho(transport, Map.of(), clock);
         try (Socket s = connect(f.agent.outboundAddress())) {
             s.getOutputStream().write(1);
             assertThat(s.getInputStream().read()).isEqualTo(1);
-            long start = System.nanoTime();
+            clock.advance(Duration.ofMinutes(59));
+            s.getOutputStream().write(2);
+            assertThat(s.getInputStream().read()).as("not idle for an hour yet").isEqualTo(2);
+            clock.advance(Duration.ofMinutes(59)); // an hour since the start, but only 59 min since the last byte
+            s.setSoTimeout(300);
+            assertThatThrownBy(() -> s.getInputStream().read()).isInstanceOf(java.net.SocketTimeoutException.class);
+            s.setSoTimeout(10_000);
+            clock.advance(Duration.ofMinutes(2));
+            clock.advance(Duration.ofSeconds(1)); // the re-armed check, due now
             assertThat(s.getInputStream().read()).isEqualTo(-1);
-            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
         }
         waitFor(() -> f.agent.registry().size() == 0, "connection closed");
         assertThat(PromText.sum(f.scrape(), "istio_tcp_connections_closed_total", Map.of("response_flags", "SI")))

@@ -31,6 +31,12 @@ public final class AgentFixture implements AutoCloseable {
 
     public AgentFixture(String transport, Path meshFile, Map<String, String> overrides)
             throws ConfigException, IOException, InterruptedException {
+        this(transport, meshFile, overrides, null);
+    }
+
+    /** @param clock a manual clock the connections' timeouts follow (null: the system clock) */
+    public AgentFixture(String transport, Path meshFile, Map<String, String> overrides, ManualTimers clock)
+            throws ConfigException, IOException, InterruptedException {
         Map<String, String> env = new HashMap<>();
         env.put("FERRY_NODE_NAME", "node-1");
         env.put("FERRY_MESH_FILE", meshFile.toString());
@@ -60,7 +66,9 @@ public final class AgentFixture implements AutoCloseable {
         };
         // FERRY_TEST_REAL_ORIGINAL_DST=true: the kernel's SO_ORIGINAL_DST (namespace tests with real redirects)
         boolean real = "true".equals(overrides.get("FERRY_TEST_REAL_ORIGINAL_DST"));
-        agent = new Agent(config, Ticker.system(), real ? null : od, () -> {});
+        agent = clock == null
+                ? new Agent(config, Ticker.system(), real ? null : od, () -> {})
+                : new Agent(config, clock.ticker(), clock, real ? null : od, () -> {});
         agent.start();
     }
 
