@@ -201,10 +201,10 @@ final class RelaySession {
         if (reported) {
             return;
         }
+        sample(); // first: with splice, bytes are only learned of by sampling, and they move lastActivity
         long idle = ctx.idleTimeout().toNanos();
         long now = ctx.ticker().nanoTime();
         long quiet = now - lastActivity;
-        sample();
         if (record.bytesSent() == 0 && record.bytesReceived() == 0) {
             long first = ctx.firstByteTimeout().toNanos();
             long age = now - record.startedNanos();
