@@ -222,7 +222,26 @@ public final class NodeConfigLoader {
             this.env = env;
         }
 
+        /** Keys whose values become file paths: a NUL byte there is no path, and Path.of would throw unnamed. */
+        private static final List<String> PATH_KEYS = List.of(
+                "meshFile",
+                "caRootFile",
+                "caTokenFile",
+                "trustBundleFile",
+                "caCertFile",
+                "caKeyFile",
+                "podEventSocket",
+                "enrolledNamespacesFile",
+                "stateDir",
+                "hostNetns",
+                "cniConfDir");
+
         NodeConfig build() throws ConfigException {
+            for (String key : PATH_KEYS) {
+                if (str(key).indexOf('\0') >= 0) {
+                    throw error(key, str(key).replace('\0', '?'), "a path cannot contain a NUL byte");
+                }
+            }
             String workload = str("listenerWorkload");
             if (!workload.isEmpty() && !WORKLOAD_REF.matcher(workload).matches()) {
                 throw error("listenerWorkload", workload, "expected namespace/name");
