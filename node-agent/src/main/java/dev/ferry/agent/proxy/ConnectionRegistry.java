@@ -72,9 +72,6 @@ public final class ConnectionRegistry {
         // whoever connected, known by IP only.
         boolean out = r.direction() == Direction.OUTBOUND;
         int sourceMax = out ? maxPerWorkload : maxPerSource;
-        String what = source instanceof String
-                ? "workload " + source
-                : "source " + r.source().getAddress().getHostAddress();
 
         int now = total.incrementAndGet();
         if (now > maxConnections) {
@@ -84,11 +81,12 @@ public final class ConnectionRegistry {
         if (now > headroomStart && sources.get(source) >= SMALL_SOURCE) {
             total.decrementAndGet();
             return "node above " + headroomStart + " of " + maxConnections + " connections: the rest is reserved for"
-                    + " sources with fewer than " + SMALL_SOURCE + " (" + what + " holds " + sources.get(source) + ")";
+                    + " sources with fewer than " + SMALL_SOURCE + " (" + describe(source) + " holds "
+                    + sources.get(source) + ")";
         }
         if (!sources.tryAcquire(source, sourceMax)) {
             total.decrementAndGet();
-            return "limit of " + sourceMax + " connections for " + what + " reached";
+            return "limit of " + sourceMax + " connections for " + describe(source) + " reached";
         }
         String dest = destination == null ? null : destination.key();
         if (dest != null && !destinations.tryAcquire(dest, maxPerWorkload)) {
@@ -99,6 +97,11 @@ public final class ConnectionRegistry {
         (r.direction() == Direction.OUTBOUND ? outbound : inbound).incrementAndGet();
         live.put(r.id(), new Admitted(session, source, dest));
         return null;
+    }
+
+    /** For refusals only: an admitted connection builds no text. */
+    private static String describe(Object source) {
+        return source instanceof java.net.InetAddress ip ? "source " + ip.getHostAddress() : "workload " + source;
     }
 
     void remove(RelaySession session) {
