@@ -2,8 +2,7 @@ package dev.ferry.agent.admin;
 
 import dev.ferry.agent.config.Durations;
 import dev.ferry.agent.config.NodeConfig;
-import dev.ferry.agent.proxy.ConnectionRecord;
-import dev.ferry.agent.routing.Destination;
+import dev.ferry.agent.connection.ConnectionRecord;
 import dev.ferry.mesh.Endpoint;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Service;
@@ -193,7 +192,7 @@ public final class ConfigDump {
                 "source_workload",
                 r.sourceWorkload() == null ? null : r.sourceWorkload().key());
         m.put("original_destination", hostPort(r.originalDestination()));
-        m.put("destination", describe(r.destination()));
+        m.put("destination", r.delivery() == null ? null : r.delivery().description());
         m.put("source_principal", r.sourcePrincipal());
         m.put("destination_principal", r.destinationPrincipal());
         m.put("authz_decision", r.policyDecision());
@@ -202,20 +201,6 @@ public final class ConfigDump {
         m.put("bytes_received", r.bytesReceived());
         m.put("started", r.started().toString());
         return m;
-    }
-
-    private static String describe(Destination d) {
-        return switch (d) {
-            case Destination.ToService s ->
-                "service " + s.binding().service().key() + ":"
-                        + s.binding().port().port() + " -> "
-                        + s.endpoint().workload().key() + "@"
-                        + hostPort(s.endpoint().address());
-            case Destination.ToWorkload w -> "workload " + w.workload().key() + "@" + hostPort(w.address());
-            case Destination.Passthrough p -> "passthrough " + hostPort(p.address());
-            case Destination.Refused r -> "refused: " + r.detail();
-            case null -> null;
-        };
     }
 
     private static String hostPort(InetSocketAddress a) {

@@ -1,12 +1,12 @@
 package dev.ferry.agent.capture;
 
+import dev.ferry.agent.connection.Direction;
 import dev.ferry.agent.hbone.Hbone;
 import dev.ferry.agent.hbone.HboneServer;
 import dev.ferry.agent.net.NativeSocketFactory;
 import dev.ferry.agent.net.NetworkNamespace;
 import dev.ferry.agent.net.SocketMarks;
 import dev.ferry.agent.proxy.CaptureListener;
-import dev.ferry.agent.proxy.Direction;
 import dev.ferry.agent.proxy.RelayContext;
 import dev.ferry.mesh.Workload;
 import io.netty.channel.ChannelFuture;

@@ -1,9 +1,10 @@
 package dev.ferry.agent.observability;
 
-import dev.ferry.agent.proxy.ConnectionObserver;
-import dev.ferry.agent.proxy.ConnectionRecord;
-import dev.ferry.agent.proxy.Direction;
-import dev.ferry.agent.routing.Destination;
+import dev.ferry.agent.connection.ConnectionLabels;
+import dev.ferry.agent.connection.ConnectionObserver;
+import dev.ferry.agent.connection.ConnectionRecord;
+import dev.ferry.agent.connection.Delivery;
+import dev.ferry.agent.connection.Direction;
 import dev.ferry.mesh.Workload;
 import dev.ferry.time.Ticker;
 import java.net.InetSocketAddress;
@@ -47,23 +48,10 @@ public final class AccessLog implements ConnectionObserver {
         m.put("src.namespace", src == null ? null : src.namespace());
         m.put("src.identity", unknownToNull(r.sourcePrincipal()));
         m.put("dst.addr", addr(r.originalDestination()));
-        String service = null;
-        Workload dst = null;
-        InetSocketAddress upstream = null;
-        switch (r.destination()) {
-            case Destination.ToService s -> {
-                service = s.binding().service().key();
-                dst = s.endpoint().workload();
-                upstream = s.endpoint().address();
-            }
-            case Destination.ToWorkload w -> {
-                dst = w.workload();
-                upstream = w.address();
-            }
-            case Destination.Passthrough p -> upstream = p.address();
-            case Destination.Refused rf -> {}
-            case null -> {}
-        }
+        Delivery d = r.delivery();
+        String service = d == null ? null : d.serviceKey();
+        Workload dst = d == null ? null : d.workload();
+        InetSocketAddress upstream = d == null ? null : d.address();
         m.put("dst.service", service);
         m.put("dst.workload", dst == null ? null : dst.name());
         m.put("dst.namespace", dst == null ? null : dst.namespace());
@@ -95,6 +83,6 @@ public final class AccessLog implements ConnectionObserver {
     }
 
     private static String unknownToNull(String s) {
-        return TcpLabels.UNKNOWN.equals(s) ? null : s;
+        return ConnectionLabels.UNKNOWN.equals(s) ? null : s;
     }
 }

@@ -1,6 +1,7 @@
 package dev.ferry.agent.observability;
 
-import dev.ferry.agent.proxy.CloseReason;
+import dev.ferry.agent.connection.CloseReason;
+import dev.ferry.agent.connection.ConnectionLabels;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
@@ -34,25 +35,25 @@ public final class Metrics {
         opened = Counter.builder()
                 .name("istio_tcp_connections_opened_total")
                 .help("TCP connections opened")
-                .labelNames(TcpLabels.NAMES)
+                .labelNames(ConnectionLabels.NAMES)
                 .withoutExemplars()
                 .register(registry);
         closed = Counter.builder()
                 .name("istio_tcp_connections_closed_total")
                 .help("TCP connections closed")
-                .labelNames(TcpLabels.NAMES)
+                .labelNames(ConnectionLabels.NAMES)
                 .withoutExemplars()
                 .register(registry);
         sentBytes = Counter.builder()
                 .name("istio_tcp_sent_bytes_total")
                 .help("Bytes sent during response (upstream to downstream), counted as they flow")
-                .labelNames(TcpLabels.NAMES)
+                .labelNames(ConnectionLabels.NAMES)
                 .withoutExemplars()
                 .register(registry);
         receivedBytes = Counter.builder()
                 .name("istio_tcp_received_bytes_total")
                 .help("Bytes received during request (downstream to upstream), counted as they flow")
-                .labelNames(TcpLabels.NAMES)
+                .labelNames(ConnectionLabels.NAMES)
                 .withoutExemplars()
                 .register(registry);
         closeReasons = Counter.builder()
@@ -189,13 +190,13 @@ public final class Metrics {
     }
 
     /** Per-connection handles, looked up once so the per-read cost is one adder increment. */
-    public ConnectionMetrics connection(TcpLabels labels) {
+    public ConnectionMetrics connection(ConnectionLabels labels) {
         String[] open = labels.values("-");
         opened.labelValues(open).inc();
         return new ConnectionMetrics(labels, sentBytes.labelValues(open), receivedBytes.labelValues(open));
     }
 
-    public void closed(TcpLabels labels, String direction, CloseReason reason) {
+    public void closed(ConnectionLabels labels, String direction, CloseReason reason) {
         closed.labelValues(labels.values(reason.responseFlag())).inc();
         closeReasons
                 .labelValues(direction, reason.name().toLowerCase(java.util.Locale.ROOT))
@@ -203,5 +204,5 @@ public final class Metrics {
     }
 
     /** Byte counters of one connection. */
-    public record ConnectionMetrics(TcpLabels labels, CounterDataPoint sent, CounterDataPoint received) {}
+    public record ConnectionMetrics(ConnectionLabels labels, CounterDataPoint sent, CounterDataPoint received) {}
 }

@@ -1,5 +1,6 @@
 package dev.ferry.agent.proxy;
 
+import dev.ferry.agent.connection.Direction;
 import dev.ferry.mesh.Workload;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;

@@ -1,8 +1,10 @@
 package dev.ferry.agent.proxy;
 
+import dev.ferry.agent.connection.CloseReason;
+import dev.ferry.agent.connection.ConnectionLabels;
+import dev.ferry.agent.connection.ConnectionRecord;
+import dev.ferry.agent.connection.Direction;
 import dev.ferry.agent.net.OriginalDestination.OriginalDestinationException;
-import dev.ferry.agent.observability.TcpLabels;
-import dev.ferry.agent.observability.WorkloadNames;
 import dev.ferry.agent.routing.Destination;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Workload;
@@ -70,7 +72,7 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
 
         String refusal = ctx.registry().admit(session, direction == Direction.INBOUND ? owner : null);
         if (refusal != null) {
-            session.open(baseLabels(record));
+            session.open(ConnectionLabels.base(record));
             session.abort(CloseReason.OVERFLOW, refusal);
             return;
         }
@@ -80,7 +82,7 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
         try {
             original = ctx.originalDestination().of(down);
         } catch (OriginalDestinationException e) {
-            session.open(baseLabels(record));
+            session.open(ConnectionLabels.base(record));
             session.abort(
                     e.peerGone() || !down.isActive() ? CloseReason.DOWNSTREAM_ABORT : CloseReason.NO_ROUTE,
                     e.getMessage());
@@ -91,14 +93,14 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
         Destination dest = direction == Direction.OUTBOUND
                 ? ctx.resolver().outbound(snapshot, original)
                 : ctx.resolver().inbound(snapshot, original);
-        record.destination(dest);
+        record.delivery(dest.delivery(ctx.clusterDomain()));
         Workload tunnelTo = tunnelTarget(dest);
         if (tunnelTo != null) { // known before the labels: the metrics say mutual_tls with both principals
             record.tunnel(
                     owner.identity(ctx.hbone().trustDomain()).uri(),
                     tunnelTo.identity(ctx.hbone().trustDomain()).uri());
         }
-        session.open(labels(record, dest));
+        session.open(ConnectionLabels.of(record));
 
         if (direction == Direction.INBOUND
                 && dest instanceof Destination.ToWorkload w
@@ -327,56 +329,5 @@ final class ConnectHandler extends ChannelInboundHandlerAdapter {
             b.release();
         }
         pendingBytes = 0;
-    }
-
-    /** Labels known from the listener alone (before or without a destination). */
-    static TcpLabels baseLabels(ConnectionRecord r) {
-        Workload src = r.sourceWorkload();
-        return new TcpLabels(
-                r.direction().reporter(),
-                src == null ? TcpLabels.UNKNOWN : WorkloadNames.of(src),
-                src == null ? TcpLabels.UNKNOWN : src.namespace(),
-                TcpLabels.UNKNOWN,
-                TcpLabels.UNKNOWN,
-                TcpLabels.UNKNOWN,
-                TcpLabels.UNKNOWN,
-                TcpLabels.UNKNOWN,
-                TcpLabels.UNKNOWN,
-                "tcp",
-                TcpLabels.UNKNOWN);
-    }
-
-    private TcpLabels labels(ConnectionRecord r, Destination dest) {
-        return labels(ctx, r, dest);
-    }
-
-    static TcpLabels labels(RelayContext ctx, ConnectionRecord r, Destination dest) {
-        TcpLabels base = baseLabels(r);
-        String service = TcpLabels.UNKNOWN;
-        String serviceNs = TcpLabels.UNKNOWN;
-        Workload target = null;
-        switch (dest) {
-            case Destination.ToService s -> {
-                service = s.binding().service().hostname(ctx.clusterDomain());
-                serviceNs = s.binding().service().namespace();
-                target = s.endpoint().workload();
-            }
-            case Destination.ToWorkload w -> target = w.workload();
-            case Destination.Passthrough p -> {}
-            case Destination.Refused rf -> {}
-        }
-        boolean mtls = r.mutualTls();
-        return new TcpLabels(
-                base.reporter(),
-                base.sourceWorkload(),
-                base.sourceWorkloadNamespace(),
-                mtls ? r.sourcePrincipal() : base.sourcePrincipal(),
-                service,
-                serviceNs,
-                target == null ? TcpLabels.UNKNOWN : WorkloadNames.of(target),
-                target == null ? TcpLabels.UNKNOWN : target.namespace(),
-                mtls ? r.destinationPrincipal() : TcpLabels.UNKNOWN,
-                base.requestProtocol(),
-                mtls ? "mutual_tls" : base.connectionSecurityPolicy());
     }
 }

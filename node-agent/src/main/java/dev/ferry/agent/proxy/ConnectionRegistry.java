@@ -1,5 +1,8 @@
 package dev.ferry.agent.proxy;
 
+import dev.ferry.agent.connection.CloseReason;
+import dev.ferry.agent.connection.ConnectionRecord;
+import dev.ferry.agent.connection.Direction;
 import dev.ferry.mesh.Workload;
 import dev.ferry.mesh.authz.AuthzContext;
 import dev.ferry.mesh.authz.Decision;

@@ -1,5 +1,6 @@
 package dev.ferry.agent.proxy;
 
+import dev.ferry.agent.connection.ConnectionObserver;
 import dev.ferry.agent.hbone.HboneOutbound;
 import dev.ferry.agent.net.OriginalDestination;
 import dev.ferry.agent.net.SocketFactory;

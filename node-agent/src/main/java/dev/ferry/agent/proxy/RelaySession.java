@@ -1,7 +1,9 @@
 package dev.ferry.agent.proxy;
 
+import dev.ferry.agent.connection.CloseReason;
+import dev.ferry.agent.connection.ConnectionLabels;
+import dev.ferry.agent.connection.ConnectionRecord;
 import dev.ferry.agent.observability.Metrics;
-import dev.ferry.agent.observability.TcpLabels;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -53,7 +55,7 @@ final class RelaySession {
     }
 
     /** Counts the connection as opened under these labels; before this, byte counts go nowhere. */
-    void open(TcpLabels labels) {
+    void open(ConnectionLabels labels) {
         record.labels(labels);
         metrics = ctx.metrics().connection(labels);
     }
@@ -242,7 +244,7 @@ final class RelaySession {
         }
         record.close(CloseReason.INTERNAL_ERROR, "closed without a recorded reason");
         if (metrics == null) {
-            open(ConnectHandler.baseLabels(record));
+            open(ConnectionLabels.base(record));
         }
         ctx.metrics().closed(record.labels(), record.direction().label(), record.closeReason());
         ctx.observer().closed(record);

@@ -1,5 +1,6 @@
 package dev.ferry.agent.proxy;
 
+import dev.ferry.agent.connection.CloseReason;
 import dev.ferry.agent.net.SocketQueues;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;

@@ -1,5 +1,9 @@
 package dev.ferry.agent.proxy;
 
+import dev.ferry.agent.connection.CloseReason;
+import dev.ferry.agent.connection.ConnectionLabels;
+import dev.ferry.agent.connection.ConnectionRecord;
+import dev.ferry.agent.connection.Direction;
 import dev.ferry.agent.hbone.StreamFrameAdapter;
 import dev.ferry.agent.routing.Destination;
 import dev.ferry.mesh.Workload;
@@ -128,11 +132,11 @@ public final class TunnelRelay {
                 ctx.ticker().nanoTime());
         record.originalDestination(target);
         Destination dest = new Destination.ToWorkload(workload, target);
-        record.destination(dest);
+        record.delivery(dest.delivery(ctx.clusterDomain()));
         record.authorized(authz, decision);
         record.tunnel(peerUri, workloadUri);
         RelaySession session = new RelaySession(ctx, record, stream);
-        session.open(ConnectHandler.labels(ctx, record, dest));
+        session.open(ConnectionLabels.of(record));
         return session;
     }
 }

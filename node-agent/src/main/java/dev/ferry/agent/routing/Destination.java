@@ -1,6 +1,7 @@
 package dev.ferry.agent.routing;
 
-import dev.ferry.agent.proxy.CloseReason;
+import dev.ferry.agent.connection.CloseReason;
+import dev.ferry.agent.connection.Delivery;
 import dev.ferry.mesh.Endpoint;
 import dev.ferry.mesh.ServiceBinding;
 import dev.ferry.mesh.Workload;
@@ -8,15 +9,51 @@ import java.net.InetSocketAddress;
 
 /** Where a captured connection goes, decided once per connection from the snapshot it started with. */
 public sealed interface Destination {
+    /** How the reports tell where this went. */
+    Delivery delivery(String clusterDomain);
+
+    private static String hostPort(InetSocketAddress a) {
+        return a.getAddress().getHostAddress() + ":" + a.getPort();
+    }
+
     /** A Service VIP:port, balanced to one of its ready endpoints. */
-    record ToService(ServiceBinding binding, Endpoint endpoint) implements Destination {}
+    record ToService(ServiceBinding binding, Endpoint endpoint) implements Destination {
+        @Override
+        public Delivery delivery(String clusterDomain) {
+            var service = binding.service();
+            return new Delivery(
+                    service.key(),
+                    service.hostname(clusterDomain),
+                    service.namespace(),
+                    endpoint.workload(),
+                    endpoint.address(),
+                    "service " + service.key() + ":" + binding.port().port() + " -> "
+                            + endpoint.workload().key() + "@" + hostPort(endpoint.address()));
+        }
+    }
 
     /** A mesh pod addressed directly by its IP. */
-    record ToWorkload(Workload workload, InetSocketAddress address) implements Destination {}
+    record ToWorkload(Workload workload, InetSocketAddress address) implements Destination {
+        @Override
+        public Delivery delivery(String clusterDomain) {
+            return new Delivery(
+                    null, null, null, workload, address, "workload " + workload.key() + "@" + hostPort(address));
+        }
+    }
 
     /** Neither a Service nor a mesh pod: relayed to the original destination as it is. */
-    record Passthrough(InetSocketAddress address) implements Destination {}
+    record Passthrough(InetSocketAddress address) implements Destination {
+        @Override
+        public Delivery delivery(String clusterDomain) {
+            return new Delivery(null, null, null, null, address, "passthrough " + hostPort(address));
+        }
+    }
 
     /** Refused; the connection closes with {@code reason}. */
-    record Refused(CloseReason reason, String detail) implements Destination {}
+    record Refused(CloseReason reason, String detail) implements Destination {
+        @Override
+        public Delivery delivery(String clusterDomain) {
+            return Delivery.refused(detail);
+        }
+    }
 }

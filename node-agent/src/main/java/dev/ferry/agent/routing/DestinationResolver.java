@@ -1,7 +1,7 @@
 package dev.ferry.agent.routing;
 
 import dev.ferry.agent.config.NodeConfig.UnknownDestination;
-import dev.ferry.agent.proxy.CloseReason;
+import dev.ferry.agent.connection.CloseReason;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.ServiceBinding;
 import dev.ferry.mesh.Workload;

@@ -3,9 +3,12 @@ package dev.ferry.agent.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ferry.agent.config.NodeConfig.UnknownDestination;
+import dev.ferry.agent.connection.CloseReason;
+import dev.ferry.agent.connection.ConnectionLabels;
+import dev.ferry.agent.connection.ConnectionRecord;
+import dev.ferry.agent.connection.Direction;
 import dev.ferry.agent.net.SocketFactory;
 import dev.ferry.agent.observability.Metrics;
-import dev.ferry.agent.observability.TcpLabels;
 import dev.ferry.agent.routing.DestinationResolver;
 import dev.ferry.agent.routing.RoundRobinBalancer;
 import dev.ferry.mesh.MeshSnapshot;
@@ -70,7 +73,7 @@ class RelayHandlerTest {
         session = new RelaySession(ctx, record, down);
         assertThat(registry.admit(session, null)).isNull();
         session.admitted();
-        session.open(ConnectHandler.baseLabels(record));
+        session.open(ConnectionLabels.base(record));
         session.upstream(up);
         down.pipeline().addLast(new ReadCounter(downstreamReads), new RelayHandler(session));
         up.pipeline().addLast(new ReadCounter(upstreamReads), new RelayHandler(session));
@@ -143,7 +146,7 @@ class RelayHandlerTest {
         assertThat(reported).hasSize(1);
         assertThat(reported.getFirst().closeReason()).isEqualTo(CloseReason.UPSTREAM_ABORT);
         assertThat(reported.getFirst().labels().reporter()).isEqualTo("source");
-        assertThat(reported.getFirst().labels().destinationService()).isEqualTo(TcpLabels.UNKNOWN);
+        assertThat(reported.getFirst().labels().destinationService()).isEqualTo(ConnectionLabels.UNKNOWN);
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.ferry.agent.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.ferry.agent.connection.ConnectionRecord;
 import dev.ferry.agent.support.AgentFixture;
 import dev.ferry.agent.support.EchoServer;
 import dev.ferry.agent.support.ManualTimers;

@@ -1,4 +1,4 @@
-package dev.ferry.agent.proxy;
+package dev.ferry.agent.connection;
 
 /** Which capture listener accepted a connection; decides the {@code reporter} label and destination rules. */
 public enum Direction {

@@ -1,4 +1,4 @@
-package dev.ferry.agent.proxy;
+package dev.ferry.agent.connection;
 
 /**
  * Why a connection ended; exactly one per connection. It feeds the {@code response_flags} metric label (Envoy's

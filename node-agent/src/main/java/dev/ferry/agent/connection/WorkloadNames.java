@@ -1,4 +1,4 @@
-package dev.ferry.agent.observability;
+package dev.ferry.agent.connection;
 
 import dev.ferry.mesh.Workload;
 import java.util.regex.Pattern;

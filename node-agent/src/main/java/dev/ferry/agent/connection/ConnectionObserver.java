@@ -1,4 +1,4 @@
-package dev.ferry.agent.proxy;
+package dev.ferry.agent.connection;
 
 /** Told when a connection has fully ended (both sockets closed): the access log hangs here. */
 @FunctionalInterface

@@ -1,7 +1,5 @@
-package dev.ferry.agent.proxy;
+package dev.ferry.agent.connection;
 
-import dev.ferry.agent.observability.TcpLabels;
-import dev.ferry.agent.routing.Destination;
 import dev.ferry.mesh.Workload;
 import dev.ferry.mesh.authz.AuthzContext;
 import dev.ferry.mesh.authz.Decision;
@@ -25,10 +23,10 @@ public final class ConnectionRecord {
     private final AtomicLong bytesReceived = new AtomicLong();
 
     private volatile InetSocketAddress originalDestination;
-    private volatile Destination destination;
-    private volatile TcpLabels labels;
-    private volatile String sourcePrincipal = TcpLabels.UNKNOWN;
-    private volatile String destinationPrincipal = TcpLabels.UNKNOWN;
+    private volatile Delivery delivery;
+    private volatile ConnectionLabels labels;
+    private volatile String sourcePrincipal = ConnectionLabels.UNKNOWN;
+    private volatile String destinationPrincipal = ConnectionLabels.UNKNOWN;
     private volatile String policyDecision = "none";
     private volatile String policy = "";
     private volatile AuthzContext authz;
@@ -95,11 +93,11 @@ public final class ConnectionRecord {
         return bytesReceived.get();
     }
 
-    void addSent(long n) {
+    public void addSent(long n) {
         bytesSent.addAndGet(n);
     }
 
-    void addReceived(long n) {
+    public void addReceived(long n) {
         bytesReceived.addAndGet(n);
     }
 
@@ -107,23 +105,24 @@ public final class ConnectionRecord {
         return originalDestination;
     }
 
-    void originalDestination(InetSocketAddress a) {
+    public void originalDestination(InetSocketAddress a) {
         originalDestination = a;
     }
 
-    public Destination destination() {
-        return destination;
+    /** Where the connection was sent; null until routing decided. */
+    public Delivery delivery() {
+        return delivery;
     }
 
-    void destination(Destination d) {
-        destination = d;
+    public void delivery(Delivery d) {
+        delivery = d;
     }
 
-    public TcpLabels labels() {
+    public ConnectionLabels labels() {
         return labels;
     }
 
-    void labels(TcpLabels l) {
+    public void labels(ConnectionLabels l) {
         labels = l;
     }
 
@@ -151,7 +150,7 @@ public final class ConnectionRecord {
     }
 
     /** The connection goes through an HBONE tunnel between these SPIFFE IDs (mTLS). */
-    void tunnel(String sourcePrincipal, String destinationPrincipal) {
+    public void tunnel(String sourcePrincipal, String destinationPrincipal) {
         this.sourcePrincipal = sourcePrincipal;
         this.destinationPrincipal = destinationPrincipal;
         this.mutualTls = true;
@@ -161,7 +160,7 @@ public final class ConnectionRecord {
         return mutualTls;
     }
 
-    void authorized(AuthzContext context, Decision decision) {
+    public void authorized(AuthzContext context, Decision decision) {
         authz = context;
         policy = decision.policy();
         policyDecision = decision.allowed() ? "allow" : "deny";
@@ -176,7 +175,7 @@ public final class ConnectionRecord {
     }
 
     /** First reason wins: a connection ends for exactly one reason. */
-    boolean close(CloseReason reason, String detail) {
+    public boolean close(CloseReason reason, String detail) {
         if (closeReason != null) {
             return false;
         }
