@@ -81,7 +81,7 @@ public class SnapshotLookupBench {
         }
         snapshot = MeshSnapshot.of(1, Map.of("ns", new Namespace("ns", Map.of())), pods, svcs);
         balancer = new RoundRobinBalancer();
-        resolver = new DestinationResolver(balancer, UnknownDestination.PASSTHROUGH, "node-1", Set.of());
+        resolver = new DestinationResolver(UnknownDestination.PASSTHROUGH, "node-1", Set.of());
         binding = snapshot.bindingFor(vips[0]);
     }
 

@@ -2,11 +2,13 @@ package dev.ferry.agent.capture;
 
 import dev.ferry.agent.connection.Direction;
 import dev.ferry.agent.hbone.Hbone;
+import dev.ferry.agent.hbone.HboneListener;
 import dev.ferry.agent.hbone.HboneServer;
 import dev.ferry.agent.net.NativeSocketFactory;
 import dev.ferry.agent.net.NetworkNamespace;
 import dev.ferry.agent.net.SocketMarks;
 import dev.ferry.agent.proxy.CaptureListener;
+import dev.ferry.agent.proxy.InboundPath;
 import dev.ferry.agent.proxy.RelayContext;
 import dev.ferry.mesh.Workload;
 import io.netty.channel.ChannelFuture;
@@ -82,8 +84,15 @@ public final class PodCapture implements AutoCloseable {
             bind(in, group, new InetSocketAddress(INBOUND_PORT));
             if (hboneConfig != null) {
                 var identity = workload.identity(trustDomain);
+                HboneListener listener = new HboneListener(
+                        pod.sockets(),
+                        pod.snapshot(),
+                        new InboundPath(pod),
+                        pod.registry()::admitHbone,
+                        pod.registry()::releaseHbone,
+                        pod.metrics()::acceptError);
                 ChannelFuture f = HboneServer.bind(
-                                pod,
+                                listener,
                                 group,
                                 new InetSocketAddress(HBONE_PORT),
                                 workload,

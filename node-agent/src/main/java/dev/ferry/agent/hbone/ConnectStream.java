@@ -1,10 +1,8 @@
 package dev.ferry.agent.hbone;
 
-import dev.ferry.agent.proxy.RelayContext;
-import dev.ferry.agent.proxy.TunnelRelay;
+import dev.ferry.agent.connection.InboundTunnel;
+import dev.ferry.agent.connection.TunnelAnswer;
 import dev.ferry.mesh.Workload;
-import dev.ferry.mesh.authz.AuthzContext;
-import dev.ferry.mesh.authz.Decision;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -18,22 +16,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One inbound HBONE stream until its tunnel is up: a {@code CONNECT} whose {@code :authority} must be an IP literal
- * equal to this pod's IP with a port that is not one of Ferry's own (else 400); authorized with the peer's verified
- * identity (else 401); then {@link TunnelRelay} connects to the app from the peer's IP (else 503) and, after the 200,
- * relays — this handler leaves the pipeline then. Nothing flows before the 200.
+ * One inbound HBONE stream until its CONNECT is parsed: the {@code :authority} must be an IP literal equal to this
+ * pod's IP with a port that is not one of Ferry's own (else 400). A valid CONNECT is handed, with the peer's verified
+ * identity, to the proxy's inbound path, which authorizes it (401), connects the app (503) and relays after the 200;
+ * this handler leaves the pipeline then. DATA that follows the CONNECT before the 200 (an optimistic client sends it
+ * right behind the headers) is not lost: reads stop at the CONNECT, so later frames wait in the stream, bounded by
+ * its flow-control window, and those of the same read are held by the inbound path until the app is connected.
  */
 final class ConnectStream extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ConnectStream.class);
 
-    private final RelayContext pod;
+    private final HboneListener pod;
     private final Workload workload;
     private final PeerIdentity peer;
     private final Set<Integer> ownPorts;
-    private boolean requested;
-    private boolean tunnel;
 
-    ConnectStream(RelayContext pod, Workload workload, PeerIdentity peer, Set<Integer> ownPorts) {
+    ConnectStream(HboneListener pod, Workload workload, PeerIdentity peer, Set<Integer> ownPorts) {
         this.pod = pod;
         this.workload = workload;
         this.peer = peer;
@@ -42,16 +40,13 @@ final class ConnectStream extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof Http2HeadersFrame h && !requested) {
-            requested = true;
+        if (msg instanceof Http2HeadersFrame h) {
             request(ctx, h);
             return;
         }
-        // Bytes before the 200, or a second HEADERS: nothing flows before the tunnel is up.
+        // DATA before any HEADERS: not a tunnel
         ReferenceCountUtil.release(msg);
-        if (!tunnel) {
-            respond(ctx, "400", "data before the tunnel was established");
-        }
+        respond(ctx, "400", "data before the CONNECT request");
     }
 
     private void request(ChannelHandlerContext ctx, Http2HeadersFrame h) {
@@ -66,6 +61,10 @@ final class ConnectStream extends ChannelInboundHandlerAdapter {
             respond(ctx, "400", "method " + method + " is not CONNECT");
             return;
         }
+        if (h.isEndStream()) {
+            respond(ctx, "400", "CONNECT without a stream to carry (END_STREAM on its headers)");
+            return;
+        }
         InetSocketAddress target = HboneAuthority.parse(authority, workload.ips(), ownPorts);
         if (target == null) {
             respond(
@@ -75,45 +74,51 @@ final class ConnectStream extends ChannelInboundHandlerAdapter {
                             + "' is not this pod's IP with an application port");
             return;
         }
-        AuthzContext context = new AuthzContext(
-                peer.address().getAddress(),
-                peer.identity().principal(),
-                peer.identity().namespace(),
-                workload.namespace(),
-                workload.labels(),
-                target.getPort(),
-                null);
-        Decision d = pod.authz().get().check(context);
-        pod.metrics().authzDecision(d.allowed(), d.policy());
-        String peerUri = peer.identity().uri();
-        String podUri = workload.identity(peer.identity().trustDomain()).uri();
-        if (!d.allowed()) {
-            respond(ctx, "401", d.reason());
-            TunnelRelay.denied(pod, ctx.channel(), workload, peer.address(), peerUri, podUri, context, d, target);
-            return;
+        // From here the stream is a tunnel: no more reads until the app is connected, bytes as a socket's.
+        ctx.channel().config().setAutoRead(false);
+        ctx.pipeline().addLast("frames", new StreamFrameAdapter());
+        ctx.pipeline().remove(this);
+        pod.inbound()
+                .accept(new InboundTunnel(
+                        ctx.channel(),
+                        "hbone/" + workload.key(),
+                        workload,
+                        peer.address(),
+                        peer.identity(),
+                        workload.identity(peer.identity().trustDomain()).uri(),
+                        target,
+                        new Answer(ctx)));
+    }
+
+    /** The CONNECT's answer, written on the stream (this handler has left its pipeline by then). */
+    private final class Answer implements TunnelAnswer {
+        private final ChannelHandlerContext ctx;
+
+        Answer(ChannelHandlerContext ctx) {
+            this.ctx = ctx;
         }
-        tunnel = true;
-        TunnelRelay.connect(
-                pod,
-                ctx.channel(),
-                workload,
-                peer.address(),
-                peerUri,
-                podUri,
-                context,
-                d,
-                target,
-                () -> {
-                    ctx.pipeline().remove(this); // from here on the relay owns the stream
-                    ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200")));
-                },
-                why -> respond(ctx, "503", why));
+
+        @Override
+        public void established() {
+            ctx.channel().writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200")));
+        }
+
+        @Override
+        public void denied(String why) {
+            respond(ctx, "401", why);
+        }
+
+        @Override
+        public void failed(String why) {
+            respond(ctx, "503", why);
+        }
     }
 
     private void respond(ChannelHandlerContext ctx, String status, String why) {
         log.debug("HBONE {} from {} to {}: {} {}", ctx.channel(), peer.identity(), workload.key(), status, why);
         // a complete answer, then RST_STREAM for the rest of the request (RFC 9113 8.1): the stream is done
-        ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status(status), true))
+        ctx.channel()
+                .writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status(status), true))
                 .addListener(ChannelFutureListener.CLOSE);
     }
 

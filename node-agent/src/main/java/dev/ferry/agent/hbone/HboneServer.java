@@ -1,9 +1,8 @@
 package dev.ferry.agent.hbone;
 
 import dev.ferry.agent.identity.WorkloadCertificate;
+import dev.ferry.agent.net.AcceptErrorHandler;
 import dev.ferry.agent.observability.RateLimitedLog;
-import dev.ferry.agent.proxy.AcceptErrorHandler;
-import dev.ferry.agent.proxy.RelayContext;
 import dev.ferry.mesh.Workload;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -54,7 +53,7 @@ public final class HboneServer {
      * @param certificate the pod's current certificate, if it has one yet
      */
     public static ChannelFuture bind(
-            RelayContext pod,
+            HboneListener pod,
             EventLoopGroup group,
             InetSocketAddress address,
             Workload workload,
@@ -66,13 +65,13 @@ public final class HboneServer {
                 .listen(
                         group,
                         address,
-                        new AcceptErrorHandler("hbone/" + workload.key(), pod.metrics()::acceptError),
+                        new AcceptErrorHandler("hbone/" + workload.key(), pod.acceptErrors()),
                         new ChannelInitializer<>() {
                             @Override
                             protected void initChannel(Channel ch) {
                                 // Counted from accept, before TLS: a source cannot hold the node with handshakes.
                                 InetAddress source = ((InetSocketAddress) ch.remoteAddress()).getAddress();
-                                String refused = pod.registry().admitHbone(source);
+                                String refused = pod.admit().apply(source);
                                 if (refused != null) {
                                     REFUSALS.warn(
                                             "HBONE connection from {} to {} refused: {}",
@@ -82,7 +81,7 @@ public final class HboneServer {
                                     ch.close();
                                     return;
                                 }
-                                ch.closeFuture().addListener(f -> pod.registry().releaseHbone(source));
+                                ch.closeFuture().addListener(f -> pod.release().accept(source));
                                 Optional<WorkloadCertificate> cert = certificate.get();
                                 if (cert.isEmpty()) {
                                     log.warn(
@@ -123,12 +122,12 @@ public final class HboneServer {
             ctx.close();
         }
 
-        private final RelayContext pod;
+        private final HboneListener pod;
         private final Workload workload;
         private final String trustDomain;
         private final java.util.Set<Integer> ownPorts;
 
-        Handshake(RelayContext pod, Workload workload, String trustDomain, java.util.Set<Integer> ownPorts) {
+        Handshake(HboneListener pod, Workload workload, String trustDomain, java.util.Set<Integer> ownPorts) {
             this.pod = pod;
             this.workload = workload;
             this.trustDomain = trustDomain;

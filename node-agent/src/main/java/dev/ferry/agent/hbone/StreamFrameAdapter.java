@@ -1,5 +1,6 @@
 package dev.ferry.agent.hbone;
 
+import dev.ferry.agent.connector.EndOfStream;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -12,7 +13,8 @@ import io.netty.util.ReferenceCountUtil;
 /**
  * Makes an HBONE stream look like a socket to the relay: DATA frames in become bytes, END_STREAM becomes the input
  * shutdown a socket's FIN would be; bytes out become DATA frames (empty writes, the relay's flush probes, are not
- * sent: a peer counts empty DATA frames as abuse). The relay ends the stream with {@link #endStream}.
+ * sent: a peer counts empty DATA frames as abuse). The relay ends the stream by writing
+ * {@link EndOfStream}, as {@code Streams.shutdownOutput} does for any stream that is not a socket.
  */
 public final class StreamFrameAdapter extends ChannelDuplexHandler {
     @Override
@@ -36,6 +38,10 @@ public final class StreamFrameAdapter extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (msg == EndOfStream.INSTANCE) { // the stream's half-close
+            ctx.write(new DefaultHttp2DataFrame(true), promise);
+            return;
+        }
         if (msg instanceof ByteBuf buf) {
             if (!buf.isReadable()) {
                 buf.release();
@@ -46,10 +52,5 @@ public final class StreamFrameAdapter extends ChannelDuplexHandler {
             return;
         }
         ctx.write(msg, promise);
-    }
-
-    /** What {@code shutdownOutput} is for a socket: an empty DATA frame with END_STREAM. */
-    public static void endStream(io.netty.channel.Channel stream) {
-        stream.writeAndFlush(new DefaultHttp2DataFrame(true));
     }
 }

@@ -16,9 +16,10 @@ import dev.ferry.agent.capture.PodEvents;
 import dev.ferry.agent.config.NodeConfig;
 import dev.ferry.agent.connection.CloseReason;
 import dev.ferry.agent.connection.Direction;
+import dev.ferry.agent.connector.Connectors;
 import dev.ferry.agent.hbone.Hbone;
 import dev.ferry.agent.hbone.HboneClient;
-import dev.ferry.agent.hbone.HboneOutbound;
+import dev.ferry.agent.hbone.HboneConnector;
 import dev.ferry.agent.hbone.HboneTls;
 import dev.ferry.agent.health.EventLoopProbe;
 import dev.ferry.agent.health.Watchdog;
@@ -239,7 +240,8 @@ public final class Agent implements AutoCloseable {
         RelayContext ctx = new RelayContext(
                 snapshot::get,
                 authz::get,
-                new DestinationResolver(balancer, config.unknownDestination(), config.nodeName(), own),
+                new DestinationResolver(config.unknownDestination(), config.nodeName(), own),
+                balancer,
                 originalDestination,
                 hostSockets,
                 registry,
@@ -254,9 +256,11 @@ public final class Agent implements AutoCloseable {
                 config.clusterDomain(),
                 config.relay() == NodeConfig.RelayMode.SPLICE,
                 new AtomicLong(),
-                config.hboneOutbound()
-                        ? new HboneOutbound(new HboneClient(hbone.tls()), hbone.certificates(), config.trustDomain())
-                        : null);
+                new Connectors(
+                        config.hboneOutbound()
+                                ? new HboneConnector(
+                                        new HboneClient(hbone.tls()), hbone.certificates(), config.trustDomain())
+                                : null));
         relay = ctx;
         outbound = new CaptureListener(ctx, Direction.OUTBOUND, "outbound", owner);
         inbound = new CaptureListener(ctx, Direction.INBOUND, "inbound", owner);

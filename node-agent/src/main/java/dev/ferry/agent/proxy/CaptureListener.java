@@ -1,6 +1,7 @@
 package dev.ferry.agent.proxy;
 
 import dev.ferry.agent.connection.Direction;
+import dev.ferry.agent.net.AcceptErrorHandler;
 import dev.ferry.mesh.Workload;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -18,10 +19,12 @@ public final class CaptureListener {
     private final Direction direction;
     private final String name;
     private final Workload owner;
+    private final InboundPath inbound;
     private Channel channel;
 
     public CaptureListener(RelayContext ctx, Direction direction, String name, Workload owner) {
         this.ctx = ctx;
+        this.inbound = new InboundPath(ctx);
         this.direction = direction;
         this.name = name;
         this.owner = owner;
@@ -37,7 +40,8 @@ public final class CaptureListener {
                         new ChannelInitializer<>() {
                             @Override
                             protected void initChannel(Channel ch) {
-                                ch.pipeline().addLast("connect", new ConnectHandler(ctx, direction, name, owner));
+                                ch.pipeline()
+                                        .addLast("accept", new AcceptHandler(ctx, direction, name, owner, inbound));
                             }
                         });
         channel = f.channel();

@@ -1,11 +1,12 @@
 package dev.ferry.agent.proxy;
 
 import dev.ferry.agent.connection.ConnectionObserver;
-import dev.ferry.agent.hbone.HboneOutbound;
+import dev.ferry.agent.connector.Connectors;
 import dev.ferry.agent.net.OriginalDestination;
 import dev.ferry.agent.net.SocketFactory;
 import dev.ferry.agent.observability.Metrics;
 import dev.ferry.agent.routing.DestinationResolver;
+import dev.ferry.agent.routing.LoadBalancer;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.authz.PolicyEngine;
 import dev.ferry.time.Ticker;
@@ -14,7 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
- * The agent-wide services (with {@code hbone} null when outbound HBONE is off) every relayed connection uses. Immutable; shared by all listeners.
+ * The agent-wide services every relayed connection uses. Immutable; shared by all listeners.
  *
  * @param timers the connections' timeouts, on the same clock as {@code ticker}
  * @param firstByteTimeout how long a connection may stay open without a byte in either direction (a client that
@@ -25,6 +26,7 @@ public record RelayContext(
         Supplier<MeshSnapshot> snapshot,
         Supplier<PolicyEngine> authz,
         DestinationResolver resolver,
+        LoadBalancer balancer,
         OriginalDestination originalDestination,
         SocketFactory sockets,
         ConnectionRegistry registry,
@@ -39,7 +41,7 @@ public record RelayContext(
         String clusterDomain,
         boolean splice,
         AtomicLong ids,
-        HboneOutbound hbone) {
+        Connectors connectors) {
 
     /** The same services with another socket factory (a pod's listener set creates its sockets in the pod). */
     public RelayContext withSockets(SocketFactory podSockets) {
@@ -47,6 +49,7 @@ public record RelayContext(
                 snapshot,
                 authz,
                 resolver,
+                balancer,
                 originalDestination,
                 podSockets,
                 registry,
@@ -61,6 +64,6 @@ public record RelayContext(
                 clusterDomain,
                 splice,
                 ids,
-                hbone);
+                connectors);
     }
 }

@@ -3,11 +3,11 @@ package dev.ferry.agent.proxy;
 import dev.ferry.agent.connection.CloseReason;
 import dev.ferry.agent.connection.ConnectionLabels;
 import dev.ferry.agent.connection.ConnectionRecord;
+import dev.ferry.agent.connector.Streams;
 import dev.ferry.agent.observability.Metrics;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.socket.DuplexChannel;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -29,6 +29,7 @@ final class RelaySession {
     private java.util.concurrent.Future<?> idleTask;
     private java.util.concurrent.Future<?> lingerTask;
     private SpliceRelay splice;
+    private io.netty.util.concurrent.Future<?> connecting;
     private long finRecheckNanos;
 
     RelaySession(RelayContext ctx, ConnectionRecord record, Channel downstream) {
@@ -37,6 +38,10 @@ final class RelaySession {
         this.downstream = downstream;
         this.lastActivity = ctx.ticker().nanoTime();
         downstream.closeFuture().addListener(f -> maybeReport());
+    }
+
+    RelayContext context() {
+        return ctx;
     }
 
     ConnectionRecord record() {
@@ -58,6 +63,11 @@ final class RelaySession {
     void open(ConnectionLabels labels) {
         record.labels(labels);
         metrics = ctx.metrics().connection(labels);
+    }
+
+    /** The upstream being opened: cancelled if the connection ends first, so no socket is left behind. */
+    void connecting(io.netty.util.concurrent.Future<?> opening) {
+        connecting = opening;
     }
 
     void upstream(Channel ch) {
@@ -115,10 +125,8 @@ final class RelaySession {
         Channel peer = peerOf(from);
         if (peer != null && peer.isActive()) {
             peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
-                if (f.isSuccess() && peer instanceof DuplexChannel duplex) {
-                    duplex.shutdownOutput();
-                } else if (f.isSuccess() && peer instanceof io.netty.handler.codec.http2.Http2StreamChannel stream) {
-                    dev.ferry.agent.hbone.StreamFrameAdapter.endStream(stream); // a tunnel's FIN is END_STREAM
+                if (f.isSuccess()) {
+                    Streams.shutdownOutput(peer); // a socket's FIN, a tunnel's END_STREAM
                 }
             });
         }
@@ -150,6 +158,9 @@ final class RelaySession {
         sample();
         record.close(reason, detail);
         downstream.close();
+        if (connecting != null) {
+            connecting.cancel(false);
+        }
         if (upstream != null) {
             upstream.close();
         }

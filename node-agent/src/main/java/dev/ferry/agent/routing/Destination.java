@@ -2,24 +2,42 @@ package dev.ferry.agent.routing;
 
 import dev.ferry.agent.connection.CloseReason;
 import dev.ferry.agent.connection.Delivery;
+import dev.ferry.mesh.AppProtocol;
 import dev.ferry.mesh.Endpoint;
 import dev.ferry.mesh.ServiceBinding;
 import dev.ferry.mesh.Workload;
 import java.net.InetSocketAddress;
 
-/** Where a captured connection goes, decided once per connection from the snapshot it started with. */
+/**
+ * Where a captured connection is addressed, decided from the snapshot it started with: a logical target. For a
+ * Service the endpoint is not chosen here but when the bytes are sent — once per connection for TCP, per request
+ * for HTTP — by a balancer.
+ */
 public sealed interface Destination {
-    /** How the reports tell where this went. */
+    /** How the reports tell where this went, before (or without) an endpoint. */
     Delivery delivery(String clusterDomain);
 
     private static String hostPort(InetSocketAddress a) {
         return a.getAddress().getHostAddress() + ":" + a.getPort();
     }
 
-    /** A Service VIP:port, balanced to one of its ready endpoints. */
-    record ToService(ServiceBinding binding, Endpoint endpoint) implements Destination {
+    /** A Service VIP:port: its port's protocol and its ready endpoints (possibly none) to balance over. */
+    record ToService(ServiceBinding binding, AppProtocol protocol) implements Destination {
+        /** Addressed to the Service, no endpoint chosen (none ready). */
         @Override
         public Delivery delivery(String clusterDomain) {
+            var service = binding.service();
+            return new Delivery(
+                    service.key(),
+                    service.hostname(clusterDomain),
+                    service.namespace(),
+                    null,
+                    null,
+                    "service " + service.key() + ":" + binding.port().port() + " -> no endpoint");
+        }
+
+        /** Sent to {@code endpoint}. */
+        public Delivery sentTo(Endpoint endpoint, String clusterDomain) {
             var service = binding.service();
             return new Delivery(
                     service.key(),

@@ -2,6 +2,7 @@ package dev.ferry.agent.routing;
 
 import dev.ferry.agent.config.NodeConfig.UnknownDestination;
 import dev.ferry.agent.connection.CloseReason;
+import dev.ferry.mesh.AppProtocol;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.ServiceBinding;
 import dev.ferry.mesh.Workload;
@@ -11,10 +12,10 @@ import java.util.Set;
 
 /**
  * Maps an original destination to where the connection goes: Service VIP first, then a mesh pod, then the
- * unknown-destination rule. Pure apart from the balancer's cursor; reads one snapshot.
+ * unknown-destination rule. Pure; reads one snapshot. The endpoint of a
+ * Service is picked later, by a balancer, when the bytes are sent.
  */
 public final class DestinationResolver {
-    private final LoadBalancer balancer;
     private final UnknownDestination unknown;
     private final String nodeName;
     private final Set<InetSocketAddress> ownListeners;
@@ -23,9 +24,7 @@ public final class DestinationResolver {
      * @param ownListeners the agent's bound capture addresses (a concurrent set the caller fills after binding): a
      *     destination equal to one would loop back into Ferry
      */
-    public DestinationResolver(
-            LoadBalancer balancer, UnknownDestination unknown, String nodeName, Set<InetSocketAddress> ownListeners) {
-        this.balancer = balancer;
+    public DestinationResolver(UnknownDestination unknown, String nodeName, Set<InetSocketAddress> ownListeners) {
         this.unknown = unknown;
         this.nodeName = nodeName;
         this.ownListeners = ownListeners; // live view: filled in as listeners bind (ports may be ephemeral)
@@ -37,13 +36,7 @@ public final class DestinationResolver {
         }
         ServiceBinding binding = snapshot.bindingFor(original);
         if (binding != null) {
-            if (binding.endpoints().isEmpty()) {
-                return new Destination.Refused(
-                        CloseReason.NO_HEALTHY_UPSTREAM,
-                        "service " + binding.service().key() + ":"
-                                + binding.port().port() + " has no ready endpoint");
-            }
-            return new Destination.ToService(binding, balancer.pick(binding));
+            return new Destination.ToService(binding, AppProtocol.of(binding.port()));
         }
         Optional<Workload> pod = snapshot.workloadByIp(original.getAddress());
         if (pod.isPresent()) {

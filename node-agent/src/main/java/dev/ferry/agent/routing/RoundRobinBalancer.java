@@ -19,6 +19,9 @@ public final class RoundRobinBalancer implements LoadBalancer {
     @Override
     public Endpoint pick(ServiceBinding binding) {
         List<Endpoint> endpoints = binding.endpoints();
+        if (endpoints.isEmpty()) {
+            return null;
+        }
         if (endpoints.size() == 1) {
             return endpoints.getFirst();
         }

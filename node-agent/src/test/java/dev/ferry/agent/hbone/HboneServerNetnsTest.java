@@ -210,15 +210,17 @@ class HboneServerNetnsTest {
         Path key = Files.writeString(dir.resolve("client-key.pem"), Pki.pemPkcs8(keys.getPrivate()));
         Path script = Files.writeString(dir.resolve("connect.js"), """
                 const http2 = require('http2'), fs = require('fs');
-                const [ca, cert, key, authority, payload] = process.argv.slice(2);
+                const [ca, cert, key, authority, payload, mode] = process.argv.slice(2);
                 const c = http2.connect('https://10.244.1.3:15008', {
                   ca: fs.readFileSync(ca), cert: fs.readFileSync(cert), key: fs.readFileSync(key),
                   checkServerIdentity: () => undefined, minVersion: 'TLSv1.3' });
                 c.on('error', e => { console.log('error ' + e.code); process.exit(0); });
                 const req = c.request({':method': 'CONNECT', ':authority': authority});
+                // 'early': the bytes and END_STREAM right behind the headers, before any answer (optimistic)
+                if (mode === 'early') req.end(payload);
                 req.on('response', h => {
                   console.log('status ' + h[':status'] + ' alpn ' + c.alpnProtocol);
-                  if (h[':status'] == 200) req.end(payload); else c.close();
+                  if (h[':status'] != 200) c.close(); else if (mode !== 'early') req.end(payload);
                 });
                 req.on('data', d => process.stdout.write(d.toString()));
                 req.on('end', () => { console.log(''); c.close(); });
@@ -292,6 +294,21 @@ class HboneServerNetnsTest {
                         "10.244.1.3:8080",
                         "GET / HTTP/1.0\r\n\r\n");
                 assertThat(ok).contains("status 200 alpn h2").contains("hello from web, you are 10.244.1.2");
+                // DATA (with END_STREAM) sent right behind the CONNECT headers, before the 200: delivered, not dropped
+                for (int i = 0; i < 3; i++) {
+                    assertThat(client.exec(
+                                    "node",
+                                    script.toString(),
+                                    ca0,
+                                    cert.toString(),
+                                    key.toString(),
+                                    "10.244.1.3:8080",
+                                    "GET / HTTP/1.0\r\n\r\n",
+                                    "early"))
+                            .as("optimistic client, round %d", i)
+                            .contains("status 200")
+                            .contains("hello from web, you are 10.244.1.2");
+                }
                 for (String bad : new String[] {"10.244.1.2:8080", "127.0.0.1:8080", "10.244.1.3:15008", "web:8080"}) {
                     assertThat(client.exec("node", script.toString(), ca0, cert.toString(), key.toString(), bad, "x"))
                             .as(bad)

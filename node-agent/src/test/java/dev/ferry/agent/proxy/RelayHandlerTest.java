@@ -47,7 +47,8 @@ class RelayHandlerTest {
         RelayContext ctx = new RelayContext(
                 MeshSnapshot::empty,
                 dev.ferry.mesh.authz.PolicyEngine::empty,
-                new DestinationResolver(new RoundRobinBalancer(), UnknownDestination.PASSTHROUGH, "n", Set.of()),
+                new DestinationResolver(UnknownDestination.PASSTHROUGH, "n", Set.of()),
+                new RoundRobinBalancer(),
                 ch -> new InetSocketAddress(1),
                 (SocketFactory) null,
                 registry,
@@ -62,7 +63,7 @@ class RelayHandlerTest {
                 "cluster.local",
                 false,
                 new AtomicLong(),
-                null);
+                new dev.ferry.agent.connector.Connectors(null));
         down = new EmbeddedChannel();
         up = new EmbeddedChannel();
         // As in production: reads are requested by the relay only, never by the pipeline's auto-read.

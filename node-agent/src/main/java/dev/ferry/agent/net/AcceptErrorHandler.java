@@ -1,4 +1,4 @@
-package dev.ferry.agent.proxy;
+package dev.ferry.agent.net;
 
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;

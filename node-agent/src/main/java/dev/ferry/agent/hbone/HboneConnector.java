@@ -1,0 +1,91 @@
+package dev.ferry.agent.hbone;
+
+import dev.ferry.agent.connection.CloseReason;
+import dev.ferry.agent.connector.ConnectFailure;
+import dev.ferry.agent.connector.ConnectRequest;
+import dev.ferry.agent.connector.Connector;
+import dev.ferry.agent.identity.WorkloadCertificate;
+import dev.ferry.mesh.Identity;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import java.net.InetSocketAddress;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * A stream to a mesh pod through HBONE: mTLS as the source workload to the destination pod's 15008, which must
+ * present the destination's identity; a CONNECT stream whose {@code :authority} is the application address. The
+ * stream is made to look like a socket ({@link StreamFrameAdapter}) before the caller's handler.
+ */
+public final class HboneConnector implements Connector {
+    private final HboneClient client;
+    private final Function<Identity, Optional<WorkloadCertificate>> certificates;
+    private final String trustDomain;
+
+    public HboneConnector(
+            HboneClient client, Function<Identity, Optional<WorkloadCertificate>> certificates, String trustDomain) {
+        this.client = client;
+        this.certificates = certificates;
+        this.trustDomain = trustDomain;
+    }
+
+    @Override
+    public Principals principals(ConnectRequest r) {
+        return new Principals(
+                r.source().identity(trustDomain).uri(),
+                r.destination().identity(trustDomain).uri());
+    }
+
+    @Override
+    public Future<Channel> open(ConnectRequest r) {
+        Promise<Channel> result = r.loop().newPromise();
+        Optional<WorkloadCertificate> source = certificates.apply(r.source().identity(trustDomain));
+        if (source.isEmpty()) {
+            return result.setFailure(
+                    new ConnectFailure(CloseReason.TLS_FAILURE, r.source().key() + " has no certificate yet"));
+        }
+        InetSocketAddress target = r.target();
+        client.open(
+                        r.sockets(),
+                        r.loop(),
+                        source.get(),
+                        r.sourceIp(),
+                        r.destination().identity(trustDomain),
+                        new InetSocketAddress(target.getAddress(), HboneServer.HBONE_PORT),
+                        authority(target))
+                .addListener(f -> {
+                    if (!f.isSuccess()) {
+                        result.tryFailure(new ConnectFailure(
+                                reason(f.cause()),
+                                "HBONE to " + target + ": " + f.cause().getMessage()));
+                        return;
+                    }
+                    Http2StreamChannel stream = (Http2StreamChannel) f.getNow();
+                    stream.pipeline().addLast("frames", new StreamFrameAdapter());
+                    stream.pipeline().addLast("relay", r.handler());
+                    if (!result.trySuccess(stream)) {
+                        stream.close(); // the caller gave up meanwhile
+                    }
+                });
+        return result;
+    }
+
+    private static CloseReason reason(Throwable cause) {
+        if (!(cause instanceof HboneClient.HboneException h)) {
+            return CloseReason.CONNECT_REFUSED;
+        }
+        return switch (h.kind()) {
+            case TLS -> CloseReason.TLS_FAILURE;
+            case IDENTITY -> CloseReason.IDENTITY_ERROR;
+            case DENIED -> CloseReason.DENIED;
+            case REFUSED -> CloseReason.CONNECT_REFUSED;
+        };
+    }
+
+    static String authority(InetSocketAddress target) {
+        String host = target.getAddress().getHostAddress();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + target.getPort();
+    }
+}

@@ -1,0 +1,88 @@
+package dev.ferry.agent.proxy;
+
+import dev.ferry.agent.connection.CloseReason;
+import dev.ferry.agent.connection.TunnelAnswer;
+import dev.ferry.agent.connector.ConnectFailure;
+import dev.ferry.agent.connector.ConnectRequest;
+import dev.ferry.agent.connector.Connector;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.epoll.AbstractEpollStreamChannel;
+import io.netty.util.concurrent.Future;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one place a relayed connection's upstream is opened and the relay started, whatever the direction and
+ * connector: open through the connector, map a failure to the close reason the connector named, and once open
+ * replace the downstream's {@link EarlyBytes} with the relay, replaying what arrived early (bytes, then FIN).
+ */
+final class Upstreams {
+    private static final Logger log = LoggerFactory.getLogger(Upstreams.class);
+
+    private Upstreams() {}
+
+    /**
+     * @param answer told how it went, for a tunnelled downstream (200/503); null for a socket (the relay or the
+     *     close is its answer)
+     */
+    static void open(
+            RelayContext ctx, RelaySession session, Connector connector, ConnectRequest request, TunnelAnswer answer) {
+        Future<Channel> opening = connector.open(request);
+        session.connecting(opening);
+        opening.addListener(f -> {
+            if (f.isCancelled()) {
+                return; // the session ended meanwhile and said why
+            }
+            if (!f.isSuccess()) {
+                Throwable cause = f.cause();
+                log.debug("connection {} to {} failed: {}", session.record().id(), request.target(), cause.toString());
+                if (answer != null) {
+                    answer.failed("connect to " + request.target() + " failed: " + cause.getMessage());
+                }
+                session.abort(ConnectFailure.reasonOf(cause), cause.getMessage());
+                return;
+            }
+            Channel up = opening.getNow();
+            session.upstream(up);
+            if (!session.downstream().isActive()) {
+                session.abort(CloseReason.DOWNSTREAM_ABORT, "downstream closed while connecting");
+                return;
+            }
+            if (answer != null) {
+                answer.established();
+            }
+            startRelay(ctx, session, up);
+        });
+    }
+
+    private static void startRelay(RelayContext ctx, RelaySession session, Channel up) {
+        Channel down = session.downstream();
+        EarlyBytes early = down.pipeline().get(EarlyBytes.class);
+        // Take the early bytes out first: replace() calls handlerRemoved, which releases whatever is still held.
+        List<ByteBuf> bytes = early.takeBytes();
+        boolean eof = early.eof();
+        down.pipeline().replace(early, "relay", new RelayHandler(session));
+        long earlyBytes = 0;
+        for (ByteBuf b : bytes) {
+            earlyBytes += b.readableBytes();
+            session.bytes(down, b.readableBytes());
+            up.write(b, up.voidPromise());
+        }
+        up.flush();
+        if (ctx.splice() && down instanceof AbstractEpollStreamChannel && up instanceof AbstractEpollStreamChannel) {
+            session.splice(SpliceRelay.start(session, down, up, earlyBytes, eof));
+            if (eof) {
+                session.eof(down);
+            }
+            return;
+        }
+        if (eof) {
+            session.eof(down);
+        } else {
+            down.read();
+        }
+        up.read();
+    }
+}
