@@ -1,18 +1,16 @@
 package dev.ferry.agent.lifecycle;
 
 import dev.ferry.agent.admin.ConfigDump;
-import dev.ferry.agent.admin.ControlResponse;
+import dev.ferry.agent.admin.ConfigDumpRoute;
 import dev.ferry.agent.admin.ControlRoute;
 import dev.ferry.agent.admin.ControlServer;
 import dev.ferry.agent.admin.LoggingHandler;
 import dev.ferry.agent.admin.MetricsHandler;
+import dev.ferry.agent.admin.QuitRoute;
+import dev.ferry.agent.admin.Readiness;
 import dev.ferry.agent.admin.ReadinessHandler;
-import dev.ferry.agent.capture.CniInstall;
-import dev.ferry.agent.capture.EnrolledNamespacesFile;
-import dev.ferry.agent.capture.HostRules;
+import dev.ferry.agent.capture.NodeCapture;
 import dev.ferry.agent.capture.PodCapture;
-import dev.ferry.agent.capture.PodEventServer;
-import dev.ferry.agent.capture.PodEvents;
 import dev.ferry.agent.config.NodeConfig;
 import dev.ferry.agent.connection.CloseReason;
 import dev.ferry.agent.connection.Direction;
@@ -24,9 +22,7 @@ import dev.ferry.agent.hbone.HboneTls;
 import dev.ferry.agent.health.EventLoopProbe;
 import dev.ferry.agent.health.Watchdog;
 import dev.ferry.agent.identity.CertificateManager;
-import dev.ferry.agent.identity.LocalCa;
-import dev.ferry.agent.identity.RemoteCa;
-import dev.ferry.agent.identity.TrustBundle;
+import dev.ferry.agent.identity.NodeCertificates;
 import dev.ferry.agent.net.NativeSocketFactory;
 import dev.ferry.agent.net.OriginalDestination;
 import dev.ferry.agent.net.SoOriginalDst;
@@ -40,7 +36,6 @@ import dev.ferry.agent.proxy.RelayContext;
 import dev.ferry.agent.proxy.RelayTimers;
 import dev.ferry.agent.routing.DestinationResolver;
 import dev.ferry.agent.routing.RoundRobinBalancer;
-import dev.ferry.cni.install.ConflistWatcher;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Workload;
 import dev.ferry.mesh.authz.PolicyEngine;
@@ -76,8 +71,6 @@ import tools.jackson.databind.json.JsonMapper;
 public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
     private static final JsonMapper JSON = JsonMapper.builder().build();
-    /** How long a periodic worker (1-5 s period) may go without a step: a CA call or nft run that hangs this long is stuck. */
-    private static final Duration PERIODIC_ALLOWANCE = Duration.ofSeconds(60);
     /** What a mesh reload may take beyond its poll interval: a budget-sized file parses in well under this. */
     private static final Duration MESH_RELOAD_ALLOWANCE = Duration.ofSeconds(60);
 
@@ -105,32 +98,13 @@ public final class Agent implements AutoCloseable {
     private ControlServer metricsEndpoint;
     private ControlServer readiness;
     private NativeSocketFactory hostSockets;
-    private EventLoopGroup podEventGroup;
-    private volatile PodEvents podEvents;
-    private PodEventServer podEventServer;
-    private EnrolledNamespacesFile enrolledFile;
-    private HostRules hostRules;
-    private volatile CertificateManager certificates;
-    private RemoteCa remoteCa;
+    private volatile NodeCertificates certificates;
+    private NodeCapture capture;
+    private Readiness readinessCheck;
     private Hbone hbone;
-    private java.util.function.Supplier<List<java.security.cert.X509Certificate>> trustBundle = List::of;
-    private java.util.concurrent.ScheduledExecutorService certificateRenewal;
-    /** Re-reads the trust bundle file (remote CA only): run on the certificate worker, never on an event loop. */
-    private Runnable bundleRefresh = () -> {};
-
     private List<dev.ferry.mesh.authz.AuthorizationPolicy> currentPolicies = List.of();
-    private List<dev.ferry.mesh.authz.PeerAuthentication> currentPeerAuthentications = List.of();
-    private ConflistWatcher cniWatcher;
-    private final Set<String> warnedUncaptured = ConcurrentHashMap.newKeySet();
-    /**
-     * The identities of the workloads this node ran when the first snapshot came: readiness waits for their
-     * certificates (as ztunnel's does), so a new agent of a surge upgrade takes over only once it can serve mTLS.
-     * Later workloads do not gate readiness (one pod's CA trouble must not take the node's agent out).
-     */
-    private volatile Set<dev.ferry.mesh.Identity> startupIdentities;
 
-    private volatile boolean certificatesIn;
-    private java.util.concurrent.ScheduledExecutorService hostRulesRefresh;
+    private List<dev.ferry.mesh.authz.PeerAuthentication> currentPeerAuthentications = List.of();
     private RelayContext relay;
 
     /**
@@ -191,10 +165,20 @@ public final class Agent implements AutoCloseable {
         EventLoopProbe.watch(group, "ferry-io", watchdog);
         metrics.openConnections(registry::outbound, registry::inbound);
 
-        certificates = startCertificates();
-        CertificateManager certs = certificates;
+        certificates = NodeCertificates.start(config, ticker, watchdog);
+        CertificateManager certs = certificates.manager();
         hbone = new Hbone(
-                new HboneTls(trustBundle, ticker, config.trustDomain()), certs::current, config.trustDomain());
+                new HboneTls(certificates.trustBundle(), ticker, config.trustDomain()),
+                certs::current,
+                config.trustDomain());
+        capture = new NodeCapture(config, snapshot::get, this::attachPod, watchdog, metrics);
+        readinessCheck = new Readiness(List.of(
+                () -> draining.get() ? "draining" : "",
+                () -> snapshot.get().version() == 0 ? "no mesh snapshot loaded yet from " + config.meshFile() : "",
+                () -> serving.get() ? "" : "listeners not bound yet",
+                watchdog::problems,
+                () -> meshSource.staleReason(),
+                certificates::startupPending));
         meshSource = new MeshFileSource(
                 config.meshFile(),
                 this::applySnapshot,
@@ -213,11 +197,17 @@ public final class Agent implements AutoCloseable {
                 config.adminPort(),
                 Map.of(
                         "/config_dump",
-                        this::configDump,
+                        new ConfigDumpRoute(
+                                config,
+                                () -> transport.label(),
+                                snapshot::get,
+                                registry::records,
+                                () -> certificates.manager(),
+                                watchdog),
                         "/logging",
                         new LoggingHandler(),
                         "/quitquitquit",
-                        this::quit));
+                        new QuitRoute(onQuit)));
         metricsEndpoint = bindControl(
                 "metrics",
                 config.metricsAddress(),
@@ -269,53 +259,7 @@ public final class Agent implements AutoCloseable {
         own.add(outbound.localAddress());
         own.add(inbound.localAddress());
 
-        if (!config.podEventSocket().isEmpty()) {
-            // fd passing over Unix sockets needs epoll, whatever carries the data path
-            podEventGroup = Transport.EPOLL.newGroup(1, new DefaultThreadFactory("ferry-cni", true));
-            EventLoopProbe.watch(podEventGroup, "ferry-cni", watchdog);
-            Path hostNetns = config.hostNetns().isEmpty() ? null : Path.of(config.hostNetns());
-            hostRules = new HostRules(config.probeSnat(), config.kubeletCgroup(), config.probeAddress(), hostNetns);
-            hostRules.capturedPods(java.util.Map.of());
-            podEvents = new PodEvents(
-                    snapshot::get,
-                    this::attachPod,
-                    hostRules::capturedPods,
-                    new PodEvents.Settings(
-                            config.nodeName(),
-                            config.stateDir().isEmpty() ? null : Path.of(config.stateDir()),
-                            config.podCidrs(),
-                            hostNetns));
-            // Re-attach to the pods a previous agent captured before serving (and so before reporting ready).
-            podEvents.restore();
-            PodEvents events = podEvents;
-            metrics.pods(
-                    events::capturedCount,
-                    () -> events.uncaptured(snapshot.get()).size());
-            warnUncaptured(snapshot.get());
-            podEventServer = PodEventServer.bind(podEventGroup, Path.of(config.podEventSocket()), podEvents);
-            if (!config.cniConfDir().isEmpty()) {
-                // the plugin it chains calls the server bound above
-                cniWatcher = CniInstall.watch(config, watchdog.watch("cni-conf-watch", PERIODIC_ALLOWANCE)::beat);
-            }
-            // A restarted kubelet gets a new cgroup (same path, new id): follow it.
-            HostRules rules = hostRules;
-            hostRulesRefresh = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-                    new DefaultThreadFactory("ferry-host-rules", true));
-            hostRulesRefresh.scheduleWithFixedDelay(
-                    Watchdog.guarded(
-                            watchdog.watch("host-rules", PERIODIC_ALLOWANCE),
-                            () -> {
-                                try {
-                                    rules.refresh();
-                                } catch (InterruptedException e) {
-                                    Thread.currentThread().interrupt();
-                                }
-                            },
-                            e -> log.error("host rules refresh failed", e)),
-                    5,
-                    5,
-                    TimeUnit.SECONDS);
-        }
+        capture.start();
 
         // Then serve.
         outbound.serve();
@@ -373,17 +317,11 @@ public final class Agent implements AutoCloseable {
         snapshot.set(s);
         balancer.retainOnly(s);
         applyPolicies(s);
-        wantCertificates(s);
-        warnUncaptured(s);
-        if (!config.enrolledNamespacesFile().isEmpty()) {
-            try {
-                if (enrolledFile == null) {
-                    enrolledFile = new EnrolledNamespacesFile(Path.of(config.enrolledNamespacesFile()));
-                }
-                enrolledFile.update(s);
-            } catch (IOException e) {
-                log.error("cannot write {}: {}", config.enrolledNamespacesFile(), e.getMessage());
-            }
+        if (certificates != null) {
+            certificates.want(s);
+        }
+        if (capture != null) {
+            capture.onSnapshot(s);
         }
     }
 
@@ -414,103 +352,9 @@ public final class Agent implements AutoCloseable {
         metrics.authzCut(cut);
     }
 
-    /**
-     * The certificate manager with the local CA (the embedded default; a remote CA client is the production path
-     * and comes with HBONE). Renewals run on their own thread, never on an event loop.
-     */
-    private CertificateManager startCertificates() throws IOException {
-        CertificateManager m = config.caAddress().isEmpty() ? localCertificates() : remoteCertificates();
-        Runnable refresh = bundleRefresh;
-        certificateRenewal = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-                new DefaultThreadFactory("ferry-certificates", true));
-        certificateRenewal.scheduleWithFixedDelay(
-                Watchdog.guarded(
-                        watchdog.watch("certificates", PERIODIC_ALLOWANCE),
-                        () -> {
-                            refresh.run();
-                            m.runDue();
-                        },
-                        e -> log.error("certificate renewal failed", e)),
-                0,
-                1,
-                TimeUnit.SECONDS);
-        return m;
-    }
-
-    private CertificateManager remoteCertificates() throws IOException {
-        String host = config.caAddress().substring(0, config.caAddress().lastIndexOf(':'));
-        RemoteCa ca = new RemoteCa(
-                config.caAddress(),
-                config.caServerName().isEmpty() ? host : config.caServerName(),
-                Path.of(config.caRootFile()),
-                Path.of(config.caTokenFile()),
-                Duration.ofSeconds(10));
-        remoteCa = ca;
-        TrustBundle bundle = new TrustBundle(Path.of(config.trustBundleFile()));
-        log.info("workload certificates come from the {}; trust bundle {}", ca.describe(), config.trustBundleFile());
-        trustBundle = bundle::certificates;
-        bundleRefresh = bundle::refresh; // on the certificate worker's thread: file I/O never on an event loop
-        return new CertificateManager(ca, bundle::certificates, ticker, config.certificateValidity());
-    }
-
-    private CertificateManager localCertificates() throws IOException {
-        Path state = config.stateDir().isEmpty() ? null : Path.of(config.stateDir());
-        Path cert = !config.caCertFile().isEmpty()
-                ? Path.of(config.caCertFile())
-                : state != null ? state.resolve("ca.pem") : null;
-        Path key = !config.caKeyFile().isEmpty()
-                ? Path.of(config.caKeyFile())
-                : state != null ? state.resolve("ca-key.pem") : null;
-        LocalCa ca = cert == null || key == null
-                ? LocalCa.inMemory(config.trustDomain(), ticker)
-                : LocalCa.loadOrCreate(cert, key, config.trustDomain(), ticker);
-        log.warn(
-                "workload certificates come from the {}: every node holding its key can mint any identity (demo and"
-                        + " tests only)",
-                ca.describe());
-        List<java.security.cert.X509Certificate> roots = List.of(ca.certificate());
-        trustBundle = () -> roots;
-        return new CertificateManager(ca, trustBundle, ticker, config.certificateValidity());
-    }
-
-    /** Certificates for exactly the meshed workloads of this node. */
-    private void wantCertificates(MeshSnapshot s) {
-        CertificateManager m = certificates;
-        if (m == null) {
-            return;
-        }
-        Set<dev.ferry.mesh.Identity> ids = new java.util.HashSet<>();
-        for (Workload w : s.workloadsOnNode(config.nodeName())) {
-            if (w.inMesh()) {
-                ids.add(w.identity(config.trustDomain()));
-            }
-        }
-        m.want(ids);
-        if (startupIdentities == null) {
-            startupIdentities = Set.copyOf(ids);
-        }
-    }
-
     public CertificateManager certificates() {
-        return certificates;
-    }
-
-    /** Names, once each, the running pods of enrolled namespaces that were never captured (see the README). */
-    private void warnUncaptured(MeshSnapshot s) {
-        PodEvents events = podEvents;
-        if (events == null) {
-            return;
-        }
-        List<String> now = events.uncaptured(s);
-        for (String key : now) {
-            if (warnedUncaptured.add(key)) {
-                log.warn(
-                        "pod {} runs in an enrolled namespace but was not captured (it started before the namespace "
-                                + "was enrolled): its traffic bypasses Ferry until it is restarted",
-                        key);
-            }
-        }
-        warnedUncaptured.retainAll(now);
+        NodeCertificates c = certificates;
+        return c == null ? null : c.manager();
     }
 
     private void onReload(ReloadReport r) {
@@ -522,57 +366,8 @@ public final class Agent implements AutoCloseable {
      * running at start fetched, not draining.
      */
     public String notReadyReason() {
-        if (draining.get()) {
-            return "draining";
-        }
-        if (snapshot.get().version() == 0) {
-            return "no mesh snapshot loaded yet from " + config.meshFile();
-        }
-        if (!serving.get()) {
-            return "listeners not bound yet";
-        }
-        String workers = watchdog.problems();
-        if (!workers.isEmpty()) {
-            return workers;
-        }
-        String stale = meshSource.staleReason();
-        if (!stale.isEmpty()) {
-            return stale;
-        }
-        return certificatesPending();
-    }
-
-    /** Empty once every startup workload has had a valid certificate (latched: renewals never flip readiness). */
-    private String certificatesPending() {
-        CertificateManager m = certificates;
-        Set<dev.ferry.mesh.Identity> wanted = startupIdentities;
-        if (certificatesIn || m == null) {
-            return "";
-        }
-        if (wanted == null) {
-            return "no mesh snapshot applied yet";
-        }
-        String pending = m.pending(wanted);
-        if (pending.isEmpty()) {
-            certificatesIn = true;
-        }
-        return pending;
-    }
-
-    private ControlResponse configDump(dev.ferry.agent.admin.ControlRequest request) {
-        var doc = ConfigDump.build(config, transport.label(), snapshot.get(), registry.records());
-        doc.put("certificates", ConfigDump.certificates(certificates));
-        doc.put("workers", ConfigDump.workers(watchdog));
-        return new ControlResponse(
-                200, "application/json", JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(doc));
-    }
-
-    private ControlResponse quit(dev.ferry.agent.admin.ControlRequest request) {
-        if (!"POST".equals(request.method())) {
-            return ControlResponse.text(405, "use POST /quitquitquit\n");
-        }
-        Thread.ofPlatform().name("ferry-quit").start(onQuit);
-        return ControlResponse.text(200, "draining\n");
+        Readiness r = readinessCheck;
+        return r == null ? "not started" : r.notReadyReason();
     }
 
     /**
@@ -586,7 +381,9 @@ public final class Agent implements AutoCloseable {
         log.info("draining: {} open connection(s), deadline {} ms", registry.size(), deadline.toMillis());
         // Stop taking pod events and close every pod's listeners too: in a rolling upgrade the new agent's
         // SO_REUSEPORT listeners take the new (and the queued) connections while ours finish.
-        stopPodEvents();
+        if (capture != null) {
+            capture.stopPodEvents();
+        }
         for (CaptureListener l : new CaptureListener[] {outbound, inbound}) {
             ChannelFuture closing = l == null ? null : l.close();
             if (closing != null) {
@@ -613,25 +410,11 @@ public final class Agent implements AutoCloseable {
     @Override
     public void close() {
         draining.set(true);
-        stopPodEvents();
-        if (podEventGroup != null) {
-            podEventGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        if (capture != null) {
+            capture.close();
         }
-        if (cniWatcher != null) {
-            try {
-                cniWatcher.close();
-            } catch (IOException e) {
-                log.debug("closing CNI config watcher: {}", e.toString());
-            }
-        }
-        if (certificateRenewal != null) {
-            certificateRenewal.shutdownNow();
-        }
-        if (remoteCa != null) {
-            remoteCa.close();
-        }
-        if (hostRulesRefresh != null) {
-            hostRulesRefresh.shutdownNow(); // the table stays: a restarted agent rewrites it
+        if (certificates != null) {
+            certificates.close();
         }
         endpoints.forEach(ControlServer::close);
         if (outbound != null) {
@@ -672,21 +455,6 @@ public final class Agent implements AutoCloseable {
                 config.trustDomain(),
                 // a HashSet: tests run the control ports on 0 (ephemeral), and Set.of refuses duplicates
                 new java.util.HashSet<>(List.of(config.adminPort(), config.metricsPort(), config.readinessPort())));
-    }
-
-    /** Stops taking CNI calls and closes every pod's listeners (their redirect rules stay). Idempotent. */
-    private void stopPodEvents() {
-        if (podEventServer != null) {
-            try {
-                podEventServer.close();
-            } catch (IOException e) {
-                log.debug("closing pod-event server: {}", e.toString());
-            }
-            podEventServer = null;
-        }
-        if (podEvents != null) {
-            podEvents.closeAll();
-        }
     }
 
     public Metrics metrics() {
