@@ -2,6 +2,8 @@ package dev.ferry.mesh;
 
 import dev.ferry.mesh.authz.AuthorizationPolicy;
 import dev.ferry.mesh.authz.PeerAuthentication;
+import dev.ferry.mesh.route.HttpRoute;
+import dev.ferry.mesh.route.RouteTable;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -26,6 +28,7 @@ public final class MeshSnapshot {
     private final Map<String, List<Workload>> workloadsByNode;
     private final List<AuthorizationPolicy> policies;
     private final List<PeerAuthentication> peerAuthentications;
+    private final RouteTable routes;
 
     private MeshSnapshot(
             long version,
@@ -33,8 +36,10 @@ public final class MeshSnapshot {
             List<Workload> workloads,
             List<Service> services,
             List<AuthorizationPolicy> policies,
-            List<PeerAuthentication> peerAuthentications) {
+            List<PeerAuthentication> peerAuthentications,
+            List<HttpRoute> routes) {
         this.version = version;
+        this.routes = RouteTable.of(routes);
         this.policies = List.copyOf(policies);
         this.peerAuthentications = List.copyOf(peerAuthentications);
         this.namespaces = Collections.unmodifiableMap(new LinkedHashMap<>(namespaces));
@@ -46,12 +51,12 @@ public final class MeshSnapshot {
     }
 
     public static MeshSnapshot empty() {
-        return new MeshSnapshot(0, Map.of(), List.of(), List.of(), List.of(), List.of());
+        return new MeshSnapshot(0, Map.of(), List.of(), List.of(), List.of(), List.of(), List.of());
     }
 
     public static MeshSnapshot of(
             long version, Map<String, Namespace> namespaces, List<Workload> workloads, List<Service> services) {
-        return new MeshSnapshot(version, namespaces, workloads, services, List.of(), List.of());
+        return new MeshSnapshot(version, namespaces, workloads, services, List.of(), List.of(), List.of());
     }
 
     public static MeshSnapshot of(
@@ -61,7 +66,23 @@ public final class MeshSnapshot {
             List<Service> services,
             List<AuthorizationPolicy> policies,
             List<PeerAuthentication> peerAuthentications) {
-        return new MeshSnapshot(version, namespaces, workloads, services, policies, peerAuthentications);
+        return new MeshSnapshot(version, namespaces, workloads, services, policies, peerAuthentications, List.of());
+    }
+
+    public static MeshSnapshot of(
+            long version,
+            Map<String, Namespace> namespaces,
+            List<Workload> workloads,
+            List<Service> services,
+            List<AuthorizationPolicy> policies,
+            List<PeerAuthentication> peerAuthentications,
+            List<HttpRoute> routes) {
+        return new MeshSnapshot(version, namespaces, workloads, services, policies, peerAuthentications, routes);
+    }
+
+    /** The HTTP and gRPC routes (Gateway API, GAMMA), compiled for matching. */
+    public RouteTable routes() {
+        return routes;
     }
 
     /** Peer-authentication documents (mTLS modes), valid and invalid (an invalid one counts as STRICT). */

@@ -37,6 +37,12 @@ public final class MeshDocumentParser {
             "security.istio.io/v1/PeerAuthentication",
             "security.istio.io/v1beta1/PeerAuthentication");
 
+    /** Gateway API route kinds (GAMMA), read through {@link RouteConverter}. */
+    private static final Set<String> ROUTE_KINDS = Set.of(
+            "gateway.networking.k8s.io/v1/HTTPRoute",
+            "gateway.networking.k8s.io/v1beta1/HTTPRoute",
+            "gateway.networking.k8s.io/v1/GRPCRoute");
+
     private static final int MAX_LIST_DEPTH = 4;
 
     /**
@@ -171,7 +177,7 @@ public final class MeshDocumentParser {
             return;
         }
         DocumentKey key = keyOf(node, kind);
-        if (POLICY_KINDS.contains(apiVersion + "/" + kind)) {
+        if (POLICY_KINDS.contains(apiVersion + "/" + kind) || ROUTE_KINDS.contains(apiVersion + "/" + kind)) {
             collectPolicy(origin, key, node, docs, errors);
             return;
         }
@@ -182,7 +188,8 @@ public final class MeshDocumentParser {
                     key,
                     "unsupported kind: apiVersion '" + apiVersion + "' kind '" + kind + "' (supported: "
                             + String.join(", ", KINDS.keySet().stream().sorted().toList()) + ", v1/List, "
-                            + String.join(", ", POLICY_KINDS.stream().sorted().toList()) + ")"));
+                            + String.join(", ", POLICY_KINDS.stream().sorted().toList()) + ", "
+                            + String.join(", ", ROUTE_KINDS.stream().sorted().toList()) + ")"));
             return;
         }
         try {
@@ -209,7 +216,7 @@ public final class MeshDocumentParser {
     }
 
     /**
-     * A policy document: metadata is checked against Kubernetes' schema here; the spec is read (and its problems
+     * A policy or route document: metadata is checked against Kubernetes' schema here; the spec is read (and its problems
      * reported) by {@link PolicyConverter}, which keeps even an invalid policy so it can fail closed.
      */
     private void collectPolicy(
@@ -227,6 +234,17 @@ public final class MeshDocumentParser {
                 return;
             }
             List<String> problems = new ArrayList<>();
+            if (key.kind().endsWith("Route")) {
+                // unlike a policy, an invalid route has no safe meaning: it is not used, its last good version is
+                var route = RouteConverter.convert(
+                        node, key.namespace(), key.name(), "GRPCRoute".equals(key.kind()), problems);
+                if (problems.isEmpty()) {
+                    docs.add(new ParsedDocument(origin, key, route, List.of()));
+                } else {
+                    errors.add(new DocumentError(origin, key, String.join("; ", problems)));
+                }
+                return;
+            }
             Object policy = "PeerAuthentication".equals(key.kind())
                     ? PeerAuthenticationConverter.convert(node, key.namespace(), key.name(), problems)
                     : PolicyConverter.convert(node, key.namespace(), key.name(), problems);

@@ -265,16 +265,18 @@ public final class MeshFileSource implements AutoCloseable {
         List<Service> services = new ArrayList<>();
         List<AuthorizationPolicy> policies = new ArrayList<>();
         List<PeerAuthentication> peerAuthentications = new ArrayList<>();
+        List<dev.ferry.mesh.route.HttpRoute> routes = new ArrayList<>();
         for (ParsedDocument d : docs.values()) {
             switch (d.model()) {
                 case PodFacts pod -> workloads.add(pod.in(namespaces));
                 case Service svc -> services.add(svc);
                 case AuthorizationPolicy p -> policies.add(p);
                 case PeerAuthentication p -> peerAuthentications.add(p);
+                case dev.ferry.mesh.route.HttpRoute r -> routes.add(r);
                 default -> {}
             }
         }
-        return MeshSnapshot.of(version, namespaces, workloads, services, policies, peerAuthentications);
+        return MeshSnapshot.of(version, namespaces, workloads, services, policies, peerAuthentications, routes);
     }
 
     /** The files to read: the path itself, or the visible mesh files of the directory it names. */
