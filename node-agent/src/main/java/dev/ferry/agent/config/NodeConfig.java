@@ -26,6 +26,7 @@ public record NodeConfig(
         String caKeyFile,
         Duration certificateValidity,
         boolean hboneOutbound,
+        boolean l7Outbound,
         String rootNamespace,
         String clusterDomain,
         TransportKind transport,

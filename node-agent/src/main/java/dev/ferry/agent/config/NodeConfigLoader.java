@@ -66,6 +66,10 @@ public final class NodeConfigLoader {
                     "false",
                     "tunnel meshed pods' connections to mesh destinations over HBONE (mTLS to the pod's 15008); off: plaintext"),
             new Key(
+                    "l7Outbound",
+                    "false",
+                    "parse HTTP/1.1 on Service ports whose protocol is http (appProtocol or port name): per-request routing by HTTPRoute, balancing and request metrics; off: those ports are relayed as TCP"),
+            new Key(
                     "rootNamespace",
                     "istio-system",
                     "AuthorizationPolicy documents in this namespace apply mesh-wide (Istio's root namespace)"),
@@ -265,6 +269,7 @@ public final class NodeConfigLoader {
                     str("caKeyFile"),
                     positive("certificateValidity"),
                     bool("hboneOutbound"),
+                    bool("l7Outbound"),
                     str("rootNamespace"),
                     str("clusterDomain"),
                     parse("transport", v -> NodeConfig.TransportKind.valueOf(v.toUpperCase(Locale.ROOT))),

@@ -21,6 +21,7 @@ import dev.ferry.agent.hbone.HboneConnector;
 import dev.ferry.agent.hbone.HboneTls;
 import dev.ferry.agent.health.EventLoopProbe;
 import dev.ferry.agent.health.Watchdog;
+import dev.ferry.agent.http.HttpOutbound;
 import dev.ferry.agent.identity.CertificateManager;
 import dev.ferry.agent.identity.NodeCertificates;
 import dev.ferry.agent.net.NativeSocketFactory;
@@ -227,6 +228,7 @@ public final class Agent implements AutoCloseable {
                 config.tcpKeepalive(),
                 config.keepaliveIdle(),
                 config.relay() == NodeConfig.RelayMode.SPLICE);
+        AccessLog accessLog = new AccessLog(ticker, config.accessLog());
         RelayContext ctx = new RelayContext(
                 snapshot::get,
                 authz::get,
@@ -236,7 +238,7 @@ public final class Agent implements AutoCloseable {
                 hostSockets,
                 registry,
                 metrics,
-                new AccessLog(ticker, config.accessLog()),
+                accessLog,
                 ticker,
                 timers,
                 config.idleTimeout(),
@@ -250,7 +252,17 @@ public final class Agent implements AutoCloseable {
                         config.hboneOutbound()
                                 ? new HboneConnector(
                                         new HboneClient(hbone.tls()), hbone.certificates(), config.trustDomain())
-                                : null));
+                                : null),
+                config.l7Outbound()
+                        ? HttpOutbound.of(
+                                snapshot::get,
+                                balancer,
+                                metrics.requests(),
+                                accessLog,
+                                ticker,
+                                config.clusterDomain(),
+                                config.trustDomain())
+                        : null);
         relay = ctx;
         outbound = new CaptureListener(ctx, Direction.OUTBOUND, "outbound", owner);
         inbound = new CaptureListener(ctx, Direction.INBOUND, "inbound", owner);

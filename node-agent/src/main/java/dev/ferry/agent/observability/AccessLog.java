@@ -5,6 +5,7 @@ import dev.ferry.agent.connection.ConnectionObserver;
 import dev.ferry.agent.connection.ConnectionRecord;
 import dev.ferry.agent.connection.Delivery;
 import dev.ferry.agent.connection.Direction;
+import dev.ferry.agent.connection.RequestRecord;
 import dev.ferry.mesh.Workload;
 import dev.ferry.time.Ticker;
 import java.net.InetSocketAddress;
@@ -35,6 +36,40 @@ public final class AccessLog implements ConnectionObserver {
         if (enabled && access.isInfoEnabled()) {
             access.info(line(r, ticker.nanoTime()));
         }
+    }
+
+    @Override
+    public void request(ConnectionRecord c, RequestRecord r) {
+        if (enabled && access.isInfoEnabled()) {
+            access.info(requestLine(c, r));
+        }
+    }
+
+    /** One line per HTTP request: Envoy's fields under their usual names, plus the connection's id and identities. */
+    static String requestLine(ConnectionRecord c, RequestRecord r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("start_time", r.start().toString());
+        m.put("connection_id", c.id());
+        m.put("direction", c.direction().label());
+        m.put("method", r.method());
+        m.put("path", r.path());
+        m.put("authority", r.authority());
+        m.put("protocol", r.protocol());
+        m.put("response_code", r.responseCode());
+        m.put("response_flags", r.responseFlags());
+        m.put("duration", r.durationMs());
+        m.put("upstream_host", r.upstreamHost());
+        m.put("route_name", r.route());
+        m.put("attempts", r.attempts());
+        m.put("x_request_id", r.requestId());
+        m.put("bytes_received", r.requestBytes());
+        m.put("bytes_sent", r.responseBytes());
+        m.put("src.addr", addr(c.source()));
+        Workload src = c.sourceWorkload();
+        m.put("src.workload", src == null ? null : src.name());
+        m.put("src.namespace", src == null ? null : src.namespace());
+        m.put("src.identity", unknownToNull(c.sourcePrincipal()));
+        return JSON.writeValueAsString(m);
     }
 
     static String line(ConnectionRecord r, long nowNanos) {

@@ -30,8 +30,11 @@ public final class Metrics {
     private final Gauge meshVersion;
     private final Gauge transportInfo;
 
+    private final RequestMetrics requests;
+
     /** Exemplars are off on every data-path counter: sampling one costs a clock read and a span lookup per inc(). */
     public Metrics() {
+        requests = new RequestMetrics(registry);
         opened = Counter.builder()
                 .name("istio_tcp_connections_opened_total")
                 .help("TCP connections opened")
@@ -187,6 +190,11 @@ public final class Metrics {
 
     public void acceptError(String listener) {
         acceptErrors.labelValues(listener).inc();
+    }
+
+    /** The HTTP request metrics. */
+    public RequestMetrics requests() {
+        return requests;
     }
 
     /** Per-connection handles, looked up once so the per-read cost is one adder increment. */

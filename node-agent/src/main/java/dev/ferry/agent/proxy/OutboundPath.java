@@ -6,7 +6,9 @@ import dev.ferry.agent.connection.ConnectionRecord;
 import dev.ferry.agent.connection.Delivery;
 import dev.ferry.agent.connector.ConnectRequest;
 import dev.ferry.agent.connector.Connector;
+import dev.ferry.agent.http.HttpConnection;
 import dev.ferry.agent.routing.Destination;
+import dev.ferry.mesh.AppProtocol;
 import dev.ferry.mesh.Endpoint;
 import dev.ferry.mesh.Workload;
 import java.net.InetSocketAddress;
@@ -36,6 +38,21 @@ final class OutboundPath {
         Workload destination;
         Delivery delivery;
         switch (dest) {
+            case Destination.ToService s
+            when ctx.http() != null && s.protocol() == AppProtocol.HTTP -> {
+                // HTTP: the endpoint is picked per request, by the HTTP layer
+                record.delivery(s.delivery(ctx.clusterDomain()));
+                session.open(ConnectionLabels.of(record));
+                ctx.http()
+                        .start(new HttpConnection(
+                                session,
+                                s.binding(),
+                                owner,
+                                record.source().getAddress(),
+                                ctx.sockets(),
+                                ctx.connectors()));
+                return;
+            }
             case Destination.ToService s -> {
                 Endpoint e = ctx.balancer().pick(s.binding());
                 if (e == null) {

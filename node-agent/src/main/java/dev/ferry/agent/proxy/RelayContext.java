@@ -2,6 +2,7 @@ package dev.ferry.agent.proxy;
 
 import dev.ferry.agent.connection.ConnectionObserver;
 import dev.ferry.agent.connector.Connectors;
+import dev.ferry.agent.http.HttpOutbound;
 import dev.ferry.agent.net.OriginalDestination;
 import dev.ferry.agent.net.SocketFactory;
 import dev.ferry.agent.observability.Metrics;
@@ -20,6 +21,7 @@ import java.util.function.Supplier;
  * @param timers the connections' timeouts, on the same clock as {@code ticker}
  * @param firstByteTimeout how long a connection may stay open without a byte in either direction (a client that
  *     connects and sends nothing, to a server that says nothing first, holds two fds and a slot under the limits)
+ * @param http the HTTP layer for Service ports whose protocol is HTTP, or null when those are relayed as TCP
  * @param splice relay with {@code splice(2)} (epoll only) instead of copying through user memory
  */
 public record RelayContext(
@@ -41,7 +43,8 @@ public record RelayContext(
         String clusterDomain,
         boolean splice,
         AtomicLong ids,
-        Connectors connectors) {
+        Connectors connectors,
+        HttpOutbound http) {
 
     /** The same services with another socket factory (a pod's listener set creates its sockets in the pod). */
     public RelayContext withSockets(SocketFactory podSockets) {
@@ -64,6 +67,7 @@ public record RelayContext(
                 clusterDomain,
                 splice,
                 ids,
-                connectors);
+                connectors,
+                http);
     }
 }

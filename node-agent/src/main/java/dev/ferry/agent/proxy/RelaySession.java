@@ -3,6 +3,7 @@ package dev.ferry.agent.proxy;
 import dev.ferry.agent.connection.CloseReason;
 import dev.ferry.agent.connection.ConnectionLabels;
 import dev.ferry.agent.connection.ConnectionRecord;
+import dev.ferry.agent.connection.Session;
 import dev.ferry.agent.connector.Streams;
 import dev.ferry.agent.observability.Metrics;
 import io.netty.buffer.Unpooled;
@@ -15,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  * state here is touched by one thread and needs no locking. Owns the timers (idle, half-close linger) and the
  * single end-of-connection report.
  */
-final class RelaySession {
+final class RelaySession implements Session {
     private final RelayContext ctx;
     private final ConnectionRecord record;
     private final Channel downstream;
@@ -44,11 +45,13 @@ final class RelaySession {
         return ctx;
     }
 
-    ConnectionRecord record() {
+    @Override
+    public ConnectionRecord record() {
         return record;
     }
 
-    Channel downstream() {
+    @Override
+    public Channel downstream() {
         return downstream;
     }
 
@@ -95,14 +98,25 @@ final class RelaySession {
     }
 
     void bytes(Channel from, long n) {
-        lastActivity = ctx.ticker().nanoTime();
         if (from == downstream) {
-            record.addReceived(n);
-            metrics.received().inc(n);
+            received(n);
         } else {
-            record.addSent(n);
-            metrics.sent().inc(n);
+            sent(n);
         }
+    }
+
+    @Override
+    public void received(long n) {
+        lastActivity = ctx.ticker().nanoTime();
+        record.addReceived(n);
+        metrics.received().inc(n);
+    }
+
+    @Override
+    public void sent(long n) {
+        lastActivity = ctx.ticker().nanoTime();
+        record.addSent(n);
+        metrics.sent().inc(n);
     }
 
     /** {@code from} sent FIN: pass it on once what we queued for the peer is flushed (half-close). */
@@ -154,7 +168,8 @@ final class RelaySession {
     }
 
     /** Ends the connection now; queued bytes are dropped. First reason wins. */
-    void abort(CloseReason reason, String detail) {
+    @Override
+    public void abort(CloseReason reason, String detail) {
         sample();
         record.close(reason, detail);
         downstream.close();

@@ -63,7 +63,8 @@ class RelayHandlerTest {
                 "cluster.local",
                 false,
                 new AtomicLong(),
-                new dev.ferry.agent.connector.Connectors(null));
+                new dev.ferry.agent.connector.Connectors(null),
+                null);
         down = new EmbeddedChannel();
         up = new EmbeddedChannel();
         // As in production: reads are requested by the relay only, never by the pipeline's auto-read.

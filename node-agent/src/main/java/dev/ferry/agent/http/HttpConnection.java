@@ -1,0 +1,24 @@
+package dev.ferry.agent.http;
+
+import dev.ferry.agent.connection.Session;
+import dev.ferry.agent.connector.Connectors;
+import dev.ferry.agent.net.SocketFactory;
+import dev.ferry.mesh.ServiceBinding;
+import dev.ferry.mesh.Workload;
+import java.net.InetAddress;
+
+/**
+ * A captured connection to an HTTP Service port, handed to the HTTP layer by the connection core.
+ *
+ * @param addressed the Service port the client connected to (its VIP)
+ * @param source the client pod, or null when unknown
+ * @param sourceIp the client pod's own address
+ * @param sockets the client pod's socket factory (upstream sockets live in its namespace)
+ */
+public record HttpConnection(
+        Session session,
+        ServiceBinding addressed,
+        Workload source,
+        InetAddress sourceIp,
+        SocketFactory sockets,
+        Connectors connectors) {}

@@ -1,0 +1,64 @@
+package dev.ferry.agent.http;
+
+import dev.ferry.agent.connection.ConnectionObserver;
+import dev.ferry.agent.observability.RequestMetrics;
+import dev.ferry.agent.routing.LoadBalancer;
+import dev.ferry.mesh.MeshSnapshot;
+import dev.ferry.time.Ticker;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.HttpServerCodec;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
+
+/**
+ * The source side's HTTP layer (HTTP/1.1 with keep-alive): a captured connection to an HTTP Service port is parsed
+ * into requests, each routed on its own (HTTPRoute, weights, filters), balanced to an endpoint and sent over a pooled
+ * upstream connection through the connector the endpoint calls for (HBONE to a mesh pod, plain TCP otherwise).
+ * Agent-wide and immutable apart from the pool.
+ *
+ * @param maxHeaderBytes the most a request's head (request line and headers) may take: 431 beyond
+ */
+public record HttpOutbound(
+        Supplier<MeshSnapshot> snapshot,
+        LoadBalancer balancer,
+        RequestMetrics metrics,
+        ConnectionObserver observer,
+        Ticker ticker,
+        String clusterDomain,
+        String trustDomain,
+        int maxHeaderBytes,
+        UpstreamPool pool) {
+
+    public static HttpOutbound of(
+            Supplier<MeshSnapshot> snapshot,
+            LoadBalancer balancer,
+            RequestMetrics metrics,
+            ConnectionObserver observer,
+            Ticker ticker,
+            String clusterDomain,
+            String trustDomain) {
+        return new HttpOutbound(
+                snapshot,
+                balancer,
+                metrics,
+                observer,
+                ticker,
+                clusterDomain,
+                trustDomain,
+                16 * 1024,
+                new UpstreamPool());
+    }
+
+    /** Takes over the connection's downstream: the codec and the request handler replace what was there. */
+    public void start(HttpConnection c) {
+        Channel down = c.session().downstream();
+        var pipeline = down.pipeline();
+        while (pipeline.last() != null) {
+            pipeline.removeLast(); // the connection core's placeholder (nothing was read yet: AUTO_READ is off)
+        }
+        pipeline.addLast("http", new HttpServerCodec(8192, maxHeaderBytes, 64 * 1024));
+        pipeline.addLast(
+                "requests", new HttpOutboundHandler(this, c, new HttpRouter(balancer, ThreadLocalRandom.current())));
+        down.read();
+    }
+}

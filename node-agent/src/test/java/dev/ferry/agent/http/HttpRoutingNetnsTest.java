@@ -1,0 +1,239 @@
+package dev.ferry.agent.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.agent.support.AgentFixture;
+import dev.ferry.agent.support.Netns;
+import dev.ferry.agent.support.PromText;
+import dev.ferry.mesh.Workload;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * L7 in the source's node hop, end to end: a captured client pod (curl) sends HTTP/1.1 to a Service VIP whose port
+ * is named {@code http}; the agent parses it, routes each request by the Service's HTTPRoute and sends it to an
+ * endpoint of the chosen backend Service — real nginx upstreams that echo what they received. Cases are named after
+ * the Gateway API mesh conformance tests they follow. One cluster for the class; root only.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class HttpRoutingNetnsTest {
+    private Path dir;
+
+    private Netns client;
+    private Netns web;
+    private AgentFixture agent;
+
+    @BeforeAll
+    void cluster(@TempDir Path dir) throws Exception {
+        this.dir = dir;
+        client = new Netns("ferry-l7c");
+        web = new Netns("ferry-l7w");
+        Netns.link(client, "10.244.1.2", web, "10.244.1.3");
+        client.exec("ip", "route", "add", "10.96.0.0/16", "dev", "eth0");
+        for (String ip : new String[] {"10.244.1.4", "10.244.1.5"}) {
+            web.exec("ip", "addr", "add", ip + "/24", "dev", "eth0");
+        }
+        startEcho();
+        Path mesh = Files.writeString(
+                dir.resolve("mesh.yaml"),
+                """
+                apiVersion: v1
+                kind: Namespace
+                metadata: {name: test, labels: {ferry.dev/mesh: enabled}}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: client-1, namespace: test, uid: u1, labels: {app: client}}
+                spec: {nodeName: node-1, serviceAccountName: client, containers: [{name: c, image: i}]}
+                status: {phase: Running, podIP: 10.244.1.2, conditions: [{type: Ready, status: "True"}]}
+                """ + pod("v1-a", "10.244.1.3", "v1") + pod("v1-b", "10.244.1.4", "v1")
+                        + pod("v2-a", "10.244.1.5", "v2")
+                        + service("echo", "10.96.0.20", "{app: echo}")
+                        + service("echo-v1", "10.96.0.21", "{app: echo, version: v1}")
+                        + service("echo-v2", "10.96.0.22", "{app: echo, version: v2}")
+                        + service("plain", "10.96.0.23", "{app: echo, version: v1}")
+                        + """
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: echo, namespace: test}
+                spec:
+                  parentRefs: [{group: "", kind: Service, name: echo, port: 80}]
+                  rules:
+                  - name: v2-path
+                    matches: [{path: {type: PathPrefix, value: /v2}}]
+                    filters:
+                    - type: RequestHeaderModifier
+                      requestHeaderModifier: {set: [{name: X-Added, value: "yes"}], remove: [X-Remove]}
+                    - type: ResponseHeaderModifier
+                      responseHeaderModifier: {add: [{name: X-Route, value: v2-path}]}
+                    backendRefs: [{name: echo-v2, port: 80}]
+                  - matches: [{headers: [{name: version, value: one}]}]
+                    backendRefs: [{name: echo-v1, port: 80}]
+                  - matches: [{path: {type: Exact, value: /old}}]
+                    filters: [{type: RequestRedirect, requestRedirect: {path: {type: ReplaceFullPath, replaceFullPath: /new}, statusCode: 301}}]
+                  - matches: [{path: {type: PathPrefix, value: /prefix/one}}]
+                    filters: [{type: URLRewrite, urlRewrite: {hostname: rewritten.example, path: {type: ReplacePrefixMatch, replacePrefixMatch: /one}}}]
+                    backendRefs: [{name: echo-v1, port: 80}]
+                  - matches: [{path: {type: Exact, value: /missing}}]
+                    backendRefs: [{name: no-such-service, port: 80}]
+                  - backendRefs: [{name: echo-v1, port: 80, weight: 90}, {name: echo-v2, port: 80, weight: 10}]
+                """);
+        agent = new AgentFixture(
+                "epoll", mesh, Map.of("FERRY_TEST_REAL_ORIGINAL_DST", "true", "FERRY_L7_OUTBOUND", "true"));
+        Workload clientPod = agent.agent.snapshot().workload("test", "client-1").orElseThrow();
+        agent.agent.attachPod(Path.of("/run/netns", client.name()), clientPod);
+    }
+
+    @AfterAll
+    void teardown() throws Exception {
+        if (agent != null) {
+            agent.close();
+        }
+        if (client != null) {
+            client.close();
+        }
+        if (web != null) {
+            web.close();
+        }
+    }
+
+    private static String pod(String name, String ip, String version) {
+        return """
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: %s, namespace: test, uid: u-%s, labels: {app: echo, version: %s}}
+                spec:
+                  nodeName: node-1
+                  serviceAccountName: echo
+                  containers: [{name: c, image: i, ports: [{name: http, containerPort: 8080}]}]
+                status: {phase: Running, podIP: %s, conditions: [{type: Ready, status: "True"}]}
+                """.formatted(name, name, version, ip);
+    }
+
+    private static String service(String name, String vip, String selector) {
+        return """
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: %s, namespace: test}
+                spec: {clusterIP: %s, ports: [{name: http, port: 80, targetPort: http}], selector: %s}
+                ---
+                """.formatted(name, vip, selector);
+    }
+
+    /** nginx on each endpoint address, answering with what it received: which backend, path, host, a header. */
+    private void startEcho() throws Exception {
+        StringBuilder servers = new StringBuilder();
+        String[][] eps = {{"10.244.1.3", "v1"}, {"10.244.1.4", "v1"}, {"10.244.1.5", "v2"}};
+        for (String[] ep : eps) {
+            servers.append("""
+                    server { listen %s:8080;
+                      location / { add_header X-Remove upstream-set; return 200 "backend=%s ep=%s path=$request_uri host=$host added=$http_x_added removed=$http_x_remove\\n"; } }
+                    """.formatted(ep[0], ep[1], ep[0]));
+        }
+        Files.createDirectories(dir.resolve("tmp"));
+        Path conf = Files.writeString(dir.resolve("echo.conf"), """
+                user root; worker_processes 1; master_process off; daemon off; pid %1$s/echo.pid;
+                error_log stderr warn;
+                events { worker_connections 256; }
+                http { access_log off; client_body_temp_path %1$s/tmp; proxy_temp_path %1$s/tmp;
+                  fastcgi_temp_path %1$s/tmp; uwsgi_temp_path %1$s/tmp; scgi_temp_path %1$s/tmp;
+                  keepalive_requests 100000;
+                  %2$s }
+                """.formatted(dir, servers));
+        web.start(new ProcessBuilder("nginx", "-c", conf.toString(), "-e", "stderr")
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("echo.log").toFile()));
+        for (int i = 0; i < 50 && !web.exec("ss", "-Hltn", "sport = :8080").contains("10.244.1.5:8080"); i++) {
+            Thread.sleep(100);
+        }
+    }
+
+    private String curl(String... args) throws Exception {
+        String[] cmd = new String[args.length + 4];
+        cmd[0] = "curl";
+        cmd[1] = "-sS";
+        cmd[2] = "--max-time";
+        cmd[3] = "10";
+        System.arraycopy(args, 0, cmd, 4, args.length);
+        return client.exec(cmd);
+    }
+
+    @Test
+    void meshHttpRouteMatching() throws Exception {
+        assertThat(curl("http://10.96.0.20/v2/example"))
+                .startsWith("backend=v2")
+                .contains("path=/v2/example");
+        assertThat(curl("-H", "version: one", "http://10.96.0.20/anything")).startsWith("backend=v1");
+        // a Service with no route: its own endpoints, parsed and counted as HTTP all the same
+        assertThat(curl("http://10.96.0.23/x")).startsWith("backend=v1");
+    }
+
+    @Test
+    void meshHttpRouteBackendRequestHeaderModifier() throws Exception {
+        String out = curl("-i", "-H", "X-Remove: client-set", "http://10.96.0.20/v2");
+        assertThat(out).contains("added=yes").contains("removed=\n").containsIgnoringCase("X-Route: v2-path");
+    }
+
+    @Test
+    void meshHttpRouteRedirectPath() throws Exception {
+        String out = curl("-i", "http://10.96.0.20/old?q=1");
+        assertThat(out).startsWith("HTTP/1.1 301").containsIgnoringCase("location: http://10.96.0.20/new?q=1");
+    }
+
+    @Test
+    void meshHttpRouteRewritePath() throws Exception {
+        assertThat(curl("http://10.96.0.20/prefix/one/two"))
+                .startsWith("backend=v1")
+                .contains("path=/one/two")
+                .contains("host=rewritten.example");
+    }
+
+    @Test
+    void unknownBackendAnswers500() throws Exception {
+        assertThat(curl("-o", "/dev/null", "-w", "%{http_code}", "http://10.96.0.20/missing"))
+                .isEqualTo("500");
+    }
+
+    @Test
+    void meshHttpRouteWeight() throws Exception {
+        // 1,000 requests over keep-alive connections (curl reuses its connection across a URL range)
+        // into a file: 1,000 bodies are more than a pipe holds while the harness waits for curl to exit
+        Path bodies = dir.resolve("split.txt");
+        client.exec("sh", "-c", "curl -sS --max-time 60 'http://10.96.0.20/split/[1-1000]' > " + bodies);
+        String out = Files.readString(bodies);
+        long v1 = out.lines().filter(l -> l.startsWith("backend=v1")).count();
+        long v2 = out.lines().filter(l -> l.startsWith("backend=v2")).count();
+        assertThat(v1 + v2).isEqualTo(1000);
+        // 90/10 over 1,000 draws: sd = 9.5, so 100 ± 40 holds with p > 0.9999
+        assertThat(v2).isBetween(60L, 140L);
+        // the per-request balancer spreads v1 over both of its endpoints
+        assertThat(out).contains("ep=10.244.1.3").contains("ep=10.244.1.4");
+        String metrics = agent.scrape();
+        assertThat(PromText.sum(
+                        metrics,
+                        "istio_requests_total",
+                        Map.of(
+                                "reporter", "source",
+                                "source_workload", "client",
+                                "destination_service", "echo-v2.test.svc.cluster.local",
+                                "response_code", "200",
+                                "request_protocol", "http")))
+                .isGreaterThanOrEqualTo((double) v2);
+        assertThat(metrics).contains("istio_request_duration_milliseconds_bucket");
+    }
+
+    @Test
+    void badRequestIsAnswered400AndClosed() throws Exception {
+        String out = client.exec(
+                "sh", "-c", "printf 'NOT HTTP AT ALL\\r\\n\\r\\n' | timeout 5 socat -t 3 - TCP:10.96.0.20:80");
+        assertThat(out).startsWith("HTTP/1.1 400");
+    }
+}
