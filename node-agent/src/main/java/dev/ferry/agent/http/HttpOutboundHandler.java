@@ -222,6 +222,8 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter {
         boolean requestDone;
         boolean responseStarted;
         boolean answered;
+        boolean responseDone;
+        boolean finished;
         boolean upstreamReusable = true;
         int status;
         String flags = "-";
@@ -257,8 +259,6 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter {
             responseDone = true;
             maybeFinish();
         }
-
-        boolean responseDone;
 
         void send(RequestPlan.Send s) {
             plan = s;
@@ -496,8 +496,6 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter {
                 ctx.read();
             }
         }
-
-        private boolean finished;
 
         private void finish() {
             if (finished) {

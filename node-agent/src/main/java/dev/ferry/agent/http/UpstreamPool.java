@@ -62,17 +62,6 @@ final class UpstreamPool {
         }
     }
 
-    /** Idle connections across all loops (for tests and metrics); racy but safe to read. */
-    int idleCount() {
-        int n = 0;
-        for (Map<Key, ArrayDeque<Channel>> m : loops.values()) {
-            for (ArrayDeque<Channel> d : m.values()) {
-                n += d.size();
-            }
-        }
-        return n;
-    }
-
     private Map<Key, ArrayDeque<Channel>> forLoop(EventLoop loop) {
         return loops.computeIfAbsent(loop, l -> new HashMap<>());
     }
