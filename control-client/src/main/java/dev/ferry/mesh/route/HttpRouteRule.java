@@ -38,8 +38,9 @@ public record HttpRouteRule(
     }
 
     /**
-     * Gateway API's {@code retry}: which response codes are retried, how many attempts in all (the first included),
-     * and the base of the exponential backoff between them.
+     * Gateway API's {@code retry}: which response codes are retried (connection errors, resets and backend timeouts
+     * are retried too), how many retries may follow the first attempt ({@code attempts: 2} is up to two more, as
+     * the spec counts them), and the least wait before a retry (the base of an exponential backoff with jitter).
      */
     public record Retry(Set<Integer> codes, int attempts, Duration backoff) {
         public Retry {

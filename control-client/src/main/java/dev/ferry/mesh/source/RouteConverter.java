@@ -467,7 +467,7 @@ final class RouteConverter {
                 codes.add(c.asInt());
             }
         }
-        int attempts = 1;
+        int attempts = 2; // unset: implementation-specific; two retries, as Istio and Envoy Gateway default to
         if (r.has("attempts")) {
             JsonNode a = r.path("attempts");
             if (!a.isInt() || a.asInt() < 0 || a.asInt() > 10) {

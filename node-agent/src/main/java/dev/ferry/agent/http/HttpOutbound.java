@@ -1,6 +1,7 @@
 package dev.ferry.agent.http;
 
 import dev.ferry.agent.connection.ConnectionObserver;
+import dev.ferry.agent.connection.RelayTimers;
 import dev.ferry.agent.observability.RequestMetrics;
 import dev.ferry.agent.routing.LoadBalancer;
 import dev.ferry.mesh.MeshSnapshot;
@@ -16,6 +17,8 @@ import java.util.function.Supplier;
  * upstream connection through the connector the endpoint calls for (HBONE to a mesh pod, plain TCP otherwise).
  * Agent-wide and immutable apart from the pool.
  *
+ * @param timers request and attempt timeouts and retry backoff, on {@code ticker}'s clock
+ * @param budgets the retry budget of each backend Service
  * @param maxHeaderBytes the most a request's head (request line and headers) may take: 431 beyond
  */
 public record HttpOutbound(
@@ -24,6 +27,8 @@ public record HttpOutbound(
         RequestMetrics metrics,
         ConnectionObserver observer,
         Ticker ticker,
+        RelayTimers timers,
+        RetryBudgets budgets,
         String clusterDomain,
         String trustDomain,
         int maxHeaderBytes,
@@ -35,6 +40,8 @@ public record HttpOutbound(
             RequestMetrics metrics,
             ConnectionObserver observer,
             Ticker ticker,
+            RelayTimers timers,
+            RetryBudgets budgets,
             String clusterDomain,
             String trustDomain) {
         return new HttpOutbound(
@@ -43,6 +50,8 @@ public record HttpOutbound(
                 metrics,
                 observer,
                 ticker,
+                timers,
+                budgets,
                 clusterDomain,
                 trustDomain,
                 16 * 1024,

@@ -36,6 +36,8 @@ final class HttpRouter {
         ServiceBinding target = addressed;
         String routeName = null;
         List<HttpFilter.HeaderModifier> responseFilters = List.of();
+        HttpRouteRule.Timeouts timeouts = HttpRouteRule.Timeouts.NONE;
+        HttpRouteRule.Retry retry = null;
         RouteTable.Result result = snapshot.routes()
                 .match(
                         service.namespace(),
@@ -69,6 +71,8 @@ final class HttpRouter {
                     }
                 }
                 responseFilters = response;
+                timeouts = rule.timeouts();
+                retry = rule.retry();
                 HttpRouteRule.Backend backend = pick(rule.backends());
                 if (backend == null) {
                     return new RequestPlan.Answer(500, null, "NR", routeName + ": no backend with a weight");
@@ -92,7 +96,7 @@ final class HttpRouter {
                     "UH",
                     "service " + target.service().key() + ":" + target.port().port() + " has no ready endpoint");
         }
-        return new RequestPlan.Send(target, endpoint, responseFilters, routeName);
+        return new RequestPlan.Send(target, endpoint, responseFilters, routeName, timeouts, retry);
     }
 
     /** A weighted random choice; null when no backend has a weight. */

@@ -3,6 +3,7 @@ package dev.ferry.agent.http;
 import dev.ferry.mesh.Endpoint;
 import dev.ferry.mesh.ServiceBinding;
 import dev.ferry.mesh.route.HttpFilter;
+import dev.ferry.mesh.route.HttpRouteRule;
 import java.util.List;
 
 /** What to do with one request, decided by {@link HttpRouter} from the snapshot it arrived under. */
@@ -20,8 +21,15 @@ sealed interface RequestPlan {
      *
      * @param responseFilters applied to the response head
      * @param route {@code namespace/name} of the route (and rule name after {@code #}), or null when unrouted
+     * @param timeouts the rule's timeouts ({@link HttpRouteRule.Timeouts#NONE} when unrouted)
+     * @param retry the rule's retry policy, or null
      */
     record Send(
-            ServiceBinding binding, Endpoint endpoint, List<HttpFilter.HeaderModifier> responseFilters, String route)
+            ServiceBinding binding,
+            Endpoint endpoint,
+            List<HttpFilter.HeaderModifier> responseFilters,
+            String route,
+            HttpRouteRule.Timeouts timeouts,
+            HttpRouteRule.Retry retry)
             implements RequestPlan {}
 }

@@ -2,6 +2,7 @@ package dev.ferry.agent.http;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
@@ -52,6 +53,10 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof IdleStateEvent && exchange == null) {
+            ctx.close();
+        } else if (evt instanceof ChannelInputShutdownEvent) {
+            // the connector's sockets allow half-closure (the L4 relay needs it); for HTTP/1.1 an upstream's end of
+            // input ends the connection: the codec has already completed a response delimited by it
             ctx.close();
         }
         ReferenceCountUtil.release(evt);

@@ -14,6 +14,7 @@ import dev.ferry.agent.capture.PodCapture;
 import dev.ferry.agent.config.NodeConfig;
 import dev.ferry.agent.connection.CloseReason;
 import dev.ferry.agent.connection.Direction;
+import dev.ferry.agent.connection.RelayTimers;
 import dev.ferry.agent.connector.Connectors;
 import dev.ferry.agent.hbone.Hbone;
 import dev.ferry.agent.hbone.HboneClient;
@@ -22,6 +23,7 @@ import dev.ferry.agent.hbone.HboneTls;
 import dev.ferry.agent.health.EventLoopProbe;
 import dev.ferry.agent.health.Watchdog;
 import dev.ferry.agent.http.HttpOutbound;
+import dev.ferry.agent.http.RetryBudgets;
 import dev.ferry.agent.identity.CertificateManager;
 import dev.ferry.agent.identity.NodeCertificates;
 import dev.ferry.agent.net.NativeSocketFactory;
@@ -34,7 +36,6 @@ import dev.ferry.agent.observability.Metrics;
 import dev.ferry.agent.proxy.CaptureListener;
 import dev.ferry.agent.proxy.ConnectionRegistry;
 import dev.ferry.agent.proxy.RelayContext;
-import dev.ferry.agent.proxy.RelayTimers;
 import dev.ferry.agent.routing.DestinationResolver;
 import dev.ferry.agent.routing.RoundRobinBalancer;
 import dev.ferry.mesh.MeshSnapshot;
@@ -84,6 +85,7 @@ public final class Agent implements AutoCloseable {
     private final Metrics metrics = new Metrics();
     private final Watchdog watchdog;
     private final RoundRobinBalancer balancer = new RoundRobinBalancer();
+    private final RetryBudgets retryBudgets;
     private final ConnectionRegistry registry;
     private final AtomicBoolean draining = new AtomicBoolean();
     private final AtomicBoolean serving = new AtomicBoolean();
@@ -126,6 +128,7 @@ public final class Agent implements AutoCloseable {
         this.config = config;
         this.ticker = ticker;
         this.timers = timers;
+        this.retryBudgets = new RetryBudgets(ticker);
         this.originalDestination = originalDestination == null ? new SoOriginalDst() : originalDestination;
         this.registry = new ConnectionRegistry(
                 config.maxConnections(),
@@ -260,6 +263,8 @@ public final class Agent implements AutoCloseable {
                                 metrics.requests(),
                                 accessLog,
                                 ticker,
+                                timers,
+                                retryBudgets,
                                 config.clusterDomain(),
                                 config.trustDomain())
                         : null);
@@ -328,6 +333,7 @@ public final class Agent implements AutoCloseable {
     private void applySnapshot(MeshSnapshot s) {
         snapshot.set(s);
         balancer.retainOnly(s);
+        retryBudgets.retainOnly(s);
         applyPolicies(s);
         if (certificates != null) {
             certificates.want(s);

@@ -24,6 +24,7 @@ public final class RequestMetrics {
     private final Histogram duration;
     private final Histogram requestBytes;
     private final Histogram responseBytes;
+    private final Counter retries;
 
     RequestMetrics(PrometheusRegistry registry) {
         requests = Counter.builder()
@@ -54,6 +55,13 @@ public final class RequestMetrics {
                 .labelNames(NAMES)
                 .classicOnly()
                 .classicUpperBounds(SIZE_BUCKETS)
+                .withoutExemplars()
+                .register(registry);
+        retries = Counter.builder()
+                .name("ferry_http_retries_total")
+                .help("Retries of HTTP requests, by backend Service, what was retried and whether the retry budget"
+                        + " allowed it (outcome retried or budget_exhausted)")
+                .labelNames("destination_service", "reason", "outcome")
                 .withoutExemplars()
                 .register(registry);
     }
@@ -89,5 +97,16 @@ public final class RequestMetrics {
         duration.labelValues(v).observe(durationMs);
         requestBytes.labelValues(v).observe(requestSize);
         responseBytes.labelValues(v).observe(responseSize);
+    }
+
+    /**
+     * A retry decided for a request to {@code destinationService}.
+     *
+     * @param reason {@code connect_failure}, {@code reset}, {@code timeout} or {@code status}
+     * @param allowed false when the Service's retry budget refused it (the failure went to the client)
+     */
+    public void retry(String destinationService, String reason, boolean allowed) {
+        retries.labelValues(destinationService, reason, allowed ? "retried" : "budget_exhausted")
+                .inc();
     }
 }

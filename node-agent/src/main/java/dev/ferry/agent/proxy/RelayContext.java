@@ -1,6 +1,7 @@
 package dev.ferry.agent.proxy;
 
 import dev.ferry.agent.connection.ConnectionObserver;
+import dev.ferry.agent.connection.RelayTimers;
 import dev.ferry.agent.connector.Connectors;
 import dev.ferry.agent.http.HttpOutbound;
 import dev.ferry.agent.net.OriginalDestination;

@@ -36,10 +36,11 @@ class HttpRoutingNetnsTest {
         web = new Netns("ferry-l7w");
         Netns.link(client, "10.244.1.2", web, "10.244.1.3");
         client.exec("ip", "route", "add", "10.96.0.0/16", "dev", "eth0");
-        for (String ip : new String[] {"10.244.1.4", "10.244.1.5"}) {
+        for (String ip : new String[] {"10.244.1.4", "10.244.1.5", "10.244.1.6", "10.244.1.7"}) {
             web.exec("ip", "addr", "add", ip + "/24", "dev", "eth0");
         }
         startEcho();
+        startFlaky();
         Path mesh = Files.writeString(
                 dir.resolve("mesh.yaml"),
                 """
@@ -54,10 +55,14 @@ class HttpRoutingNetnsTest {
                 status: {phase: Running, podIP: 10.244.1.2, conditions: [{type: Ready, status: "True"}]}
                 """ + pod("v1-a", "10.244.1.3", "v1") + pod("v1-b", "10.244.1.4", "v1")
                         + pod("v2-a", "10.244.1.5", "v2")
+                        + pod("flaky-a", "10.244.1.6", "flaky")
+                        + pod("flaky-b", "10.244.1.7", "flaky")
                         + service("echo", "10.96.0.20", "{app: echo}")
                         + service("echo-v1", "10.96.0.21", "{app: echo, version: v1}")
                         + service("echo-v2", "10.96.0.22", "{app: echo, version: v2}")
                         + service("plain", "10.96.0.23", "{app: echo, version: v1}")
+                        + service("flaky", "10.96.0.24", "{app: echo, version: flaky}")
+                        + service("storm", "10.96.0.25", "{app: echo, version: flaky}")
                         + """
                 apiVersion: gateway.networking.k8s.io/v1
                 kind: HTTPRoute
@@ -83,6 +88,33 @@ class HttpRoutingNetnsTest {
                   - matches: [{path: {type: Exact, value: /missing}}]
                     backendRefs: [{name: no-such-service, port: 80}]
                   - backendRefs: [{name: echo-v1, port: 80, weight: 90}, {name: echo-v2, port: 80, weight: 10}]
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: flaky, namespace: test}
+                spec:
+                  parentRefs: [{kind: Service, name: flaky, port: 80}]
+                  rules:
+                  - matches: [{path: {type: PathPrefix, value: /fail-once}}, {path: {type: PathPrefix, value: /reset-once}}]
+                    backendRefs: [{name: flaky, port: 80}]
+                    retry: {codes: [503], attempts: 2, backoff: 10ms}
+                  - matches: [{path: {type: PathPrefix, value: /slow-retry}}]
+                    backendRefs: [{name: flaky, port: 80}]
+                    timeouts: {request: 5s, backendRequest: 300ms}
+                    retry: {codes: [], attempts: 1, backoff: 1ms}
+                  - matches: [{path: {type: PathPrefix, value: /slow}}]
+                    backendRefs: [{name: flaky, port: 80}]
+                    timeouts: {request: 400ms}
+                  - backendRefs: [{name: flaky, port: 80}]
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: storm, namespace: test}
+                spec:
+                  parentRefs: [{kind: Service, name: storm, port: 80}]
+                  rules:
+                  - backendRefs: [{name: storm, port: 80}]
+                    retry: {codes: [503], attempts: 3, backoff: 1ms}
                 """);
         agent = new AgentFixture(
                 "epoll", mesh, Map.of("FERRY_TEST_REAL_ORIGINAL_DST", "true", "FERRY_L7_OUTBOUND", "true"));
@@ -152,6 +184,46 @@ class HttpRoutingNetnsTest {
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("echo.log").toFile()));
         for (int i = 0; i < 50 && !web.exec("ss", "-Hltn", "sport = :8080").contains("10.244.1.5:8080"); i++) {
+            Thread.sleep(100);
+        }
+    }
+
+    /**
+     * A deliberately unreliable upstream (Node.js, on both flaky endpoints, state shared across them as one
+     * process): {@code /fail-once/ID} answers 503 the first time an ID is seen, {@code /reset-once/ID} resets the
+     * connection the first time, {@code /always-503} always fails (and counts its hits, read at {@code /hits}),
+     * {@code /slow/MS} answers after MS ms, {@code /slow-retry/ID} after 3 s the first time and at once after.
+     */
+    private void startFlaky() throws Exception {
+        Path script = Files.writeString(dir.resolve("flaky.js"), """
+                const http = require('http');
+                const seen = new Set();
+                let hits = 0;
+                function first(id) { if (seen.has(id)) return false; seen.add(id); return true; }
+                function handler(req, res) {
+                  const [, kind, arg] = req.url.split('/');
+                  const answer = (code, body) => { res.writeHead(code, {'content-type': 'text/plain'}); res.end(body + '\\n'); };
+                  if (kind === 'hits') return answer(200, String(hits));
+                  if (kind === 'always-503') { hits++; return answer(503, 'failing'); }
+                  if (kind === 'fail-once') return first(arg) ? answer(503, 'first') : answer(200, 'recovered ' + arg);
+                  if (kind === 'reset-once') {
+                    if (first('reset-' + arg)) { req.socket.destroy(); return; }
+                    return answer(200, 'recovered ' + arg);
+                  }
+                  if (kind === 'slow') return setTimeout(() => answer(200, 'slow'), Number(arg));
+                  if (kind === 'slow-retry') {
+                    return setTimeout(() => answer(200, 'fast enough ' + arg), first('slow-' + arg) ? 3000 : 0);
+                  }
+                  answer(404, 'unknown');
+                }
+                for (const ip of ['10.244.1.6', '10.244.1.7']) {
+                  http.createServer(handler).listen(8080, ip);
+                }
+                """);
+        web.start(new ProcessBuilder("node", script.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("flaky.log").toFile()));
+        for (int i = 0; i < 50 && !web.exec("ss", "-Hltn", "sport = :8080").contains("10.244.1.7:8080"); i++) {
             Thread.sleep(100);
         }
     }
@@ -235,5 +307,81 @@ class HttpRoutingNetnsTest {
         String out = client.exec(
                 "sh", "-c", "printf 'NOT HTTP AT ALL\\r\\n\\r\\n' | timeout 5 socat -t 3 - TCP:10.96.0.20:80");
         assertThat(out).startsWith("HTTP/1.1 400");
+    }
+
+    private double retries(String reason, String outcome) throws Exception {
+        return retries("flaky", reason, outcome);
+    }
+
+    private double retries(String service, String reason, String outcome) throws Exception {
+        return PromText.sum(
+                agent.scrape(),
+                "ferry_http_retries_total",
+                Map.of(
+                        "destination_service", service + ".test.svc.cluster.local",
+                        "reason", reason,
+                        "outcome", outcome));
+    }
+
+    @Test
+    void retryOn503Recovers() throws Exception {
+        double before = retries("status", "retried");
+        assertThat(curl("-i", "http://10.96.0.24/fail-once/a1"))
+                .startsWith("HTTP/1.1 200")
+                .contains("recovered a1");
+        assertThat(retries("status", "retried")).isEqualTo(before + 1);
+    }
+
+    @Test
+    void resetBeforeAnswerIsRetried() throws Exception {
+        double before = retries("reset", "retried");
+        assertThat(curl("http://10.96.0.24/reset-once/r1")).isEqualTo("recovered r1\n");
+        assertThat(retries("reset", "retried")).isEqualTo(before + 1);
+    }
+
+    @Test
+    void retryBudgetStopsARetryStorm() throws Exception {
+        // a Service of its own: the storm spends its budget, not the one the other retry tests need
+        int before = Integer.parseInt(curl("http://10.96.0.24/hits").trim());
+        Path codes = dir.resolve("storm.txt");
+        client.exec(
+                "sh",
+                "-c",
+                "curl -sS --max-time 120 -o /dev/null -w '%{http_code}\\n' 'http://10.96.0.25/always-503/[1-300]' > "
+                        + codes);
+        assertThat(Files.readAllLines(codes)).hasSize(300).allMatch("503"::equals);
+        int hits = Integer.parseInt(curl("http://10.96.0.24/hits").trim()) - before;
+        // three retries each would be 1,200 hits; the budget allows 300 x 0.2 + 10/s over its 10 s window (100),
+        // (the storm takes a few seconds, well inside the window)
+        assertThat(hits).isGreaterThan(300).isLessThanOrEqualTo(300 + 60 + 100 + 10);
+        assertThat(retries("storm", "status", "budget_exhausted")).isGreaterThan(0);
+    }
+
+    @Test
+    void requestTimeoutAnswers504() throws Exception {
+        long t0 = System.nanoTime();
+        String out = curl("-o", "/dev/null", "-w", "%{http_code}", "http://10.96.0.24/slow/3000");
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertThat(out).isEqualTo("504");
+        assertThat(ms).isLessThan(2500);
+        assertThat(PromText.sum(
+                        agent.scrape(),
+                        "istio_requests_total",
+                        Map.of(
+                                "destination_service",
+                                "flaky.test.svc.cluster.local",
+                                "response_code",
+                                "504",
+                                "response_flags",
+                                "UT")))
+                .isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void backendRequestTimeoutIsRetried() throws Exception {
+        long t0 = System.nanoTime();
+        assertThat(curl("http://10.96.0.24/slow-retry/s1")).isEqualTo("fast enough s1\n");
+        assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(2500);
+        assertThat(retries("timeout", "retried")).isGreaterThanOrEqualTo(1);
     }
 }

@@ -7,6 +7,7 @@ import dev.ferry.agent.connection.CloseReason;
 import dev.ferry.agent.connection.ConnectionLabels;
 import dev.ferry.agent.connection.ConnectionRecord;
 import dev.ferry.agent.connection.Direction;
+import dev.ferry.agent.connection.RelayTimers;
 import dev.ferry.agent.net.SocketFactory;
 import dev.ferry.agent.observability.Metrics;
 import dev.ferry.agent.routing.DestinationResolver;

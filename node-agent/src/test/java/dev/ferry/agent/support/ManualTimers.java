@@ -1,6 +1,6 @@
 package dev.ferry.agent.support;
 
-import dev.ferry.agent.proxy.RelayTimers;
+import dev.ferry.agent.connection.RelayTimers;
 import dev.ferry.time.ManualTicker;
 import io.netty.util.concurrent.EventExecutor;
 import java.time.Duration;

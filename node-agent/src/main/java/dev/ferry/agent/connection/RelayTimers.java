@@ -1,4 +1,4 @@
-package dev.ferry.agent.proxy;
+package dev.ferry.agent.connection;
 
 import io.netty.util.concurrent.EventExecutor;
 import java.util.concurrent.Future;

@@ -1,0 +1,255 @@
+package dev.ferry.agent.http;
+
+import dev.ferry.agent.connector.ConnectRequest;
+import dev.ferry.agent.connector.Connector;
+import dev.ferry.mesh.Endpoint;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One try of a request at one endpoint: an upstream connection taken from the pool or opened through the connector,
+ * the request written to it by its exchange, the response passed back part by part. It knows nothing of retries:
+ * it says how it failed and the exchange decides. Lives on the client connection's event loop, as its upstream does.
+ */
+final class Attempt implements UpstreamEvents {
+    /** How an attempt can fail before its response is complete; each maps to Envoy's response flag. */
+    enum Failure {
+        /** The connection could not be opened: nothing was sent. */
+        CONNECT("UF"),
+        /** The connection closed or reset before the response was complete. */
+        RESET("UC"),
+        /** The upstream's answer was not HTTP. */
+        BAD_RESPONSE("UC"),
+        /** No answer within the rule's backend request timeout. */
+        TIMEOUT("UT");
+
+        final String flag;
+
+        Failure(String flag) {
+            this.flag = flag;
+        }
+    }
+
+    /** What the attempt tells its exchange; called on the event loop. */
+    interface Events {
+        /** The upstream is ready: the exchange writes the request. */
+        void attached(Attempt a);
+
+        /** A response part (interim 1xx answers are dropped before this); ownership passes to the callee. */
+        void response(Attempt a, HttpObject o);
+
+        void responseReadComplete(Attempt a);
+
+        void upstreamWritable(Attempt a);
+
+        /** The attempt failed; its connection is already closed. */
+        void failed(Attempt a, Failure f, String detail);
+    }
+
+    final Endpoint endpoint;
+    final UpstreamPool.Key key;
+    /** 1 for the first try. */
+    final int number;
+
+    private final Events events;
+    private Channel channel;
+    private UpstreamHandler handler;
+    private boolean reused;
+    private boolean responseStarted;
+    private boolean responseDone;
+    private boolean reusable = true;
+    private boolean over;
+
+    Attempt(Events events, Endpoint endpoint, UpstreamPool.Key key, int number) {
+        this.events = events;
+        this.endpoint = endpoint;
+        this.key = key;
+        this.number = number;
+    }
+
+    /** Takes an idle pooled connection for the key, or opens one through the key's connector. */
+    void start(EventLoop loop, UpstreamPool pool, ConnectRequestFactory connect) {
+        Channel pooled = pool.take(loop, key);
+        if (pooled != null) {
+            reused = true;
+            attach(pooled);
+            return;
+        }
+        UpstreamHandler h = new UpstreamHandler();
+        Connector connector = key.connector();
+        connector
+                .open(connect.request(endpoint, new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast("http", new HttpClientCodec(8192, 64 * 1024, 64 * 1024));
+                        ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, 90, TimeUnit.SECONDS));
+                        ch.pipeline().addLast("upstream", h);
+                    }
+                }))
+                .addListener(f -> {
+                    if (over) {
+                        if (f.isSuccess()) {
+                            ((Channel) f.getNow()).close();
+                        }
+                        return;
+                    }
+                    if (!f.isSuccess()) {
+                        fail(
+                                Failure.CONNECT,
+                                "upstream connect failed: " + f.cause().getMessage());
+                        return;
+                    }
+                    attach((Channel) f.getNow());
+                });
+    }
+
+    /** How an attempt asks for a new connection: the request's sockets, loop and identities, for one endpoint. */
+    interface ConnectRequestFactory {
+        ConnectRequest request(Endpoint endpoint, ChannelInitializer<Channel> init);
+    }
+
+    private void attach(Channel ch) {
+        channel = ch;
+        handler = ch.pipeline().get(UpstreamHandler.class);
+        handler.attach(this);
+        events.attached(this);
+    }
+
+    /** Whether this attempt's connection came from the pool (a stale one may close under the first request). */
+    boolean reused() {
+        return reused;
+    }
+
+    boolean attached() {
+        return channel != null && !over;
+    }
+
+    boolean responseStarted() {
+        return responseStarted;
+    }
+
+    void write(HttpObject o) {
+        channel.write(o, channel.voidPromise());
+    }
+
+    void flush() {
+        channel.flush();
+    }
+
+    void read() {
+        if (attached()) {
+            channel.read();
+        }
+    }
+
+    boolean isWritable() {
+        return attached() && channel.isWritable();
+    }
+
+    /** The exchange is done with this attempt: its connection goes back to the pool when it can carry another. */
+    void release(EventLoop loop, UpstreamPool pool) {
+        if (over) {
+            return;
+        }
+        over = true;
+        if (channel == null) {
+            return;
+        }
+        handler.detach();
+        if (reusable && responseDone) {
+            pool.give(loop, key, channel);
+        } else {
+            channel.close();
+        }
+    }
+
+    /** Drops the attempt and its connection (a timeout, a retry, the client gone). */
+    void abandon() {
+        if (over) {
+            return;
+        }
+        over = true;
+        if (channel != null) {
+            handler.detach();
+            channel.close();
+        }
+    }
+
+    /** The connection can no longer carry another request (the request was not fully written, say). */
+    void notReusable() {
+        reusable = false;
+    }
+
+    private void fail(Failure f, String detail) {
+        abandon();
+        events.failed(this, f, detail);
+    }
+
+    @Override
+    public void upstreamRead(HttpObject o) {
+        if (over) {
+            ReferenceCountUtil.release(o);
+            return;
+        }
+        if (o.decoderResult().isFailure()) {
+            ReferenceCountUtil.release(o);
+            reusable = false;
+            fail(Failure.BAD_RESPONSE, "bad response: " + o.decoderResult().cause());
+            return;
+        }
+        if (o instanceof HttpResponse r) {
+            if (r.status().code() == 100) {
+                ReferenceCountUtil.release(o); // interim: the final answer follows
+                return;
+            }
+            responseStarted = true;
+            if (!HttpUtil.isKeepAlive(r)) {
+                reusable = false;
+            }
+        }
+        if (o instanceof LastHttpContent) {
+            responseDone = true;
+        }
+        events.response(this, o);
+    }
+
+    @Override
+    public void upstreamReadComplete() {
+        if (!over) {
+            events.responseReadComplete(this);
+        }
+    }
+
+    @Override
+    public void upstreamWritable() {
+        if (!over) {
+            events.upstreamWritable(this);
+        }
+    }
+
+    @Override
+    public void upstreamClosed(Throwable cause) {
+        reusable = false;
+        if (over || responseDone) {
+            return;
+        }
+        fail(
+                Failure.RESET,
+                (responseStarted ? "upstream closed mid-response" : "upstream closed before answering")
+                        + (cause == null ? "" : ": " + cause.getMessage()));
+    }
+
+    @Override
+    public String toString() {
+        return "attempt " + number + " to " + endpoint.address();
+    }
+}

@@ -1,0 +1,592 @@
+package dev.ferry.agent.http;
+
+import dev.ferry.agent.connection.CloseReason;
+import dev.ferry.agent.connection.ConnectionLabels;
+import dev.ferry.agent.connection.ConnectionRecord;
+import dev.ferry.agent.connection.RequestRecord;
+import dev.ferry.agent.connection.WorkloadNames;
+import dev.ferry.agent.connector.ConnectRequest;
+import dev.ferry.agent.connector.Connector;
+import dev.ferry.mesh.Endpoint;
+import dev.ferry.mesh.Workload;
+import dev.ferry.mesh.route.HttpRouteRule;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * One request and its answer, across the attempts it takes: planned by the router, answered here (404, 500, 503, a
+ * redirect) or sent to an endpoint by an {@link Attempt}, the body streamed both ways with back-pressure (the side
+ * that cannot write stops the other from reading). When done it is counted and logged, and its owner moves on to the
+ * next request of the connection. On the client connection's event loop only.
+ */
+final class Exchange implements Attempt.Events {
+    /** Request body parts read while no upstream is attached: a few reads' worth. */
+    static final int MAX_UNSENT = 64;
+    /**
+     * The most request body kept for a retry. A request whose body grew past it is not retried: it has been
+     * streamed to the upstream and is no longer held (a large upload is not buffered for a retry that may not come).
+     */
+    static final int REPLAY_LIMIT = 64 * 1024;
+    /**
+     * Retries of a request whose rule names no retry policy, only for failures where the application cannot have
+     * acted on it: the connection could not be opened, or a pooled connection closed under an idempotent request
+     * (the server's keep-alive timeout racing the reuse). Istio's default is the same two.
+     */
+    static final int DEFAULT_RETRIES = 2;
+    /** The backoff base when the rule names none (Envoy's and Istio's default). */
+    static final long DEFAULT_BACKOFF_NANOS = 25_000_000L;
+
+    /** The connection-side owner: told when an exchange is over. */
+    interface Owner {
+        void exchangeDone(Exchange e);
+    }
+
+    private final HttpOutbound http;
+    private final HttpConnection conn;
+    private final ChannelHandlerContext ctx;
+    private final Owner owner;
+    final HttpRequest request;
+    final String requestId;
+    final boolean keepAlive;
+    private final long startNanos;
+    private final Instant start;
+    private final String method;
+    private final String path;
+    private final String authority;
+
+    private RequestPlan.Send plan;
+    private Attempt attempt;
+    private int attempts;
+    /** The endpoint of the latest attempt: the one the request is reported against. */
+    private Endpoint lastTried;
+    /** Body parts not yet written to an attached attempt; owned here. */
+    private final ArrayDeque<HttpContent> unsent = new ArrayDeque<>();
+    /** Retained copies of every body part so far, for a retry; released when the exchange ends or the body outgrows it. */
+    private final ArrayDeque<HttpContent> replay = new ArrayDeque<>();
+
+    private long replayBytes;
+    private boolean replayable = true;
+    private int retries;
+    private RetryBudget budget;
+    private Future<?> requestTimer;
+    private Future<?> attemptTimer;
+    private Future<?> backoffTimer;
+
+    private boolean requestDone;
+    private boolean responseStarted;
+    private boolean answered;
+    private boolean responseDone;
+    private boolean finished;
+    private int status;
+    private String flags = "-";
+    private long requestBytes;
+    private long responseBytes;
+
+    Exchange(
+            HttpOutbound http,
+            HttpConnection conn,
+            ChannelHandlerContext ctx,
+            Owner owner,
+            HttpRequest request,
+            String requestId) {
+        this.http = http;
+        this.conn = conn;
+        this.ctx = ctx;
+        this.owner = owner;
+        this.request = request;
+        this.requestId = requestId;
+        this.keepAlive = HttpUtil.isKeepAlive(request);
+        this.startNanos = http.ticker().nanoTime();
+        this.start = http.ticker().wallClock().instant();
+        this.method = request.method().name();
+        this.authority = request.headers().get(HttpHeaderNames.HOST);
+        this.path = request.uri(); // as the client sent it, with its query, before any rewrite
+        this.requestBytes = estimateHead(request.headers()) + path.length();
+    }
+
+    void start(RequestPlan p) {
+        switch (p) {
+            case RequestPlan.Answer a -> answer(a);
+            case RequestPlan.Send s -> send(s);
+        }
+    }
+
+    /** The request is fully read (its last part came in): the connection reads nothing more until this is done. */
+    boolean requestDone() {
+        return requestDone;
+    }
+
+    private void answer(RequestPlan.Answer a) {
+        status = a.status();
+        flags = a.flags();
+        answered = true;
+        FullHttpResponse r = HttpOutboundHandler.text(
+                HttpResponseStatus.valueOf(a.status()), a.location() == null ? a.detail() + "\n" : "");
+        if (a.location() != null) {
+            r.headers().set(HttpHeaderNames.LOCATION, a.location());
+        }
+        r.headers().set(HttpHeaderNames.CONNECTION, keepAlive ? HttpHeaderValues.KEEP_ALIVE : HttpHeaderValues.CLOSE);
+        responseBytes = r.content().readableBytes();
+        conn.session().sent(responseBytes);
+        ctx.writeAndFlush(r);
+        responseDone = true;
+        maybeFinish();
+    }
+
+    private void send(RequestPlan.Send s) {
+        plan = s;
+        HttpOutboundHandler.stripHopByHop(request.headers());
+        budget = http.budgets().of(s.binding().service());
+        budget.request();
+        Duration timeout = s.timeouts().request();
+        if (timeout != null) {
+            requestTimer = schedule(this::requestTimedOut, timeout.toNanos());
+        }
+        newAttempt(s.endpoint());
+    }
+
+    private Future<?> schedule(Runnable task, long delayNanos) {
+        return http.timers().schedule(ctx.channel().eventLoop(), task, delayNanos);
+    }
+
+    private void newAttempt(Endpoint endpoint) {
+        Workload dest = endpoint.workload();
+        Connector connector = conn.connectors().forOutbound(conn.source(), dest);
+        UpstreamPool.Key key = new UpstreamPool.Key(
+                endpoint.address(),
+                connector,
+                conn.source() == null ? "" : conn.source().key(),
+                conn.sourceIp());
+        attempts++;
+        lastTried = endpoint;
+        Attempt a = new Attempt(this, endpoint, key, attempts);
+        attempt = a;
+        Duration timeout = plan.timeouts().backendRequest();
+        if (timeout != null) {
+            attemptTimer = schedule(() -> attemptTimedOut(a), timeout.toNanos());
+        }
+        a.start(ctx.channel().eventLoop(), http.pool(), this::connectRequest);
+    }
+
+    private ConnectRequest connectRequest(Endpoint endpoint, ChannelInitializer<Channel> init) {
+        return new ConnectRequest(
+                conn.sockets(),
+                ctx.channel().eventLoop(),
+                endpoint.address(),
+                null,
+                conn.source(),
+                conn.sourceIp(),
+                endpoint.workload(),
+                init);
+    }
+
+    @Override
+    public void attached(Attempt a) {
+        if (a != attempt) {
+            a.abandon();
+            return;
+        }
+        a.write(request);
+        if (a.number == 1) {
+            HttpContent c;
+            while ((c = unsent.poll()) != null) {
+                a.write(c);
+            }
+        } else {
+            releaseUnsent(); // a retry: every part so far is in the replay buffer
+            for (HttpContent c : replay) {
+                a.write(c.retainedDuplicate());
+            }
+        }
+        a.flush();
+        a.read();
+        if (!requestDone && a.isWritable()) {
+            ctx.read();
+        }
+    }
+
+    /** A part of the request body, read from the client; ownership passes here. */
+    void requestContent(HttpContent c) {
+        int n = c.content().readableBytes();
+        requestBytes += n;
+        conn.session().received(n);
+        if (c instanceof LastHttpContent) {
+            requestDone = true;
+        }
+        if (answered || finished) {
+            c.release(); // answered here: the body has nowhere to go
+            maybeFinish();
+            return;
+        }
+        if (replayable) {
+            replayBytes += n;
+            if (replayBytes > REPLAY_LIMIT) {
+                replayable = false;
+                releaseReplay();
+            } else {
+                replay.add(c.retainedDuplicate());
+            }
+        }
+        if (attempt == null || !attempt.attached()) {
+            unsent.add(c);
+            if (unsent.size() > MAX_UNSENT) {
+                conn.session().abort(CloseReason.DOWNSTREAM_ABORT, "request body faster than the upstream opens");
+            }
+            return;
+        }
+        attempt.write(c);
+    }
+
+    /** The client's read burst is over: push what was written upstream; ask for more if the upstream can take it. */
+    void downstreamReadComplete() {
+        Attempt a = attempt;
+        if (a != null && a.attached()) {
+            a.flush();
+        }
+        if (!requestDone && (a == null ? answered : a.isWritable())) {
+            ctx.read(); // streaming the request body (or discarding it after an answer)
+        }
+    }
+
+    /** The client can take more: resume reading the response. */
+    void downstreamWritable() {
+        if (attempt != null) {
+            attempt.read();
+        }
+    }
+
+    @Override
+    public void response(Attempt a, HttpObject o) {
+        if (a != attempt || finished) {
+            ReferenceCountUtil.release(o);
+            return;
+        }
+        if (o instanceof HttpResponse r && retriesOn(r.status().code())) {
+            ReferenceCountUtil.release(o);
+            dropAttempt(a);
+            scheduleRetry();
+            return;
+        }
+        if (o instanceof HttpResponse r) {
+            responseStarted = true;
+            status = r.status().code();
+            HttpOutboundHandler.stripHopByHop(r.headers());
+            for (var m : plan.responseFilters()) {
+                HeaderFilters.apply(m, r.headers());
+            }
+            if (!keepAlive) {
+                r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            }
+            responseBytes += estimateHead(r.headers());
+        }
+        if (o instanceof HttpContent c) {
+            int n = c.content().readableBytes();
+            responseBytes += n;
+            conn.session().sent(n);
+        }
+        ctx.write(o, ctx.voidPromise());
+        if (o instanceof LastHttpContent) {
+            ctx.flush();
+            responseDone = true;
+            maybeFinish();
+        }
+    }
+
+    @Override
+    public void responseReadComplete(Attempt a) {
+        ctx.flush();
+        if (a == attempt && !responseDone && ctx.channel().isWritable()) {
+            a.read();
+        }
+    }
+
+    @Override
+    public void upstreamWritable(Attempt a) {
+        if (a == attempt && !requestDone) {
+            ctx.read();
+        }
+    }
+
+    @Override
+    public void failed(Attempt a, Attempt.Failure f, String detail) {
+        if (a != attempt || finished) {
+            return;
+        }
+        dropAttempt(a);
+        if (responseStarted) {
+            // half a response is out: the client can only learn of it from the connection closing
+            flags = f.flag;
+            finish();
+            conn.session().abort(CloseReason.UPSTREAM_ABORT, detail);
+            return;
+        }
+        if (retriesOn(f, a)) {
+            scheduleRetry();
+            return;
+        }
+        releaseUnsent();
+        int code = switch (f) {
+            case BAD_RESPONSE -> 502;
+            case TIMEOUT -> 504;
+            case CONNECT, RESET -> 503;
+        };
+        answer(new RequestPlan.Answer(code, null, f.flag, detail));
+    }
+
+    private void dropAttempt(Attempt a) {
+        a.abandon();
+        attempt = null;
+        cancel(attemptTimer);
+        attemptTimer = null;
+    }
+
+    /** Whether a failure is retried: the rule's retry policy, or the default for what the app never saw. */
+    private boolean retriesOn(Attempt.Failure f, Attempt a) {
+        HttpRouteRule.Retry retry = plan.retry();
+        return switch (f) {
+            case CONNECT -> mayRetry("connect_failure", retry == null ? DEFAULT_RETRIES : retry.attempts());
+            case RESET -> {
+                if (retry != null) {
+                    yield mayRetry("reset", retry.attempts());
+                }
+                yield a.reused() && !a.responseStarted() && idempotent() && mayRetry("reset", DEFAULT_RETRIES);
+            }
+            case TIMEOUT -> retry != null && mayRetry("timeout", retry.attempts());
+            case BAD_RESPONSE -> false;
+        };
+    }
+
+    /** Whether a response status is one the rule retries, and a retry is allowed now. */
+    private boolean retriesOn(int code) {
+        HttpRouteRule.Retry retry = plan.retry();
+        return retry != null && retry.codes().contains(code) && mayRetry("status", retry.attempts());
+    }
+
+    /** RFC 9110 9.2.2: a request that may be sent twice with the effect of once. */
+    private boolean idempotent() {
+        return switch (method) {
+            case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE" -> true;
+            default -> false;
+        };
+    }
+
+    /** Counts a retry against the attempts allowed and the Service's budget; false when either is spent. */
+    private boolean mayRetry(String reason, int allowed) {
+        if (finished || answered || !replayable || retries >= allowed) {
+            return false;
+        }
+        boolean ok = budget.tryRetry();
+        http.metrics().retry(plan.binding().service().hostname(http.clusterDomain()), reason, ok);
+        if (ok) {
+            retries++;
+        }
+        return ok;
+    }
+
+    /** The next attempt after an exponential backoff with jitter, never sooner than the rule's backoff. */
+    private void scheduleRetry() {
+        HttpRouteRule.Retry retry = plan.retry();
+        long base = retry == null || retry.backoff() == null
+                ? DEFAULT_BACKOFF_NANOS
+                : retry.backoff().toNanos();
+        long delay = Math.min(base << Math.min(retries - 1, 20), base * 10);
+        delay += ThreadLocalRandom.current().nextLong(delay / 2 + 1);
+        backoffTimer = schedule(this::retryNow, delay);
+    }
+
+    private void retryNow() {
+        backoffTimer = null;
+        if (finished || answered) {
+            return;
+        }
+        Endpoint next = pickAgain();
+        if (next == null) {
+            releaseUnsent();
+            answer(new RequestPlan.Answer(
+                    503, null, "UH", "service " + plan.binding().service().key() + " has no ready endpoint"));
+            return;
+        }
+        newAttempt(next);
+    }
+
+    /** An endpoint of the same backend for the retry, another than the last when there is another. */
+    private Endpoint pickAgain() {
+        Endpoint e = null;
+        for (int i = 0; i < 3; i++) {
+            e = http.balancer().pick(plan.binding());
+            if (e == null || !e.equals(lastTried)) {
+                return e;
+            }
+        }
+        return e;
+    }
+
+    private void requestTimedOut() {
+        requestTimer = null;
+        if (finished) {
+            return;
+        }
+        String detail = "no answer within the route's request timeout of "
+                + plan.timeouts().request().toMillis() + " ms";
+        if (responseStarted) {
+            flags = "UT";
+            abandon();
+            finish();
+            conn.session().abort(CloseReason.UPSTREAM_ABORT, detail);
+            return;
+        }
+        abandon();
+        answer(new RequestPlan.Answer(504, null, "UT", detail));
+    }
+
+    private void attemptTimedOut(Attempt a) {
+        if (a != attempt || finished) {
+            return;
+        }
+        failed(
+                a,
+                Attempt.Failure.TIMEOUT,
+                "no answer within the rule's backendRequest timeout of "
+                        + plan.timeouts().backendRequest().toMillis() + " ms");
+    }
+
+    private static void cancel(Future<?> f) {
+        if (f != null) {
+            f.cancel(false);
+        }
+    }
+
+    /** The client went away before the answer was out. */
+    void downstreamClosed() {
+        if (!responseDone) {
+            flags = "DC";
+            abandon();
+            finish();
+        }
+    }
+
+    /** Drops the upstream side (the client sent something unreadable, or left). */
+    void abandon() {
+        if (attempt != null) {
+            dropAttempt(attempt);
+        }
+        cancel(backoffTimer);
+        backoffTimer = null;
+        releaseUnsent();
+    }
+
+    private void releaseReplay() {
+        HttpContent c;
+        while ((c = replay.poll()) != null) {
+            c.release();
+        }
+    }
+
+    private void releaseUnsent() {
+        HttpContent c;
+        while ((c = unsent.poll()) != null) {
+            c.release();
+        }
+    }
+
+    /** Done when the answer is out and the request fully read: release the upstream, hand back to the owner. */
+    private void maybeFinish() {
+        if (!responseDone || !requestDone) {
+            return;
+        }
+        finish();
+        if (attempt != null) {
+            attempt.release(ctx.channel().eventLoop(), http.pool());
+            attempt = null;
+        }
+        owner.exchangeDone(this);
+    }
+
+    private void finish() {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        cancel(requestTimer);
+        cancel(attemptTimer);
+        cancel(backoffTimer);
+        releaseUnsent();
+        releaseReplay();
+        long durationNanos = http.ticker().nanoTime() - startNanos;
+        ConnectionRecord record = conn.session().record();
+        Endpoint endpoint = lastTried;
+        http.metrics()
+                .finished(
+                        labels(record, endpoint), status, "", flags, durationNanos / 1e6, requestBytes, responseBytes);
+        String upstreamHost = endpoint == null
+                ? null
+                : endpoint.address().getAddress().getHostAddress() + ":"
+                        + endpoint.address().getPort();
+        http.observer()
+                .request(
+                        record,
+                        new RequestRecord(
+                                start,
+                                method,
+                                path,
+                                authority,
+                                "HTTP/1.1",
+                                status,
+                                flags,
+                                durationNanos / 1_000_000,
+                                upstreamHost,
+                                plan == null ? null : plan.route(),
+                                attempts,
+                                requestId,
+                                requestBytes,
+                                responseBytes));
+    }
+
+    /** The connection's labels with this request's destination: the backend Service and endpoint chosen. */
+    private ConnectionLabels labels(ConnectionRecord record, Endpoint endpoint) {
+        ConnectionLabels base = ConnectionLabels.base(record);
+        var service = plan == null ? conn.addressed().service() : plan.binding().service();
+        Workload dest = endpoint == null ? null : endpoint.workload();
+        boolean mtls = endpoint != null
+                && conn.connectors().forOutbound(conn.source(), dest)
+                        != conn.connectors().plain();
+        return new ConnectionLabels(
+                base.reporter(),
+                base.sourceWorkload(),
+                base.sourceWorkloadNamespace(),
+                mtls ? conn.source().identity(http.trustDomain()).uri() : base.sourcePrincipal(),
+                service.hostname(http.clusterDomain()),
+                service.namespace(),
+                dest == null ? ConnectionLabels.UNKNOWN : WorkloadNames.of(dest),
+                dest == null ? ConnectionLabels.UNKNOWN : dest.namespace(),
+                mtls ? dest.identity(http.trustDomain()).uri() : ConnectionLabels.UNKNOWN,
+                "http",
+                mtls ? "mutual_tls" : base.connectionSecurityPolicy());
+    }
+
+    static long estimateHead(HttpHeaders h) {
+        long n = 0;
+        for (var e : h) {
+            n += e.getKey().length() + e.getValue().length() + 4;
+        }
+        return n;
+    }
+}
