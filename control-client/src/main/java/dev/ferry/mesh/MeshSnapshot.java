@@ -2,6 +2,8 @@ package dev.ferry.mesh;
 
 import dev.ferry.mesh.authz.AuthorizationPolicy;
 import dev.ferry.mesh.authz.PeerAuthentication;
+import dev.ferry.mesh.lb.DestinationRule;
+import dev.ferry.mesh.lb.LoadBalancing;
 import dev.ferry.mesh.route.HttpRoute;
 import dev.ferry.mesh.route.RouteTable;
 import java.net.InetAddress;
@@ -29,6 +31,7 @@ public final class MeshSnapshot {
     private final List<AuthorizationPolicy> policies;
     private final List<PeerAuthentication> peerAuthentications;
     private final RouteTable routes;
+    private final List<DestinationRule> destinationRules;
 
     private MeshSnapshot(
             long version,
@@ -37,9 +40,13 @@ public final class MeshSnapshot {
             List<Service> services,
             List<AuthorizationPolicy> policies,
             List<PeerAuthentication> peerAuthentications,
-            List<HttpRoute> routes) {
+            List<HttpRoute> routes,
+            List<DestinationRule> destinationRules) {
         this.version = version;
         this.routes = RouteTable.of(routes);
+        this.destinationRules = destinationRules.stream()
+                .sorted(java.util.Comparator.comparing(DestinationRule::key))
+                .toList();
         this.policies = List.copyOf(policies);
         this.peerAuthentications = List.copyOf(peerAuthentications);
         this.namespaces = Collections.unmodifiableMap(new LinkedHashMap<>(namespaces));
@@ -51,12 +58,12 @@ public final class MeshSnapshot {
     }
 
     public static MeshSnapshot empty() {
-        return new MeshSnapshot(0, Map.of(), List.of(), List.of(), List.of(), List.of(), List.of());
+        return new MeshSnapshot(0, Map.of(), List.of(), List.of(), List.of(), List.of(), List.of(), List.of());
     }
 
     public static MeshSnapshot of(
             long version, Map<String, Namespace> namespaces, List<Workload> workloads, List<Service> services) {
-        return new MeshSnapshot(version, namespaces, workloads, services, List.of(), List.of(), List.of());
+        return new MeshSnapshot(version, namespaces, workloads, services, List.of(), List.of(), List.of(), List.of());
     }
 
     public static MeshSnapshot of(
@@ -66,7 +73,8 @@ public final class MeshSnapshot {
             List<Service> services,
             List<AuthorizationPolicy> policies,
             List<PeerAuthentication> peerAuthentications) {
-        return new MeshSnapshot(version, namespaces, workloads, services, policies, peerAuthentications, List.of());
+        return new MeshSnapshot(
+                version, namespaces, workloads, services, policies, peerAuthentications, List.of(), List.of());
     }
 
     public static MeshSnapshot of(
@@ -77,7 +85,54 @@ public final class MeshSnapshot {
             List<AuthorizationPolicy> policies,
             List<PeerAuthentication> peerAuthentications,
             List<HttpRoute> routes) {
-        return new MeshSnapshot(version, namespaces, workloads, services, policies, peerAuthentications, routes);
+        return new MeshSnapshot(
+                version, namespaces, workloads, services, policies, peerAuthentications, routes, List.of());
+    }
+
+    public static MeshSnapshot of(
+            long version,
+            Map<String, Namespace> namespaces,
+            List<Workload> workloads,
+            List<Service> services,
+            List<AuthorizationPolicy> policies,
+            List<PeerAuthentication> peerAuthentications,
+            List<HttpRoute> routes,
+            List<DestinationRule> destinationRules) {
+        return new MeshSnapshot(
+                version, namespaces, workloads, services, policies, peerAuthentications, routes, destinationRules);
+    }
+
+    /** The DestinationRules' load-balancing parts, valid ones only, by namespace and name. */
+    public List<DestinationRule> destinationRules() {
+        return destinationRules;
+    }
+
+    /**
+     * How requests to one port of a Service are balanced: the policy of a DestinationRule for it in the client's
+     * namespace, else in the Service's own (Istio's lookup order, without its root namespace), first by name;
+     * {@link LoadBalancing#DEFAULT} when none names one.
+     */
+    public LoadBalancing loadBalancing(Service service, int port, String clientNamespace) {
+        LoadBalancing found = null;
+        if (clientNamespace != null && !clientNamespace.equals(service.namespace())) {
+            found = loadBalancingIn(clientNamespace, service, port);
+        }
+        if (found == null) {
+            found = loadBalancingIn(service.namespace(), service, port);
+        }
+        return found == null ? LoadBalancing.DEFAULT : found;
+    }
+
+    private LoadBalancing loadBalancingIn(String namespace, Service service, int port) {
+        for (DestinationRule r : destinationRules) {
+            if (r.namespace().equals(namespace) && r.selects(service.namespace(), service.name())) {
+                LoadBalancing lb = r.forPort(port);
+                if (lb != null) {
+                    return lb;
+                }
+            }
+        }
+        return null;
     }
 
     /** The HTTP and gRPC routes (Gateway API, GAMMA), compiled for matching. */

@@ -43,6 +43,12 @@ public final class MeshDocumentParser {
             "gateway.networking.k8s.io/v1beta1/HTTPRoute",
             "gateway.networking.k8s.io/v1/GRPCRoute");
 
+    /** Istio's DestinationRule, read through {@link DestinationRuleConverter} (its load balancer only). */
+    private static final Set<String> DESTINATION_RULE_KINDS = Set.of(
+            "networking.istio.io/v1/DestinationRule",
+            "networking.istio.io/v1beta1/DestinationRule",
+            "networking.istio.io/v1alpha3/DestinationRule");
+
     private static final int MAX_LIST_DEPTH = 4;
 
     /**
@@ -177,7 +183,9 @@ public final class MeshDocumentParser {
             return;
         }
         DocumentKey key = keyOf(node, kind);
-        if (POLICY_KINDS.contains(apiVersion + "/" + kind) || ROUTE_KINDS.contains(apiVersion + "/" + kind)) {
+        if (POLICY_KINDS.contains(apiVersion + "/" + kind)
+                || ROUTE_KINDS.contains(apiVersion + "/" + kind)
+                || DESTINATION_RULE_KINDS.contains(apiVersion + "/" + kind)) {
             collectPolicy(origin, key, node, docs, errors);
             return;
         }
@@ -189,7 +197,10 @@ public final class MeshDocumentParser {
                     "unsupported kind: apiVersion '" + apiVersion + "' kind '" + kind + "' (supported: "
                             + String.join(", ", KINDS.keySet().stream().sorted().toList()) + ", v1/List, "
                             + String.join(", ", POLICY_KINDS.stream().sorted().toList()) + ", "
-                            + String.join(", ", ROUTE_KINDS.stream().sorted().toList()) + ")"));
+                            + String.join(", ", ROUTE_KINDS.stream().sorted().toList()) + ", "
+                            + String.join(
+                                    ", ",
+                                    DESTINATION_RULE_KINDS.stream().sorted().toList()) + ")"));
             return;
         }
         try {
@@ -234,6 +245,16 @@ public final class MeshDocumentParser {
                 return;
             }
             List<String> problems = new ArrayList<>();
+            if ("DestinationRule".equals(key.kind())) {
+                // like a route: an invalid rule is not used (its Service keeps the default or the last good one)
+                var rule = DestinationRuleConverter.convert(node, key.namespace(), key.name(), problems);
+                if (problems.isEmpty()) {
+                    docs.add(new ParsedDocument(origin, key, rule, List.of()));
+                } else {
+                    errors.add(new DocumentError(origin, key, String.join("; ", problems)));
+                }
+                return;
+            }
             if (key.kind().endsWith("Route")) {
                 // unlike a policy, an invalid route has no safe meaning: it is not used, its last good version is
                 var route = RouteConverter.convert(

@@ -266,6 +266,7 @@ public final class MeshFileSource implements AutoCloseable {
         List<AuthorizationPolicy> policies = new ArrayList<>();
         List<PeerAuthentication> peerAuthentications = new ArrayList<>();
         List<dev.ferry.mesh.route.HttpRoute> routes = new ArrayList<>();
+        List<dev.ferry.mesh.lb.DestinationRule> destinationRules = new ArrayList<>();
         for (ParsedDocument d : docs.values()) {
             switch (d.model()) {
                 case PodFacts pod -> workloads.add(pod.in(namespaces));
@@ -273,10 +274,12 @@ public final class MeshFileSource implements AutoCloseable {
                 case AuthorizationPolicy p -> policies.add(p);
                 case PeerAuthentication p -> peerAuthentications.add(p);
                 case dev.ferry.mesh.route.HttpRoute r -> routes.add(r);
+                case dev.ferry.mesh.lb.DestinationRule r -> destinationRules.add(r);
                 default -> {}
             }
         }
-        return MeshSnapshot.of(version, namespaces, workloads, services, policies, peerAuthentications, routes);
+        return MeshSnapshot.of(
+                version, namespaces, workloads, services, policies, peerAuthentications, routes, destinationRules);
     }
 
     /** The files to read: the path itself, or the visible mesh files of the directory it names. */

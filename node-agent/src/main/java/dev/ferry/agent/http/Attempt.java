@@ -2,7 +2,9 @@ package dev.ferry.agent.http;
 
 import dev.ferry.agent.connector.ConnectRequest;
 import dev.ferry.agent.connector.Connector;
+import dev.ferry.agent.routing.EndpointLoad;
 import dev.ferry.mesh.Endpoint;
+import dev.ferry.time.Ticker;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
@@ -69,8 +71,14 @@ final class Attempt implements UpstreamEvents {
     private boolean reusable = true;
     private boolean over;
 
-    Attempt(Events events, Endpoint endpoint, UpstreamPool.Key key, int number) {
+    private final EndpointLoad load;
+    private final Ticker ticker;
+    private long startNanos;
+
+    Attempt(Events events, Endpoint endpoint, UpstreamPool.Key key, int number, EndpointLoad load, Ticker ticker) {
         this.events = events;
+        this.load = load;
+        this.ticker = ticker;
         this.endpoint = endpoint;
         this.key = key;
         this.number = number;
@@ -78,6 +86,8 @@ final class Attempt implements UpstreamEvents {
 
     /** Takes an idle pooled connection for the key, or opens one through the key's connector. */
     void start(EventLoop loop, UpstreamPool pool, ConnectRequestFactory connect) {
+        startNanos = ticker.nanoTime();
+        load.started();
         Channel pooled = pool.take(loop, key);
         if (pooled != null) {
             reused = true;
@@ -161,6 +171,7 @@ final class Attempt implements UpstreamEvents {
             return;
         }
         over = true;
+        loadDone();
         if (channel == null) {
             return;
         }
@@ -178,10 +189,17 @@ final class Attempt implements UpstreamEvents {
             return;
         }
         over = true;
+        loadDone();
         if (channel != null) {
             handler.detach();
             channel.close();
         }
+    }
+
+    /** The balancer learns how long the endpoint took (a failure counts with the time it took to fail). */
+    private void loadDone() {
+        long now = ticker.nanoTime();
+        load.finished(now - startNanos, now);
     }
 
     /** The connection can no longer carry another request (the request was not fully written, say). */

@@ -177,7 +177,7 @@ final class Exchange implements Attempt.Events {
                 conn.sourceIp());
         attempts++;
         lastTried = endpoint;
-        Attempt a = new Attempt(this, endpoint, key, attempts);
+        Attempt a = new Attempt(this, endpoint, key, attempts, http.balancer().load(endpoint), http.ticker());
         attempt = a;
         Duration timeout = plan.timeouts().backendRequest();
         if (timeout != null) {
@@ -431,7 +431,7 @@ final class Exchange implements Attempt.Events {
     private Endpoint pickAgain() {
         Endpoint e = null;
         for (int i = 0; i < 3; i++) {
-            e = http.balancer().pick(plan.binding());
+            e = http.balancer().pick(plan.binding(), plan.loadBalancing(), plan.hashKey(), lastTried);
             if (e == null || !e.equals(lastTried)) {
                 return e;
             }

@@ -3,7 +3,7 @@ package dev.ferry.agent.http;
 import dev.ferry.agent.connection.ConnectionObserver;
 import dev.ferry.agent.connection.RelayTimers;
 import dev.ferry.agent.observability.RequestMetrics;
-import dev.ferry.agent.routing.LoadBalancer;
+import dev.ferry.agent.routing.RequestBalancer;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.time.Ticker;
 import io.netty.channel.Channel;
@@ -23,7 +23,7 @@ import java.util.function.Supplier;
  */
 public record HttpOutbound(
         Supplier<MeshSnapshot> snapshot,
-        LoadBalancer balancer,
+        RequestBalancer balancer,
         RequestMetrics metrics,
         ConnectionObserver observer,
         Ticker ticker,
@@ -36,7 +36,7 @@ public record HttpOutbound(
 
     public static HttpOutbound of(
             Supplier<MeshSnapshot> snapshot,
-            LoadBalancer balancer,
+            RequestBalancer balancer,
             RequestMetrics metrics,
             ConnectionObserver observer,
             Ticker ticker,

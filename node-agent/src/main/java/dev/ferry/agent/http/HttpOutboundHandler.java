@@ -98,7 +98,7 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
             req.headers().set("x-request-id", requestId);
         }
         current = new Exchange(http, conn, ctx, this, req, requestId);
-        current.start(router.plan(http.snapshot().get(), conn.addressed(), clientNamespace(), req));
+        current.start(router.plan(http.snapshot().get(), conn.addressed(), clientNamespace(), conn.sourceIp(), req));
     }
 
     @Override

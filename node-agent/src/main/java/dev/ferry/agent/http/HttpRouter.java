@@ -1,16 +1,20 @@
 package dev.ferry.agent.http;
 
-import dev.ferry.agent.routing.LoadBalancer;
+import dev.ferry.agent.routing.Hashing;
+import dev.ferry.agent.routing.RequestBalancer;
 import dev.ferry.mesh.Endpoint;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Service;
 import dev.ferry.mesh.ServiceBinding;
+import dev.ferry.mesh.lb.LoadBalancing;
 import dev.ferry.mesh.route.HttpFilter;
 import dev.ferry.mesh.route.HttpMatch;
 import dev.ferry.mesh.route.HttpRouteRule;
 import dev.ferry.mesh.route.RouteTable;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,15 +27,20 @@ import java.util.random.RandomGenerator;
  * whose weights are all zero, answer 500 as the spec says; a backend without a ready endpoint answers 503 (UH).
  */
 final class HttpRouter {
-    private final LoadBalancer balancer;
+    private final RequestBalancer balancer;
     private final RandomGenerator random;
 
-    HttpRouter(LoadBalancer balancer, RandomGenerator random) {
+    HttpRouter(RequestBalancer balancer, RandomGenerator random) {
         this.balancer = balancer;
         this.random = random;
     }
 
-    RequestPlan plan(MeshSnapshot snapshot, ServiceBinding addressed, String clientNamespace, HttpRequest request) {
+    RequestPlan plan(
+            MeshSnapshot snapshot,
+            ServiceBinding addressed,
+            String clientNamespace,
+            InetAddress sourceIp,
+            HttpRequest request) {
         Service service = addressed.service();
         ServiceBinding target = addressed;
         String routeName = null;
@@ -88,7 +97,10 @@ final class HttpRouter {
                 }
             }
         }
-        Endpoint endpoint = balancer.pick(target);
+        LoadBalancing lb =
+                snapshot.loadBalancing(target.service(), target.port().port(), clientNamespace);
+        long key = hashKey(lb, request, sourceIp);
+        Endpoint endpoint = balancer.pick(target, lb, key, null);
         if (endpoint == null) {
             return new RequestPlan.Answer(
                     503,
@@ -96,7 +108,27 @@ final class HttpRouter {
                     "UH",
                     "service " + target.service().key() + ":" + target.port().port() + " has no ready endpoint");
         }
-        return new RequestPlan.Send(target, endpoint, responseFilters, routeName, timeouts, retry);
+        return new RequestPlan.Send(target, endpoint, responseFilters, routeName, timeouts, retry, lb, key);
+    }
+
+    /** The request's key for a consistent-hash policy, or {@link RequestBalancer#NO_KEY} (then spread at random). */
+    static long hashKey(LoadBalancing lb, HttpRequest request, InetAddress sourceIp) {
+        if (!(lb instanceof LoadBalancing.ConsistentHash h)) {
+            return RequestBalancer.NO_KEY;
+        }
+        String value = switch (h.key()) {
+            case LoadBalancing.HashKey.Header hd -> request.headers().get(hd.name());
+            case LoadBalancing.HashKey.QueryParameter q -> {
+                var values = new QueryStringDecoder(request.uri()).parameters().get(q.name());
+                yield values == null || values.isEmpty() ? null : values.getFirst();
+            }
+            case LoadBalancing.HashKey.SourceIp s -> sourceIp == null ? null : sourceIp.getHostAddress();
+        };
+        if (value == null) {
+            return RequestBalancer.NO_KEY;
+        }
+        long k = Hashing.of(value);
+        return k == RequestBalancer.NO_KEY ? 1 : k;
     }
 
     /** A weighted random choice; null when no backend has a weight. */

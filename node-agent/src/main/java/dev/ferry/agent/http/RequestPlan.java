@@ -2,6 +2,7 @@ package dev.ferry.agent.http;
 
 import dev.ferry.mesh.Endpoint;
 import dev.ferry.mesh.ServiceBinding;
+import dev.ferry.mesh.lb.LoadBalancing;
 import dev.ferry.mesh.route.HttpFilter;
 import dev.ferry.mesh.route.HttpRouteRule;
 import java.util.List;
@@ -23,6 +24,7 @@ sealed interface RequestPlan {
      * @param route {@code namespace/name} of the route (and rule name after {@code #}), or null when unrouted
      * @param timeouts the rule's timeouts ({@link HttpRouteRule.Timeouts#NONE} when unrouted)
      * @param retry the rule's retry policy, or null
+     * @param loadBalancing the backend's policy, and the request's hash key for it: a retry picks by them too
      */
     record Send(
             ServiceBinding binding,
@@ -30,6 +32,8 @@ sealed interface RequestPlan {
             List<HttpFilter.HeaderModifier> responseFilters,
             String route,
             HttpRouteRule.Timeouts timeouts,
-            HttpRouteRule.Retry retry)
+            HttpRouteRule.Retry retry,
+            LoadBalancing loadBalancing,
+            long hashKey)
             implements RequestPlan {}
 }

@@ -37,6 +37,7 @@ import dev.ferry.agent.proxy.CaptureListener;
 import dev.ferry.agent.proxy.ConnectionRegistry;
 import dev.ferry.agent.proxy.RelayContext;
 import dev.ferry.agent.routing.DestinationResolver;
+import dev.ferry.agent.routing.RequestBalancer;
 import dev.ferry.agent.routing.RoundRobinBalancer;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Workload;
@@ -85,6 +86,8 @@ public final class Agent implements AutoCloseable {
     private final Metrics metrics = new Metrics();
     private final Watchdog watchdog;
     private final RoundRobinBalancer balancer = new RoundRobinBalancer();
+    private final RequestBalancer requestBalancer =
+            new RequestBalancer(balancer, java.util.concurrent.ThreadLocalRandom.current());
     private final RetryBudgets retryBudgets;
     private final ConnectionRegistry registry;
     private final AtomicBoolean draining = new AtomicBoolean();
@@ -259,7 +262,7 @@ public final class Agent implements AutoCloseable {
                 config.l7Outbound()
                         ? HttpOutbound.of(
                                 snapshot::get,
-                                balancer,
+                                requestBalancer,
                                 metrics.requests(),
                                 accessLog,
                                 ticker,
@@ -333,6 +336,7 @@ public final class Agent implements AutoCloseable {
     private void applySnapshot(MeshSnapshot s) {
         snapshot.set(s);
         balancer.retainOnly(s);
+        requestBalancer.retainOnly(s);
         retryBudgets.retainOnly(s);
         applyPolicies(s);
         if (certificates != null) {

@@ -107,6 +107,13 @@ class HttpRoutingNetnsTest {
                     timeouts: {request: 400ms}
                   - backendRefs: [{name: flaky, port: 80}]
                 ---
+                apiVersion: networking.istio.io/v1
+                kind: DestinationRule
+                metadata: {name: echo-v1, namespace: test}
+                spec:
+                  host: echo-v1
+                  trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: x-user, maglev: {tableSize: 1031}}}}
+                ---
                 apiVersion: gateway.networking.k8s.io/v1
                 kind: HTTPRoute
                 metadata: {name: storm, namespace: test}
@@ -383,5 +390,25 @@ class HttpRoutingNetnsTest {
         assertThat(curl("http://10.96.0.24/slow-retry/s1")).isEqualTo("fast enough s1\n");
         assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(2500);
         assertThat(retries("timeout", "retried")).isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void consistentHashOnAHeaderFromADestinationRule() throws Exception {
+        java.util.Set<String> all = new java.util.HashSet<>();
+        for (int u = 0; u < 12; u++) {
+            Path out = dir.resolve("hash-" + u + ".txt");
+            client.exec(
+                    "sh",
+                    "-c",
+                    "curl -sS --max-time 20 -H 'x-user: user-" + u + "' 'http://10.96.0.21/h/[1-10]' > " + out);
+            java.util.Set<String> eps = new java.util.HashSet<>();
+            for (String line : Files.readAllLines(out)) {
+                eps.add(line.replaceAll(".* ep=(\\S+) .*", "$1"));
+            }
+            assertThat(eps).as("user-" + u + " always lands on one endpoint").hasSize(1);
+            all.addAll(eps);
+        }
+        // twelve users over two endpoints all on one: (1/2)^11
+        assertThat(all).containsExactlyInAnyOrder("10.244.1.3", "10.244.1.4");
     }
 }

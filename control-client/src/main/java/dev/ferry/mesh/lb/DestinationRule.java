@@ -1,0 +1,41 @@
+package dev.ferry.mesh.lb;
+
+import java.util.Map;
+
+/**
+ * The part of an Istio {@code DestinationRule} Ferry enforces: the load balancer for a host, for all its ports and
+ * per port.
+ *
+ * @param host as written: a Service's short name (relative to the rule's namespace), {@code name.namespace}, or its
+ *     full name
+ * @param loadBalancing null when the rule names none for all ports
+ * @param ports per Service port number
+ */
+public record DestinationRule(
+        String namespace, String name, String host, LoadBalancing loadBalancing, Map<Integer, LoadBalancing> ports) {
+    public DestinationRule {
+        ports = Map.copyOf(ports);
+    }
+
+    public String key() {
+        return namespace + "/" + name;
+    }
+
+    /** Whether {@code host} names the Service {@code namespace/name}. */
+    public boolean selects(String serviceNamespace, String serviceName) {
+        String[] parts = host.split("\\.", -1);
+        if (parts.length == 1) {
+            return parts[0].equals(serviceName) && namespace.equals(serviceNamespace);
+        }
+        if (!parts[0].equals(serviceName) || !parts[1].equals(serviceNamespace)) {
+            return false;
+        }
+        return parts.length == 2 || parts[2].equals("svc");
+    }
+
+    /** The policy for one port: the port's own, else the rule's, else null. */
+    public LoadBalancing forPort(int port) {
+        LoadBalancing p = ports.get(port);
+        return p != null ? p : loadBalancing;
+    }
+}
