@@ -271,6 +271,6 @@ print(text)
 open(sys.argv[2],"w").write(text+"\n")
 PY
 echo
-echo "bench: JMH (snapshot lookups, endpoint pick, authorization decisions and policy reloads)"
-"$JAVA" -jar "$ROOT/bench/target/benchmarks.jar" -f 1 -wi 2 -w 1 -i 3 -r 1 -bm avgt "SnapshotLookupBench|PolicyEngineBench" 2>&1 | tail -30 | tee -a "$OUT"
+echo "bench: JMH (snapshot lookups, endpoint pick, authorization decisions, policy reloads, route matching and request balancers)"
+"$JAVA" -jar "$ROOT/bench/target/benchmarks.jar" -f 1 -wi 2 -w 1 -i 3 -r 1 -bm avgt "SnapshotLookupBench|PolicyEngineBench|L7Bench" 2>&1 | tail -30 | tee -a "$OUT"
 echo "bench: results in $OUT"
