@@ -43,6 +43,8 @@ public record NodeConfig(
         Duration connectTimeout,
         Duration idleTimeout,
         Duration firstByteTimeout,
+        Duration httpHeadTimeout,
+        Duration httpIdleTimeout,
         Duration halfCloseTimeout,
         Duration drainTimeout,
         boolean tcpKeepalive,

@@ -7,7 +7,9 @@ import dev.ferry.agent.routing.RequestBalancer;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.time.Ticker;
 import io.netty.channel.Channel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
+import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 
@@ -19,6 +21,8 @@ import java.util.function.Supplier;
  *
  * @param timers request and attempt timeouts and retry backoff, on {@code ticker}'s clock
  * @param budgets the retry budget of each backend Service
+ * @param headTimeout how long a client may take over a request head once its first byte came (408 after)
+ * @param idleTimeout how long a keep-alive client connection may wait between requests
  * @param maxHeaderBytes the most a request's head (request line and headers) may take: 431 beyond
  */
 public record HttpOutbound(
@@ -32,6 +36,8 @@ public record HttpOutbound(
         String clusterDomain,
         String trustDomain,
         int maxHeaderBytes,
+        Duration headTimeout,
+        Duration idleTimeout,
         UpstreamPool pool) {
 
     public static HttpOutbound of(
@@ -43,7 +49,9 @@ public record HttpOutbound(
             RelayTimers timers,
             RetryBudgets budgets,
             String clusterDomain,
-            String trustDomain) {
+            String trustDomain,
+            Duration headTimeout,
+            Duration idleTimeout) {
         return new HttpOutbound(
                 snapshot,
                 balancer,
@@ -55,6 +63,8 @@ public record HttpOutbound(
                 clusterDomain,
                 trustDomain,
                 16 * 1024,
+                headTimeout,
+                idleTimeout,
                 new UpstreamPool());
     }
 
@@ -65,9 +75,19 @@ public record HttpOutbound(
         while (pipeline.last() != null) {
             pipeline.removeLast(); // the connection core's placeholder (nothing was read yet: AUTO_READ is off)
         }
-        pipeline.addLast("http", new HttpServerCodec(8192, maxHeaderBytes, 64 * 1024));
+        RequestHeadTimer head = new RequestHeadTimer(timers, c.session(), headTimeout.toNanos(), idleTimeout.toNanos());
+        pipeline.addLast("head-timer", head);
         pipeline.addLast(
-                "requests", new HttpOutboundHandler(this, c, new HttpRouter(balancer, ThreadLocalRandom.current())));
+                "http",
+                new HttpServerCodec(new HttpDecoderConfig()
+                        .setMaxInitialLineLength(8192)
+                        .setMaxHeaderSize(maxHeaderBytes)
+                        .setMaxChunkSize(64 * 1024)
+                        .setStrictLineParsing(true)
+                        .setUseRfc9112TransferEncoding(true)));
+        pipeline.addLast(
+                "requests",
+                new HttpOutboundHandler(this, c, new HttpRouter(balancer, ThreadLocalRandom.current()), head));
         down.read();
     }
 }

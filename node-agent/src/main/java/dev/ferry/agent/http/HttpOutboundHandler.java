@@ -19,6 +19,7 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -43,9 +44,15 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
     private final HttpRouter router;
     private final ArrayDeque<HttpObject> queued = new ArrayDeque<>();
     private ChannelHandlerContext ctx;
+    /** The head-read and idle timer in front of the codec. */
+    private final RequestHeadTimer head;
+    /** A request was refused: the connection is closing and reads nothing more. */
+    private boolean refused;
+
     private Exchange current;
 
-    HttpOutboundHandler(HttpOutbound http, HttpConnection conn, HttpRouter router) {
+    HttpOutboundHandler(HttpOutbound http, HttpConnection conn, HttpRouter router, RequestHeadTimer head) {
+        this.head = head;
         this.http = http;
         this.conn = conn;
         this.router = router;
@@ -58,7 +65,7 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof HttpObject o)) {
+        if (refused || !(msg instanceof HttpObject o)) {
             ReferenceCountUtil.release(msg);
             return;
         }
@@ -92,6 +99,12 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
     }
 
     private void begin(HttpRequest req) {
+        RequestChecks.Refusal refusal = RequestChecks.check(req);
+        if (refusal != null) {
+            refuse(refusal.status(), refusal.reason());
+            return;
+        }
+        head.requestStarted();
         String requestId = req.headers().get("x-request-id");
         if (requestId == null || requestId.isEmpty()) {
             requestId = UUID.randomUUID().toString();
@@ -109,11 +122,20 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
             conn.session().record().close(CloseReason.NORMAL, "");
             return;
         }
+        head.requestDone();
+        resume();
+    }
+
+    /**
+     * Takes the next request, but only while the client reads its answers: one that pipelines requests and never
+     * reads costs the outbound buffer's high-water mark, not a response per request it sent.
+     */
+    private void resume() {
         HttpObject o;
-        while (current == null && (o = queued.poll()) != null) {
+        while (current == null && !refused && ctx.channel().isWritable() && (o = queued.poll()) != null) {
             channelRead(ctx, o); // the pipelined requests that were read early
         }
-        if (current == null) {
+        if (current == null && !refused && ctx.channel().isWritable()) {
             ctx.read();
         }
     }
@@ -127,7 +149,7 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
     public void channelReadComplete(ChannelHandlerContext ctx) {
         Exchange e = current;
         if (e == null) {
-            ctx.read(); // between requests: ask for the next
+            resume(); // between requests: ask for the next
             return;
         }
         e.downstreamReadComplete();
@@ -138,6 +160,8 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
         Exchange e = current;
         if (ctx.channel().isWritable() && e != null) {
             e.downstreamWritable();
+        } else if (ctx.channel().isWritable()) {
+            resume(); // between requests, held back by a client that had stopped reading
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -176,17 +200,30 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
     /** A request that is not HTTP/1.1 as the codec reads it: 400 (431 for a head too large), then close. */
     private void badRequest(DecoderResult result) {
         Throwable cause = result.cause();
-        HttpResponseStatus status = cause instanceof TooLongFrameException
-                ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
-                : HttpResponseStatus.BAD_REQUEST;
+        HttpResponseStatus status = cause instanceof TooLongHttpLineException
+                ? HttpResponseStatus.REQUEST_URI_TOO_LONG
+                : cause instanceof TooLongFrameException
+                        ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+                        : HttpResponseStatus.BAD_REQUEST;
+        refuse(status, cause.getMessage());
+    }
+
+    /**
+     * Answers a request that cannot be read or trusted and closes the connection; nothing read after it is served
+     * (what follows a bad head cannot be framed: serving it is how smuggled requests get through).
+     */
+    private void refuse(HttpResponseStatus status, String reason) {
+        refused = true;
+        releaseQueued();
         if (current != null) {
             current.abandon();
             current = null;
         }
+        head.over();
         FullHttpResponse r = text(status, status.reasonPhrase() + "\n");
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
-        conn.session().record().close(CloseReason.DOWNSTREAM_ABORT, "bad request: " + cause.getMessage());
+        conn.session().record().close(CloseReason.DOWNSTREAM_ABORT, "bad request: " + reason);
     }
 
     static FullHttpResponse text(HttpResponseStatus status, String body) {

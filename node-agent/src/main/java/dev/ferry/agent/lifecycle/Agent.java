@@ -269,7 +269,9 @@ public final class Agent implements AutoCloseable {
                                 timers,
                                 retryBudgets,
                                 config.clusterDomain(),
-                                config.trustDomain())
+                                config.trustDomain(),
+                                config.httpHeadTimeout(),
+                                config.httpIdleTimeout())
                         : null);
         relay = ctx;
         outbound = new CaptureListener(ctx, Direction.OUTBOUND, "outbound", owner);

@@ -124,7 +124,17 @@ class HttpRoutingNetnsTest {
                     retry: {codes: [503], attempts: 3, backoff: 1ms}
                 """);
         agent = new AgentFixture(
-                "epoll", mesh, Map.of("FERRY_TEST_REAL_ORIGINAL_DST", "true", "FERRY_L7_OUTBOUND", "true"));
+                "epoll",
+                mesh,
+                Map.of(
+                        "FERRY_TEST_REAL_ORIGINAL_DST",
+                        "true",
+                        "FERRY_L7_OUTBOUND",
+                        "true",
+                        "FERRY_HTTP_HEAD_TIMEOUT",
+                        "1s",
+                        "FERRY_HTTP_IDLE_TIMEOUT",
+                        "3s"));
         Workload clientPod = agent.agent.snapshot().workload("test", "client-1").orElseThrow();
         agent.agent.attachPod(Path.of("/run/netns", client.name()), clientPod);
     }
@@ -206,11 +216,15 @@ class HttpRoutingNetnsTest {
                 const http = require('http');
                 const seen = new Set();
                 let hits = 0;
+                let bigHits = 0;
+                const big = Buffer.alloc(1024 * 1024, 'x');
                 function first(id) { if (seen.has(id)) return false; seen.add(id); return true; }
                 function handler(req, res) {
                   const [, kind, arg] = req.url.split('/');
                   const answer = (code, body) => { res.writeHead(code, {'content-type': 'text/plain'}); res.end(body + '\\n'); };
                   if (kind === 'hits') return answer(200, String(hits));
+                  if (kind === 'bighits') return answer(200, String(bigHits));
+                  if (kind === 'big') { bigHits++; res.writeHead(200, {'content-length': big.length}); return res.end(big); }
                   if (kind === 'always-503') { hits++; return answer(503, 'failing'); }
                   if (kind === 'fail-once') return first(arg) ? answer(503, 'first') : answer(200, 'recovered ' + arg);
                   if (kind === 'reset-once') {
@@ -410,5 +424,108 @@ class HttpRoutingNetnsTest {
         }
         // twelve users over two endpoints all on one: (1/2)^11
         assertThat(all).containsExactlyInAnyOrder("10.244.1.3", "10.244.1.4");
+    }
+
+    /**
+     * Request smuggling and malformed framing, each from a raw socket: one 400 and the connection closed, and the
+     * bytes after the bad request never read as a second request (a smuggled request would get its own answer). The
+     * upstream is nginx, which refuses many of these itself: the answer must be Ferry's.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource(
+            delimiter = '|',
+            value = {
+                "Content-Length with Transfer-Encoding|POST / HTTP/1.1\\r\\nHost: a\\r\\nContent-Length: 5\\r\\n"
+                        + "Transfer-Encoding: chunked\\r\\n\\r\\n0\\r\\n\\r\\n",
+                "two Content-Lengths|POST / HTTP/1.1\\r\\nHost: a\\r\\nContent-Length: 5\\r\\nContent-Length: 6\\r\\n\\r\\n",
+                "equal Content-Lengths twice|POST / HTTP/1.1\\r\\nHost: a\\r\\nContent-Length: 5\\r\\nContent-Length: 5\\r\\n\\r\\n",
+                "Content-Length not a number|POST / HTTP/1.1\\r\\nHost: a\\r\\nContent-Length: 5x\\r\\n\\r\\n",
+                "Transfer-Encoding not ending in chunked|POST / HTTP/1.1\\r\\nHost: a\\r\\nTransfer-Encoding: gzip\\r\\n\\r\\n",
+                "Transfer-Encoding twice|POST / HTTP/1.1\\r\\nHost: a\\r\\nTransfer-Encoding: chunked\\r\\n"
+                        + "Transfer-Encoding: chunked\\r\\n\\r\\n0\\r\\n\\r\\n",
+                "bad chunk size|POST / HTTP/1.1\\r\\nHost: a\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\nzz\\r\\nhello\\r\\n0\\r\\n\\r\\n",
+                "bare LF line ends|GET / HTTP/1.1\\nHost: a\\n\\n",
+                "bare CR in a header|GET / HTTP/1.1\\r\\nHost: a\\r\\nX-A: one\\rtwo\\r\\n\\r\\n",
+                "space before the colon|GET / HTTP/1.1\\r\\nHost : a\\r\\n\\r\\n",
+                "no Host|GET / HTTP/1.1\\r\\n\\r\\n",
+                "two Hosts|GET / HTTP/1.1\\r\\nHost: a\\r\\nHost: b\\r\\n\\r\\n",
+                "a bad header name|GET / HTTP/1.1\\r\\nHost: a\\r\\nX[A]: b\\r\\n\\r\\n"
+            })
+    void smugglingAndBadFramingAre400AndClose(String name, String request) throws Exception {
+        Path raw = dir.resolve("raw.bin");
+        Files.writeString(
+                raw, request.replace("\\r", "\r").replace("\\n", "\n") + "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n");
+        String out =
+                client.exec("sh", "-c", "timeout 10 socat -t 5 - TCP:10.96.0.23:80 < " + raw + "; echo; echo closed");
+        // answered by Ferry, before any upstream saw it (nginx would reject most of these itself)
+        assertThat(out).as(name).startsWith("HTTP/1.1 400").contains("closed").doesNotContainIgnoringCase("nginx");
+        assertThat(out.split("HTTP/1\\.1 ", -1)).as(name + ": one answer only").hasSize(2);
+    }
+
+    private static long closedAfter(String out) {
+        var m = java.util.regex.Pattern.compile("closed (\\d+)").matcher(out);
+        assertThat(m.find()).as(out).isTrue();
+        return Long.parseLong(m.group(1));
+    }
+
+    @Test
+    void slowlorisGets408AtTheHeadTimeout() throws Exception {
+        // half a head, then nothing for longer than the 1 s head timeout; the time is when socat saw the close
+        String out = client.exec(
+                "sh",
+                "-c",
+                "s=$(date +%s%N); (printf 'GET / HTTP/1.1\\r\\nHost: a\\r\\nX-Slow: '; sleep 4)"
+                        + " | (timeout 10 socat -t 0.5 - TCP:10.96.0.23:80; echo; echo closed $(( ($(date +%s%N) - s) / 1000000 )))");
+        long ms = closedAfter(out);
+        assertThat(out).startsWith("HTTP/1.1 408").contains("closed");
+        assertThat(ms)
+                .as("closed at the head timeout, before the client gave up")
+                .isBetween(800L, 3000L);
+    }
+
+    @Test
+    void anIdleKeepAliveConnectionIsClosedAtTheIdleTimeout() throws Exception {
+        String out = client.exec(
+                "sh",
+                "-c",
+                "s=$(date +%s%N); (printf 'GET /idle HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n'; sleep 8)"
+                        + " | (timeout 15 socat -t 0.5 - TCP:10.96.0.23:80; echo; echo closed $(( ($(date +%s%N) - s) / 1000000 )))");
+        long ms = closedAfter(out);
+        assertThat(out).startsWith("HTTP/1.1 200").contains("closed");
+        assertThat(ms).as("closed by the 3 s idle timeout, not by the client").isBetween(2500L, 7500L);
+    }
+
+    @Test
+    void aClientThatNeverReadsCostsBoundedWork() throws Exception {
+        int before = Integer.parseInt(curl("http://10.96.0.24/bighits").trim());
+        Path script = Files.writeString(dir.resolve("nonreader.js"), """
+                const net = require('net');
+                const s = net.connect(80, '10.96.0.24', () => {
+                  s.pause(); // never read a byte of the answers
+                  let req = '';
+                  for (let i = 0; i < 30; i++) req += 'GET /big/' + i + ' HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n';
+                  s.write(req);
+                  setTimeout(() => { s.destroy(); process.exit(0); }, 3000);
+                });
+                """);
+        client.exec("timeout", "20", "node", script.toString());
+        int served = Integer.parseInt(curl("http://10.96.0.24/bighits").trim()) - before;
+        // 30 MiB asked for; what was fetched is what the socket buffers hold, not one answer per request
+        assertThat(served).isGreaterThan(0).isLessThan(25);
+        assertThat(curl("http://10.96.0.23/still-serving")).startsWith("backend=v1");
+    }
+
+    /**
+     * RFC 9112 5.2 lets a server either refuse an obs-fold with 400 or replace it with spaces before forwarding;
+     * Netty's decoder does the latter, so the upstream sees one unfolded field and no line of its own.
+     */
+    @Test
+    void anObsFoldIsUnfoldedBeforeForwarding() throws Exception {
+        String out = client.exec(
+                "sh",
+                "-c",
+                "printf 'GET /fold HTTP/1.1\\r\\nHost: a\\r\\nX-Added: one\\r\\n two\\r\\nConnection: close\\r\\n\\r\\n'"
+                        + " | timeout 10 socat -t 5 - TCP:10.96.0.23:80");
+        assertThat(out).startsWith("HTTP/1.1 200").contains("added=one two ");
     }
 }
