@@ -13,13 +13,14 @@ MVN := JAVA_HOME=$(JAVA_HOME_25) mvn -B -ntp
 APT_PACKAGES := maven python3 nftables iproute2 containernetworking-plugins nginx-light curl wrk iperf3 haproxy socat hey procps musl-tools tcpdump openssl nodejs
 AGENT_JAR := node-agent/target/ferry-agent.jar
 
-.PHONY: help jdk deps build test demo bench bench-cluster fuzz soak fmt clean
+.PHONY: help jdk deps build test demo bench bench-l7 bench-cluster fuzz soak fmt clean
 
 help:
 	@echo "make demo   - build Ferry, then a simulated two-node cluster: pods through the real CNI plugins, traffic"
 	@echo "              between them over HBONE through both node agents (installs what is missing)"
 	@echo "make test   - the whole test suite, end-to-end tests included (installs what is missing)"
 	@echo "make bench  - benchmarks: Ferry vs direct vs HAProxy in one run, then the simulated cluster"
+	@echo "make bench-l7 - only the L7 part: HTTP through Ferry L7 and L4, HAProxy mode http and direct"
 	@echo "make bench-cluster - only the cluster part: CNI ADD/DEL over 100 pods, cross-node wrk"
 	@echo "make fuzz   - coverage-guided fuzzing (Jazzer) of every untrusted-input parser, minutes per target"
 	@echo "make soak   - 30 minutes of mixed traffic with mesh and policy changes: flat heap and fds, no failures"
@@ -57,7 +58,11 @@ demo: build
 
 bench: build
 	JAVA_HOME=$(JAVA_HOME_25) bash bench/run.sh $(AGENT_JAR)
+	JAVA_HOME=$(JAVA_HOME_25) bash bench/l7.sh $(AGENT_JAR)
 	JAVA_HOME=$(JAVA_HOME_25) bash bench/cluster.sh $(AGENT_JAR)
+
+bench-l7: build
+	JAVA_HOME=$(JAVA_HOME_25) bash bench/l7.sh $(AGENT_JAR)
 
 bench-cluster: build
 	JAVA_HOME=$(JAVA_HOME_25) bash bench/cluster.sh $(AGENT_JAR)

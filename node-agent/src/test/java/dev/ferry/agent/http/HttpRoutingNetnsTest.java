@@ -184,7 +184,7 @@ class HttpRoutingNetnsTest {
         for (String[] ep : eps) {
             servers.append("""
                     server { listen %s:8080;
-                      location / { add_header X-Remove upstream-set; return 200 "backend=%s ep=%s path=$request_uri host=$host added=$http_x_added removed=$http_x_remove\\n"; } }
+                      location / { add_header X-Remove upstream-set; return 200 "backend=%s ep=%s path=$request_uri host=$host tp=$http_traceparent ts=$http_tracestate b3=$http_x_b3_traceid/$http_x_b3_spanid rid=$http_x_request_id added=$http_x_added removed=$http_x_remove\\n"; } }
                     """.formatted(ep[0], ep[1], ep[0]));
         }
         Files.createDirectories(dir.resolve("tmp"));
@@ -527,5 +527,29 @@ class HttpRoutingNetnsTest {
                 "printf 'GET /fold HTTP/1.1\\r\\nHost: a\\r\\nX-Added: one\\r\\n two\\r\\nConnection: close\\r\\n\\r\\n'"
                         + " | timeout 10 socat -t 5 - TCP:10.96.0.23:80");
         assertThat(out).startsWith("HTTP/1.1 200").contains("added=one two ");
+    }
+
+    @Test
+    void traceHeadersPassUntouchedAndARequestIdIsAddedWhenAbsent() throws Exception {
+        String tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        String out = curl(
+                "-H",
+                "traceparent: " + tp,
+                "-H",
+                "tracestate: congo=t61rcWkgMzE,rojo=00f067aa0ba902b7",
+                "-H",
+                "X-B3-TraceId: 80f198ee56343ba864fe8b2a57d3eff7",
+                "-H",
+                "X-B3-SpanId: e457b5a2e4d86bd1",
+                "-H",
+                "x-request-id: keep-me-1",
+                "http://10.96.0.23/trace");
+        assertThat(out)
+                .contains("tp=" + tp + " ")
+                .contains("ts=congo=t61rcWkgMzE,rojo=00f067aa0ba902b7 ")
+                .contains("b3=80f198ee56343ba864fe8b2a57d3eff7/e457b5a2e4d86bd1 ")
+                .contains("rid=keep-me-1 ");
+        assertThat(curl("http://10.96.0.23/trace"))
+                .containsPattern("rid=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12} ");
     }
 }

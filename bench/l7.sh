@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# `make bench` (part 2): Ferry's L7 path (HTTP/1.1 parsed, routed by an HTTPRoute, balanced per request, pooled
+# upstream connections) against its own L4 path, HAProxy `mode http` (nbthread 1, the same routing rule) and a
+# direct connection, in one run, alternating, median of ROUNDS rounds. Everything runs in one network namespace:
+#   nginx (return 200 "ok") on the "pod" 10.244.0.5:8080
+#   - direct:     10.244.0.5:8080
+#   - ferry_l7:   VIP 10.96.0.10:80 (port named http, an HTTPRoute on it) -> nft REDIRECT -> agent (:15001) -> pod
+#   - ferry_l4:   VIP 10.96.0.20:80 (an unnamed TCP port) -> the same agent, relayed as bytes
+#   - haproxy:    127.0.0.1:16080, mode http, a path rule choosing the backend, keep-alive to the server
+# Results: bench/results/<timestamp>-l7.md (and printed).
+set -euo pipefail
+JAR=${1:-node-agent/target/ferry-agent.jar}
+ROUNDS=${ROUNDS:-3}
+WRK_SECS=${WRK_SECS:-8}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+JAVA_HOME=${JAVA_HOME:-$(ls -d /usr/lib/jvm/temurin-25* | head -1)}
+JAVA=$JAVA_HOME/bin/java
+NS=ferry-bench7-$$
+WORK=$(mktemp -d /tmp/ferry-bench7.XXXXXX)
+PIDS=()
+mkdir -p "$ROOT/bench/results"
+OUT=$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)-l7.md
+
+cleanup() {
+  set +e
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in $(ip netns pids "$NS" 2>/dev/null); do kill "$p" 2>/dev/null; done
+  sleep 0.5
+  for p in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  ip netns delete "$NS" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+inns() { ip netns exec "$NS" "$@"; }
+for t in wrk hey haproxy nginx nft; do command -v $t >/dev/null || { echo "bench: $t missing (make deps)"; exit 1; }; done
+
+ip netns add "$NS"
+inns ip link set lo up
+inns ip link add eth0 type veth peer name eth0-peer
+inns ip link set eth0 up; inns ip link set eth0-peer up
+inns ip addr add 10.244.0.5/24 dev eth0
+inns ip route add 10.96.0.0/16 dev eth0
+cat > "$WORK/redirect.nft" <<'NFT'
+table ip ferry {
+  chain output {
+    type nat hook output priority -100; policy accept;
+    meta mark 0x539 return
+    ip daddr 10.96.0.0/24 meta l4proto tcp redirect to :15001
+  }
+}
+NFT
+inns nft -f "$WORK/redirect.nft"
+
+mkdir -p "$WORK/tmp"
+cat > "$WORK/nginx.conf" <<NGX
+user root; worker_processes 1; master_process off; daemon off; pid $WORK/nginx.pid; error_log stderr error;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 10000000; client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp;
+  fastcgi_temp_path $WORK/tmp; uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp;
+  server { listen 10.244.0.5:8080 backlog=4096; location / { return 200 "ok"; } } }
+NGX
+inns nginx -c "$WORK/nginx.conf" -e stderr & PIDS+=($!)
+cat > "$WORK/haproxy.cfg" <<HAP
+global
+  nbthread 1
+  maxconn 9500
+defaults
+  mode http
+  option http-keep-alive
+  http-reuse always
+  timeout connect 5s
+  timeout client 1h
+  timeout server 1h
+frontend web
+  bind 127.0.0.1:16080
+  acl api path_beg /api
+  use_backend web if api
+  default_backend web
+backend web
+  server s1 10.244.0.5:8080
+HAP
+inns haproxy -f "$WORK/haproxy.cfg" -db > "$WORK/haproxy.log" 2>&1 & PIDS+=($!)
+
+cat > "$WORK/mesh.yaml" <<'MESH'
+apiVersion: v1
+kind: Namespace
+metadata: {name: bench, labels: {ferry.dev/mesh: enabled}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: server-1, namespace: bench, uid: u1, labels: {app: server}}
+spec: {nodeName: node-1, containers: [{name: c, image: i}]}
+status: {phase: Running, podIP: 10.244.0.5, conditions: [{type: Ready, status: "True"}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: bench}
+spec: {clusterIP: 10.96.0.10, ports: [{name: http, port: 80, targetPort: 8080}], selector: {app: server}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-l4, namespace: bench}
+spec: {clusterIP: 10.96.0.20, ports: [{port: 80, targetPort: 8080}], selector: {app: server}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web, namespace: bench}
+spec:
+  parentRefs: [{kind: Service, name: web, port: 80}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /api}}]
+    backendRefs: [{name: web, port: 80}]
+  - backendRefs: [{name: web, port: 80}]
+MESH
+
+cat > "$WORK/agent.yaml" <<CFG
+nodeName: node-1
+meshFile: $WORK/mesh.yaml
+transport: io_uring
+eventLoops: 1
+outboundPort: 15001
+inboundPort: 15006
+adminPort: 15000
+metricsPort: 15020
+readinessPort: 15021
+metricsAddress: 127.0.0.1
+accessLog: false
+l7Outbound: true
+maxConnections: 9500
+maxConnectionsPerWorkload: 9500
+maxConnectionsPerSource: 9500
+reservedConnectionsPercent: 0
+CFG
+inns bash -c "ulimit -n 20000; exec $JAVA -XX:+ExitOnOutOfMemoryError -Xms64m -Xmx160m -XX:+UseSerialGC -XX:PerMethodTrapLimit=0 -XX:-UseTypeSpeculation -Xss512k -XX:MaxDirectMemorySize=96m -jar $ROOT/$JAR run --config $WORK/agent.yaml" > "$WORK/agent.log" 2>&1 &
+AGENT=$!; PIDS+=($AGENT)
+for i in $(seq 1 150); do inns curl -sf --max-time 1 "http://127.0.0.1:15021/healthz/ready" >/dev/null 2>&1 && break; sleep 0.2; done
+inns curl -sf --max-time 1 "http://127.0.0.1:15021/healthz/ready" >/dev/null || { cat "$WORK/agent.log"; echo "bench: agent not ready"; exit 1; }
+inns curl -sf --max-time 2 http://10.96.0.10/api/x >/dev/null || { cat "$WORK/agent.log"; echo "bench: L7 path not answering"; exit 1; }
+
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat"; }
+JA=$(pgrep -P "$AGENT" java || echo "$AGENT"); JH=$(pgrep -n haproxy)
+declare -A URL=( [direct]=http://10.244.0.5:8080/api/items [ferry_l7]=http://10.96.0.10/api/items [ferry_l4]=http://10.96.0.20/api/items [haproxy]=http://127.0.0.1:16080/api/items )
+declare -A PROC=( [direct]="" [ferry_l7]=$JA [ferry_l4]=$JA [haproxy]=$JH )
+TARGETS=(direct ferry_l7 ferry_l4 haproxy)
+RES=$WORK/results.tsv; : > "$RES"
+ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us/,"",v); printf "%.3f", v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v); printf "%.3f", v} else if (v ~ /s$/) {sub(/s/,"",v); printf "%.3f", v*1000} else print v }'; }
+
+run_wrk() { # kind target round wrk-args...
+  local kind=$1 t=$2 r=$3; shift 3
+  local p=${PROC[$t]} c0=0 c1=0 out rps p50 p99 reqs
+  [ -n "$p" ] && c0=$(cpu_s "$p")
+  out=$(inns wrk "$@" -d${WRK_SECS}s --latency "${URL[$t]}")
+  [ -n "$p" ] && c1=$(cpu_s "$p")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out"); reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out"); p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  echo -e "$kind\t$t\t$r\t$rps\t$(ms "$p50")\t$(ms "$p99")\t$(awk -v a="$c0" -v b="$c1" -v n="$reqs" 'BEGIN{ if (n>0) printf "%.2f", (b-a)*1e6/n; else print "-"}')" >> "$RES"
+}
+run_hey() { # target round: ~1,000 req/s (16 workers x 62.5 req/s)
+  local out p50 p99
+  out=$(inns hey -c 16 -q 62.5 -z ${WRK_SECS}s "${URL[$1]}")
+  p50=$(awk '/ 50% in / {print $3*1000}' <<<"$out"); p99=$(awk '/ 99% in / {print $3*1000}' <<<"$out")
+  echo -e "hey\t$1\t$2\t-\t${p50:-nan}\t${p99:-nan}\t-" >> "$RES"
+}
+
+echo "bench-l7: warm-up round (discarded)"
+for t in "${TARGETS[@]}"; do inns wrk -t1 -c32 -d3s "${URL[$t]}" >/dev/null; done
+for r in $(seq 1 "$ROUNDS"); do
+  echo "bench-l7: round $r/$ROUNDS"
+  for t in "${TARGETS[@]}"; do run_wrk c32 "$t" "$r" -t1 -c32; done
+  for t in "${TARGETS[@]}"; do run_wrk c256 "$t" "$r" -t2 -c256; done
+  for t in "${TARGETS[@]}"; do run_wrk churn "$t" "$r" -t1 -c32 -H "Connection: close"; done
+  for t in "${TARGETS[@]}"; do run_hey "$t" "$r"; done
+done
+SERVED=$(inns curl -s http://127.0.0.1:15020/metrics | awk '/^istio_requests_total\{/ && /response_code="200"/ {s+=$2} END {printf "%.0f", s}')
+
+/usr/bin/python3 - "$RES" "$OUT" <<PY
+import sys, statistics as st
+rows=[l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+def med(kind,t,col):
+    v=[float(r[col]) for r in rows if r[0]==kind and r[1]==t and r[col] not in ("-","","nan")]
+    return (st.median(v),min(v),max(v)) if v else (float("nan"),)*3
+T=["direct","ferry_l7","ferry_l4","haproxy"]
+out=["Machine: $(nproc) cores, $(uname -r). Ferry: io_uring, 1 event loop, SerialGC, -Xmx160m, access log off, l7Outbound; HAProxy $(haproxy -v | head -1 | awk '{print $3}') nbthread 1, mode http, http-reuse always, the same path rule. Rounds: $ROUNDS, alternating; median (min-max). Requests counted by Ferry's istio_requests_total (200): $SERVED.",""]
+out.append("| scenario | direct | Ferry L7 | Ferry L4 | HAProxy http | L7/HAProxy | L7/L4 | L7/direct |")
+out.append("|---|---|---|---|---|---|---|---|")
+def line(name,kind,col,fmt):
+    m={t:med(kind,t,col) for t in T}
+    cell=lambda t: (fmt % m[t][0]) + " (" + (fmt % m[t][1]) + "–" + (fmt % m[t][2]) + ")"
+    r=lambda a,b: "%.2f×" % (m[a][0]/m[b][0]) if m[b][0] else "-"
+    out.append(f"| {name} | {cell('direct')} | {cell('ferry_l7')} | {cell('ferry_l4')} | {cell('haproxy')} | {r('ferry_l7','haproxy')} | {r('ferry_l7','ferry_l4')} | {r('ferry_l7','direct')} |")
+line("wrk -c32 keep-alive, req/s","c32",3,"%.0f")
+line("wrk -c32 p99, ms","c32",5,"%.3f")
+line("wrk -c256 keep-alive, req/s","c256",3,"%.0f")
+line("wrk -c256 p99, ms","c256",5,"%.3f")
+line("new connection per request (-c32), req/s","churn",3,"%.0f")
+line("new connection per request p99, ms","churn",5,"%.3f")
+line("hey ~1,000 req/s p50, ms","hey",4,"%.3f")
+line("hey ~1,000 req/s p99, ms","hey",5,"%.3f")
+line("proxy CPU µs per request (wrk -c32)","c32",6,"%.2f")
+line("proxy CPU µs per request (churn)","churn",6,"%.2f")
+out.append("")
+out.append("HTTP/2 (h2load, 100 streams): not measured yet: Ferry's L7 path speaks HTTP/1.1 only so far.")
+text="\n".join(out)
+print(text)
+open(sys.argv[2],"w").write(text+"\n")
+PY
+echo "bench-l7: results in $OUT"
