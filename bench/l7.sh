@@ -25,7 +25,7 @@ cleanup() {
   set +e
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   for p in $(ip netns pids "$NS" 2>/dev/null); do kill "$p" 2>/dev/null; done
-  sleep 0.5
+  sleep "${STOP_WAIT:-0.5}" # a profiler given in EXTRA_JVM writes its output at exit
   for p in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
   ip netns delete "$NS" 2>/dev/null
@@ -132,7 +132,7 @@ maxConnectionsPerWorkload: 9500
 maxConnectionsPerSource: 9500
 reservedConnectionsPercent: 0
 CFG
-inns bash -c "ulimit -n 20000; exec $JAVA -XX:+ExitOnOutOfMemoryError -Xms64m -Xmx160m -XX:+UseSerialGC -XX:PerMethodTrapLimit=0 -XX:-UseTypeSpeculation -Xss512k -XX:MaxDirectMemorySize=96m -jar $ROOT/$JAR run --config $WORK/agent.yaml" > "$WORK/agent.log" 2>&1 &
+inns bash -c "ulimit -n 20000; exec $JAVA ${EXTRA_JVM:-} -XX:+ExitOnOutOfMemoryError -Xms64m -Xmx160m -XX:+UseSerialGC -XX:PerMethodTrapLimit=0 -XX:-UseTypeSpeculation -Xss512k -XX:MaxDirectMemorySize=96m -jar $ROOT/$JAR run --config $WORK/agent.yaml" > "$WORK/agent.log" 2>&1 &
 AGENT=$!; PIDS+=($AGENT)
 for i in $(seq 1 150); do inns curl -sf --max-time 1 "http://127.0.0.1:15021/healthz/ready" >/dev/null 2>&1 && break; sleep 0.2; done
 inns curl -sf --max-time 1 "http://127.0.0.1:15021/healthz/ready" >/dev/null || { cat "$WORK/agent.log"; echo "bench: agent not ready"; exit 1; }
@@ -163,8 +163,8 @@ run_hey() { # target round: ~1,000 req/s (16 workers x 62.5 req/s)
   echo -e "hey\t$1\t$2\t-\t${p50:-nan}\t${p99:-nan}\t-" >> "$RES"
 }
 
-echo "bench-l7: warm-up round (discarded)"
-for t in "${TARGETS[@]}"; do inns wrk -t1 -c32 -d3s "${URL[$t]}" >/dev/null; done
+echo "bench-l7: warm-up round (discarded; 10 s each, so the JIT has compiled the L7 path before it is measured)"
+for t in "${TARGETS[@]}"; do inns wrk -t1 -c32 -d${WARM_SECS:-10}s "${URL[$t]}" >/dev/null; done
 for r in $(seq 1 "$ROUNDS"); do
   echo "bench-l7: round $r/$ROUNDS"
   for t in "${TARGETS[@]}"; do run_wrk c32 "$t" "$r" -t1 -c32; done

@@ -7,6 +7,7 @@ import dev.ferry.agent.connection.RequestRecord;
 import dev.ferry.agent.connection.WorkloadNames;
 import dev.ferry.agent.connector.ConnectRequest;
 import dev.ferry.agent.connector.Connector;
+import dev.ferry.agent.observability.RequestMetrics;
 import dev.ferry.mesh.Endpoint;
 import dev.ferry.mesh.Workload;
 import dev.ferry.mesh.route.HttpRouteRule;
@@ -63,6 +64,7 @@ final class Exchange implements Attempt.Events {
     private final HttpConnection conn;
     private final ChannelHandlerContext ctx;
     private final Owner owner;
+    private final SeriesCache series;
     final HttpRequest request;
     final String requestId;
     final boolean keepAlive;
@@ -105,8 +107,10 @@ final class Exchange implements Attempt.Events {
             HttpConnection conn,
             ChannelHandlerContext ctx,
             Owner owner,
+            SeriesCache series,
             HttpRequest request,
             String requestId) {
+        this.series = series;
         this.http = http;
         this.conn = conn;
         this.ctx = ctx;
@@ -533,9 +537,13 @@ final class Exchange implements Attempt.Events {
         long durationNanos = http.ticker().nanoTime() - startNanos;
         ConnectionRecord record = conn.session().record();
         Endpoint endpoint = lastTried;
-        http.metrics()
-                .finished(
-                        labels(record, endpoint), status, "", flags, durationNanos / 1e6, requestBytes, responseBytes);
+        var service = plan == null ? conn.addressed().service() : plan.binding().service();
+        RequestMetrics.Series s = series.get(service, endpoint, status, flags);
+        if (s == null) {
+            s = http.metrics().series(labels(record, endpoint), status, "", flags);
+            series.put(service, endpoint, status, flags, s);
+        }
+        s.observe(durationNanos / 1e6, requestBytes, responseBytes);
         String upstreamHost = endpoint == null
                 ? null
                 : endpoint.address().getAddress().getHostAddress() + ":"

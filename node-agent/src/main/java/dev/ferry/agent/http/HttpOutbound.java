@@ -75,7 +75,8 @@ public record HttpOutbound(
         while (pipeline.last() != null) {
             pipeline.removeLast(); // the connection core's placeholder (nothing was read yet: AUTO_READ is off)
         }
-        RequestHeadTimer head = new RequestHeadTimer(timers, c.session(), headTimeout.toNanos(), idleTimeout.toNanos());
+        RequestHeadTimer head =
+                new RequestHeadTimer(timers, ticker, c.session(), headTimeout.toNanos(), idleTimeout.toNanos());
         pipeline.addLast("head-timer", head);
         pipeline.addLast(
                 "http",

@@ -23,7 +23,6 @@ import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
-import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +45,8 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
     private ChannelHandlerContext ctx;
     /** The head-read and idle timer in front of the codec. */
     private final RequestHeadTimer head;
+
+    private final SeriesCache series = new SeriesCache();
     /** A request was refused: the connection is closing and reads nothing more. */
     private boolean refused;
 
@@ -107,10 +108,10 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
         head.requestStarted();
         String requestId = req.headers().get("x-request-id");
         if (requestId == null || requestId.isEmpty()) {
-            requestId = UUID.randomUUID().toString();
+            requestId = RequestIds.next();
             req.headers().set("x-request-id", requestId);
         }
-        current = new Exchange(http, conn, ctx, this, req, requestId);
+        current = new Exchange(http, conn, ctx, this, series, req, requestId);
         current.start(router.plan(http.snapshot().get(), conn.addressed(), clientNamespace(), conn.sourceIp(), req));
     }
 

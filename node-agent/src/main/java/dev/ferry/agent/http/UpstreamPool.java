@@ -19,7 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * handled on its own loop, the one that owns its part of the pool).
  */
 final class UpstreamPool {
-    static final int MAX_IDLE_PER_KEY = 64;
+    static final int MAX_IDLE_PER_KEY = 1024;
 
     record Key(InetSocketAddress target, Connector connector, String source, InetAddress sourceIp) {}
 

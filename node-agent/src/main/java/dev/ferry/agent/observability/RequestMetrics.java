@@ -1,6 +1,8 @@
 package dev.ferry.agent.observability;
 
 import dev.ferry.agent.connection.ConnectionLabels;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
+import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -88,15 +90,38 @@ public final class RequestMetrics {
             double durationMs,
             long requestSize,
             long responseSize) {
+        series(labels, code, grpcStatus, responseFlags).observe(durationMs, requestSize, responseSize);
+    }
+
+    /**
+     * The four series of one label set, looked up once: a keep-alive connection's requests mostly share their labels,
+     * so the caller keeps the series and skips four lookups of fourteen label values per request.
+     */
+    public Series series(ConnectionLabels labels, int code, String grpcStatus, String responseFlags) {
         String[] tcp = labels.values(responseFlags);
         String[] v = new String[tcp.length + 2];
         System.arraycopy(tcp, 0, v, 0, tcp.length);
         v[tcp.length] = code == 0 ? "0" : Integer.toString(code);
         v[tcp.length + 1] = grpcStatus;
-        requests.labelValues(v).inc();
-        duration.labelValues(v).observe(durationMs);
-        requestBytes.labelValues(v).observe(requestSize);
-        responseBytes.labelValues(v).observe(responseSize);
+        return new Series(
+                requests.labelValues(v),
+                duration.labelValues(v),
+                requestBytes.labelValues(v),
+                responseBytes.labelValues(v));
+    }
+
+    /** One label set's request counter and histograms. */
+    public record Series(
+            CounterDataPoint requests,
+            DistributionDataPoint duration,
+            DistributionDataPoint requestBytes,
+            DistributionDataPoint responseBytes) {
+        public void observe(double durationMs, long requestSize, long responseSize) {
+            requests.inc();
+            duration.observe(durationMs);
+            requestBytes.observe(requestSize);
+            responseBytes.observe(responseSize);
+        }
     }
 
     /**
