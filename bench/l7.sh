@@ -21,26 +21,11 @@ PIDS=()
 mkdir -p "$ROOT/bench/results"
 OUT=$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)-l7.md
 
-cleanup() {
-  set +e
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in $(ip netns pids "$NS" 2>/dev/null); do kill "$p" 2>/dev/null; done
-  sleep "${STOP_WAIT:-0.5}" # a profiler given in EXTRA_JVM writes its output at exit
-  for p in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  ip netns delete "$NS" 2>/dev/null
-  rm -rf "$WORK"
-}
+. "$ROOT/bench/common.sh"
 trap cleanup EXIT INT TERM
-inns() { ip netns exec "$NS" "$@"; }
 for t in wrk hey haproxy nginx nft; do command -v $t >/dev/null || { echo "bench: $t missing (make deps)"; exit 1; }; done
 
-ip netns add "$NS"
-inns ip link set lo up
-inns ip link add eth0 type veth peer name eth0-peer
-inns ip link set eth0 up; inns ip link set eth0-peer up
-inns ip addr add 10.244.0.5/24 dev eth0
-inns ip route add 10.96.0.0/16 dev eth0
+bench_namespace
 cat > "$WORK/redirect.nft" <<'NFT'
 table ip ferry {
   chain output {
@@ -52,15 +37,7 @@ table ip ferry {
 NFT
 inns nft -f "$WORK/redirect.nft"
 
-mkdir -p "$WORK/tmp"
-cat > "$WORK/nginx.conf" <<NGX
-user root; worker_processes 1; master_process off; daemon off; pid $WORK/nginx.pid; error_log stderr error;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 10000000; client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp;
-  fastcgi_temp_path $WORK/tmp; uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp;
-  server { listen 10.244.0.5:8080 backlog=4096; location / { return 200 "ok"; } } }
-NGX
-inns nginx -c "$WORK/nginx.conf" -e stderr & PIDS+=($!)
+bench_nginx
 cat > "$WORK/haproxy.cfg" <<HAP
 global
   nbthread 1
@@ -138,13 +115,11 @@ for i in $(seq 1 150); do inns curl -sf --max-time 1 "http://127.0.0.1:15021/hea
 inns curl -sf --max-time 1 "http://127.0.0.1:15021/healthz/ready" >/dev/null || { cat "$WORK/agent.log"; echo "bench: agent not ready"; exit 1; }
 inns curl -sf --max-time 2 http://10.96.0.10/api/x >/dev/null || { cat "$WORK/agent.log"; echo "bench: L7 path not answering"; exit 1; }
 
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat"; }
 JA=$(pgrep -P "$AGENT" java || echo "$AGENT"); JH=$(pgrep -n haproxy)
 declare -A URL=( [direct]=http://10.244.0.5:8080/api/items [ferry_l7]=http://10.96.0.10/api/items [ferry_l4]=http://10.96.0.20/api/items [haproxy]=http://127.0.0.1:16080/api/items )
 declare -A PROC=( [direct]="" [ferry_l7]=$JA [ferry_l4]=$JA [haproxy]=$JH )
 TARGETS=(direct ferry_l7 ferry_l4 haproxy)
 RES=$WORK/results.tsv; : > "$RES"
-ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us/,"",v); printf "%.3f", v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v); printf "%.3f", v} else if (v ~ /s$/) {sub(/s/,"",v); printf "%.3f", v*1000} else print v }'; }
 
 run_wrk() { # kind target round wrk-args...
   local kind=$1 t=$2 r=$3; shift 3

@@ -23,27 +23,11 @@ PIDS=()
 mkdir -p "$ROOT/bench/results"
 OUT=$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ).md
 
-cleanup() {
-  set +e
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  # everything left in our namespace was started by this script
-  for p in $(ip netns pids "$NS" 2>/dev/null); do kill "$p" 2>/dev/null; done
-  sleep 0.5
-  for p in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  ip netns delete "$NS" 2>/dev/null
-  rm -rf "$WORK"
-}
+. "$ROOT/bench/common.sh"
 trap cleanup EXIT INT TERM
-inns() { ip netns exec "$NS" "$@"; }
 for t in wrk iperf3 haproxy nginx nft; do command -v $t >/dev/null || { echo "bench: $t missing (make deps)"; exit 1; }; done
 
-ip netns add "$NS"
-inns ip link set lo up
-inns ip link add eth0 type veth peer name eth0-peer
-inns ip link set eth0 up; inns ip link set eth0-peer up
-inns ip addr add 10.244.0.5/24 dev eth0
-inns ip route add 10.96.0.0/16 dev eth0
+bench_namespace
 cat > "$WORK/redirect.nft" <<'NFT'
 table ip ferry {
   chain output {
@@ -57,15 +41,7 @@ table ip ferry {
 NFT
 inns nft -f "$WORK/redirect.nft"
 
-mkdir -p "$WORK/tmp"
-cat > "$WORK/nginx.conf" <<NGX
-user root; worker_processes 1; master_process off; daemon off; pid $WORK/nginx.pid; error_log stderr error;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 10000000; client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp;
-  fastcgi_temp_path $WORK/tmp; uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp;
-  server { listen 10.244.0.5:8080 backlog=4096; location / { return 200 "ok"; } } }
-NGX
-inns nginx -c "$WORK/nginx.conf" -e stderr & PIDS+=($!)
+bench_nginx
 inns iperf3 -s -B 10.244.0.5 -p 5201 >/dev/null 2>&1 & PIDS+=($!)
 cat > "$WORK/haproxy.cfg" <<HAP
 global
@@ -167,8 +143,6 @@ start_agent B epoll 15011 15016 15010 15030 15031
 start_agent C epoll 15041 15046 15040 15050 15051 splice
 sleep 1
 
-# CPU seconds used by a process so far (utime+stime, clock ticks -> s)
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat"; }
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 agent_jvm_pid() { pgrep -P "$1" java || echo "$1"; }
 JA=$(agent_jvm_pid "$AGENT_A"); JB=$(agent_jvm_pid "$AGENT_B"); JC=$(agent_jvm_pid "$AGENT_C"); JH=$(pgrep -n haproxy)
@@ -195,7 +169,6 @@ run_wrk() { # target round
   p50=$(awk '$1=="50%" {print $2}' <<<"$out"); p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   echo -e "wrk\t$1\t$2\t$rps\t$(ms "$p50")\t$(ms "$p99")\t$(awk -v a="$c0" -v b="$c1" -v n="$reqs" 'BEGIN{ if (n>0) printf "%.2f", (b-a)*1e6/n; else print "-"}')" >> "$RES"
 }
-ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us/,"",v); printf "%.3f", v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v); printf "%.3f", v} else if (v ~ /s$/) {sub(/s/,"",v); printf "%.3f", v*1000} else print v }'; }
 run_hey() { # target round: fixed rate, ~1,000 req/s (16 workers x 62.5 req/s), latency at a realistic load
   local out p50 p99
   out=$(inns hey -c 16 -q 62.5 -z ${WRK_SECS}s "${URL[$1]}")

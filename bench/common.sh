@@ -1,0 +1,43 @@
+# Shared by the bench harnesses (sourced): the namespace, cleanup, and the measuring helpers. The caller sets NS,
+# WORK and PIDS before sourcing.
+
+cleanup() {
+  set +e
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  # everything left in our namespace was started by this script
+  for p in $(ip netns pids "$NS" 2>/dev/null); do kill "$p" 2>/dev/null; done
+  sleep "${STOP_WAIT:-0.5}" # a profiler given in EXTRA_JVM writes its output at exit
+  for p in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  ip netns delete "$NS" 2>/dev/null
+  rm -rf "$WORK"
+}
+inns() { ip netns exec "$NS" "$@"; }
+
+# The namespace with the "pod" 10.244.0.5 on a veth and the service range routed to it.
+bench_namespace() {
+  ip netns add "$NS"
+  inns ip link set lo up
+  inns ip link add eth0 type veth peer name eth0-peer
+  inns ip link set eth0 up; inns ip link set eth0-peer up
+  inns ip addr add 10.244.0.5/24 dev eth0
+  inns ip route add 10.96.0.0/16 dev eth0
+}
+
+# nginx on the pod address answering 200 "ok" to everything, in the background.
+bench_nginx() {
+  mkdir -p "$WORK/tmp"
+  cat > "$WORK/nginx.conf" <<NGX
+user root; worker_processes 1; master_process off; daemon off; pid $WORK/nginx.pid; error_log stderr error;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 10000000; client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp;
+  fastcgi_temp_path $WORK/tmp; uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp;
+  server { listen 10.244.0.5:8080 backlog=4096; location / { return 200 "ok"; } } }
+NGX
+  inns nginx -c "$WORK/nginx.conf" -e stderr & PIDS+=($!)
+}
+
+# CPU seconds used by a process so far (utime+stime, clock ticks -> s)
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat"; }
+# wrk's latency (e.g. 812.00us, 1.20ms, 2.00s) in ms
+ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us/,"",v); printf "%.3f", v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v); printf "%.3f", v} else if (v ~ /s$/) {sub(/s/,"",v); printf "%.3f", v*1000} else print v }'; }
