@@ -239,7 +239,7 @@ public final class Agent implements AutoCloseable {
                 snapshot::get,
                 authz::get,
                 new DestinationResolver(config.unknownDestination(), config.nodeName(), own),
-                balancer,
+                requestBalancer,
                 originalDestination,
                 hostSockets,
                 registry,

@@ -8,9 +8,16 @@ import dev.ferry.agent.connector.ConnectRequest;
 import dev.ferry.agent.connector.Connector;
 import dev.ferry.agent.http.HttpConnection;
 import dev.ferry.agent.routing.Destination;
+import dev.ferry.agent.routing.EndpointLoad;
+import dev.ferry.agent.routing.Hashing;
+import dev.ferry.agent.routing.RequestBalancer;
 import dev.ferry.mesh.AppProtocol;
 import dev.ferry.mesh.Endpoint;
+import dev.ferry.mesh.MeshSnapshot;
+import dev.ferry.mesh.ServiceBinding;
 import dev.ferry.mesh.Workload;
+import dev.ferry.mesh.lb.LoadBalancing;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 
 /**
@@ -19,6 +26,25 @@ import java.net.InetSocketAddress;
  */
 final class OutboundPath {
     private OutboundPath() {}
+
+    /**
+     * The endpoint of a connection, by the Service's DestinationRule as for a request: a hash on the source IP keeps
+     * a client on one endpoint; a header or query key does not exist at L4, so those connections are spread at
+     * random (as a request without its key); least-request and peak-EWMA count open connections (a connection's
+     * lifetime is not a latency). The endpoint's count drops when the client's side closes.
+     */
+    private static Endpoint pick(
+            RelayContext ctx, MeshSnapshot snapshot, ServiceBinding binding, Workload owner, InetAddress sourceIp) {
+        LoadBalancing lb = snapshot.loadBalancing(
+                binding.service(), binding.port().port(), owner == null ? null : owner.namespace());
+        if (lb == LoadBalancing.Simple.PEAK_EWMA) {
+            lb = LoadBalancing.Simple.LEAST_REQUEST;
+        }
+        long key = lb instanceof LoadBalancing.ConsistentHash h && h.key() instanceof LoadBalancing.HashKey.SourceIp
+                ? Hashing.of(sourceIp.getAddress())
+                : RequestBalancer.NO_KEY;
+        return ctx.balancer().pick(binding, lb, key, null);
+    }
 
     static void start(RelayContext ctx, RelaySession session, Workload owner) {
         ConnectionRecord record = session.record();
@@ -33,7 +59,8 @@ final class OutboundPath {
         if (original == null) {
             return;
         }
-        Destination dest = ctx.resolver().outbound(ctx.snapshot().get(), original);
+        MeshSnapshot snapshot = ctx.snapshot().get();
+        Destination dest = ctx.resolver().outbound(snapshot, original);
         InetSocketAddress target;
         Workload destination;
         Delivery delivery;
@@ -54,7 +81,8 @@ final class OutboundPath {
                 return;
             }
             case Destination.ToService s -> {
-                Endpoint e = ctx.balancer().pick(s.binding());
+                Endpoint e =
+                        pick(ctx, snapshot, s.binding(), owner, record.source().getAddress());
                 if (e == null) {
                     record.delivery(s.delivery(ctx.clusterDomain()));
                     session.open(ConnectionLabels.of(record));
@@ -67,6 +95,9 @@ final class OutboundPath {
                 target = e.address();
                 destination = e.workload();
                 delivery = s.sentTo(e, ctx.clusterDomain());
+                EndpointLoad load = ctx.balancer().load(e);
+                load.started();
+                session.downstream().closeFuture().addListener(f -> load.released());
             }
             case Destination.ToWorkload w -> {
                 target = w.address();

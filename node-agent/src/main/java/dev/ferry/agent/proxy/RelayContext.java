@@ -8,7 +8,7 @@ import dev.ferry.agent.net.OriginalDestination;
 import dev.ferry.agent.net.SocketFactory;
 import dev.ferry.agent.observability.Metrics;
 import dev.ferry.agent.routing.DestinationResolver;
-import dev.ferry.agent.routing.LoadBalancer;
+import dev.ferry.agent.routing.RequestBalancer;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.authz.PolicyEngine;
 import dev.ferry.time.Ticker;
@@ -29,7 +29,7 @@ public record RelayContext(
         Supplier<MeshSnapshot> snapshot,
         Supplier<PolicyEngine> authz,
         DestinationResolver resolver,
-        LoadBalancer balancer,
+        RequestBalancer balancer,
         OriginalDestination originalDestination,
         SocketFactory sockets,
         ConnectionRegistry registry,

@@ -40,6 +40,11 @@ public final class EndpointLoad {
         ewmaBits.set(Double.doubleToRawLongBits(next));
     }
 
+    /** A connection that {@link #started} is over (L4: its lifetime is no latency sample). */
+    public void released() {
+        active.decrementAndGet();
+    }
+
     public int active() {
         return active.get();
     }

@@ -12,7 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.random.RandomGenerator;
 
 /**
- * Picks the endpoint of each HTTP request by the Service's load-balancing policy (a DestinationRule's, else
+ * Picks the endpoint of each HTTP request (and of each L4 connection) by the Service's load-balancing policy (a DestinationRule's, else
  * least-request): round robin, least-request and peak-EWMA by the power of two choices, random, ring hash or Maglev
  * on a key. Called on event loops concurrently; nothing here locks or blocks. What outlives a snapshot (cursors,
  * per-endpoint load, hash tables) is keyed by Service port or endpoint address and pruned when a snapshot is applied.

@@ -64,6 +64,21 @@ class HttpRoutingNetnsTest {
                         + service("flaky", "10.96.0.24", "{app: echo, version: flaky}")
                         + service("storm", "10.96.0.25", "{app: echo, version: flaky}")
                         + """
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: tcp-echo, namespace: test}
+                spec: {clusterIP: 10.96.0.26, ports: [{port: 81, targetPort: 8080}], selector: {app: echo, version: v1}}
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: DestinationRule
+                metadata: {name: tcp-echo, namespace: test}
+                spec:
+                  host: tcp-echo.test.svc.cluster.local
+                  trafficPolicy: {loadBalancer: {consistentHash: {useSourceIp: true}}}
+                ---
+                """
+                        + """
                 apiVersion: gateway.networking.k8s.io/v1
                 kind: HTTPRoute
                 metadata: {name: echo, namespace: test}
@@ -551,5 +566,20 @@ class HttpRoutingNetnsTest {
                 .contains("rid=keep-me-1 ");
         assertThat(curl("http://10.96.0.23/trace"))
                 .containsPattern("rid=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12} ");
+    }
+
+    /**
+     * An unnamed TCP port stays on the L4 path, and its DestinationRule applies per connection: hashed on the
+     * source IP, every connection of the one client lands on the same endpoint (round robin would alternate).
+     */
+    @Test
+    void aDestinationRuleAppliesToL4ConnectionsToo() throws Exception {
+        java.util.Set<String> eps = new java.util.HashSet<>();
+        for (int i = 0; i < 8; i++) {
+            // a new connection each time, relayed as bytes: nginx sees Ferry's L4 path, not its HTTP layer
+            String out = curl("-H", "Connection: close", "http://10.96.0.26:81/l4");
+            eps.add(out.replaceAll(".* ep=(\\S+) .*\\n?", "$1"));
+        }
+        assertThat(eps).hasSize(1);
     }
 }

@@ -11,6 +11,7 @@ import dev.ferry.agent.connection.RelayTimers;
 import dev.ferry.agent.net.SocketFactory;
 import dev.ferry.agent.observability.Metrics;
 import dev.ferry.agent.routing.DestinationResolver;
+import dev.ferry.agent.routing.RequestBalancer;
 import dev.ferry.agent.routing.RoundRobinBalancer;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.time.Ticker;
@@ -49,7 +50,7 @@ class RelayHandlerTest {
                 MeshSnapshot::empty,
                 dev.ferry.mesh.authz.PolicyEngine::empty,
                 new DestinationResolver(UnknownDestination.PASSTHROUGH, "n", Set.of()),
-                new RoundRobinBalancer(),
+                new RequestBalancer(new RoundRobinBalancer(), new java.util.Random(1)),
                 ch -> new InetSocketAddress(1),
                 (SocketFactory) null,
                 registry,
