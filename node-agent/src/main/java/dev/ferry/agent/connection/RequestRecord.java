@@ -6,7 +6,8 @@ import java.time.Instant;
  * One finished HTTP request, for the access log: what the client asked, where it went, how it ended.
  *
  * @param responseFlags Envoy's flags ({@code -} when none): {@code NR} no route, {@code UH} no healthy upstream,
- *     {@code UF} upstream connect failure, {@code UC} upstream closed early, {@code DC} downstream closed early
+ *     {@code UF} upstream connect failure, {@code UC} upstream closed early, {@code UT} timed out, {@code DC}
+ *     downstream closed early
  * @param upstreamHost the endpoint's {@code ip:port}, or null when none was chosen
  */
 public record RequestRecord(

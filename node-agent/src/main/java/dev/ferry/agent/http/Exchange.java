@@ -1,10 +1,8 @@
 package dev.ferry.agent.http;
 
 import dev.ferry.agent.connection.CloseReason;
-import dev.ferry.agent.connection.ConnectionLabels;
 import dev.ferry.agent.connection.ConnectionRecord;
 import dev.ferry.agent.connection.RequestRecord;
-import dev.ferry.agent.connection.WorkloadNames;
 import dev.ferry.agent.connector.ConnectRequest;
 import dev.ferry.agent.connector.Connector;
 import dev.ferry.agent.observability.RequestMetrics;
@@ -540,7 +538,7 @@ final class Exchange implements Attempt.Events {
         var service = plan == null ? conn.addressed().service() : plan.binding().service();
         RequestMetrics.Series s = series.get(service, endpoint, status, flags);
         if (s == null) {
-            s = http.metrics().series(labels(record, endpoint), status, "", flags);
+            s = http.metrics().series(RequestLabels.of(http, conn, service, endpoint), status, "", flags);
             series.put(service, endpoint, status, flags, s);
         }
         s.observe(durationNanos / 1e6, requestBytes, responseBytes);
@@ -566,28 +564,6 @@ final class Exchange implements Attempt.Events {
                                 requestId,
                                 requestBytes,
                                 responseBytes));
-    }
-
-    /** The connection's labels with this request's destination: the backend Service and endpoint chosen. */
-    private ConnectionLabels labels(ConnectionRecord record, Endpoint endpoint) {
-        ConnectionLabels base = ConnectionLabels.base(record);
-        var service = plan == null ? conn.addressed().service() : plan.binding().service();
-        Workload dest = endpoint == null ? null : endpoint.workload();
-        boolean mtls = endpoint != null
-                && conn.connectors().forOutbound(conn.source(), dest)
-                        != conn.connectors().plain();
-        return new ConnectionLabels(
-                base.reporter(),
-                base.sourceWorkload(),
-                base.sourceWorkloadNamespace(),
-                mtls ? conn.source().identity(http.trustDomain()).uri() : base.sourcePrincipal(),
-                service.hostname(http.clusterDomain()),
-                service.namespace(),
-                dest == null ? ConnectionLabels.UNKNOWN : WorkloadNames.of(dest),
-                dest == null ? ConnectionLabels.UNKNOWN : dest.namespace(),
-                mtls ? dest.identity(http.trustDomain()).uri() : ConnectionLabels.UNKNOWN,
-                "http",
-                mtls ? "mutual_tls" : base.connectionSecurityPolicy());
     }
 
     static long estimateHead(HttpHeaders h) {

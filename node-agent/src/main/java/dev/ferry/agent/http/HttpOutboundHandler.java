@@ -223,6 +223,10 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
         head.over();
         FullHttpResponse r = text(status, status.reasonPhrase() + "\n");
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        // counted as Envoy counts it: a request with a downstream protocol error (DPE), to the Service addressed
+        http.metrics()
+                .series(RequestLabels.of(http, conn, conn.addressed().service(), null), status.code(), "", "DPE")
+                .observe(0, 0, r.content().readableBytes());
         ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
         conn.session().record().close(CloseReason.DOWNSTREAM_ABORT, "bad request: " + reason);
     }

@@ -467,6 +467,9 @@ class HttpRoutingNetnsTest {
                 "a bad header name|GET / HTTP/1.1\\r\\nHost: a\\r\\nX[A]: b\\r\\n\\r\\n"
             })
     void smugglingAndBadFramingAre400AndClose(String name, String request) throws Exception {
+        Map<String, String> dpe = Map.of(
+                "destination_service", "plain.test.svc.cluster.local", "response_code", "400", "response_flags", "DPE");
+        double before = PromText.sum(agent.scrape(), "istio_requests_total", dpe);
         Path raw = dir.resolve("raw.bin");
         Files.writeString(
                 raw, request.replace("\\r", "\r").replace("\\n", "\n") + "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n");
@@ -475,6 +478,8 @@ class HttpRoutingNetnsTest {
         // answered by Ferry, before any upstream saw it (nginx would reject most of these itself)
         assertThat(out).as(name).startsWith("HTTP/1.1 400").contains("closed").doesNotContainIgnoringCase("nginx");
         assertThat(out.split("HTTP/1\\.1 ", -1)).as(name + ": one answer only").hasSize(2);
+        // counted, as Envoy counts a downstream protocol error
+        assertThat(PromText.sum(agent.scrape(), "istio_requests_total", dpe)).isEqualTo(before + 1);
     }
 
     private static long closedAfter(String out) {
