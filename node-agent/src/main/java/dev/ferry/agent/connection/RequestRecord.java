@@ -8,7 +8,7 @@ import java.time.Instant;
  * @param responseFlags Envoy's flags ({@code -} when none): {@code NR} no route, {@code UH} no healthy upstream,
  *     {@code UF} upstream connect failure, {@code UC} upstream closed early, {@code UT} timed out, {@code DC}
  *     downstream closed early
- * @param upstreamHost the endpoint's {@code ip:port}, or null when none was chosen
+ * @param upstreamHost the endpoint, or null when none was chosen (formatted only by a log that writes it)
  */
 public record RequestRecord(
         Instant start,
@@ -19,7 +19,7 @@ public record RequestRecord(
         int responseCode,
         String responseFlags,
         long durationMs,
-        String upstreamHost,
+        java.net.InetSocketAddress upstreamHost,
         String route,
         int attempts,
         String requestId,

@@ -108,11 +108,11 @@ final class Exchange implements Attempt.Events {
             SeriesCache series,
             HttpRequest request,
             String requestId) {
-        this.series = series;
         this.http = http;
         this.conn = conn;
         this.ctx = ctx;
         this.owner = owner;
+        this.series = series;
         this.request = request;
         this.requestId = requestId;
         this.keepAlive = HttpUtil.isKeepAlive(request);
@@ -542,10 +542,7 @@ final class Exchange implements Attempt.Events {
             series.put(service, endpoint, status, flags, s);
         }
         s.observe(durationNanos / 1e6, requestBytes, responseBytes);
-        String upstreamHost = endpoint == null
-                ? null
-                : endpoint.address().getAddress().getHostAddress() + ":"
-                        + endpoint.address().getPort();
+
         http.observer()
                 .request(
                         record,
@@ -558,7 +555,7 @@ final class Exchange implements Attempt.Events {
                                 status,
                                 flags,
                                 durationNanos / 1_000_000,
-                                upstreamHost,
+                                endpoint == null ? null : endpoint.address(),
                                 plan == null ? null : plan.route(),
                                 attempts,
                                 requestId,

@@ -1,6 +1,5 @@
 package dev.ferry.agent.http;
 
-import dev.ferry.agent.routing.Hashing;
 import dev.ferry.agent.routing.RequestBalancer;
 import dev.ferry.mesh.Endpoint;
 import dev.ferry.mesh.MeshSnapshot;
@@ -127,8 +126,7 @@ final class HttpRouter {
         if (value == null) {
             return RequestBalancer.NO_KEY;
         }
-        long k = Hashing.of(value);
-        return k == RequestBalancer.NO_KEY ? 1 : k;
+        return RequestBalancer.key(value);
     }
 
     /** A weighted random choice; null when no backend has a weight. */

@@ -28,7 +28,13 @@ final class UpstreamPool {
      */
     record Key(InetSocketAddress target, Connector connector, String source, InetAddress sourceIp, int hash) {
         Key(InetSocketAddress target, Connector connector, String source, InetAddress sourceIp) {
-            this(target, connector, source, sourceIp, Objects.hash(target, connector, source, sourceIp));
+            this(
+                    target,
+                    connector,
+                    source,
+                    sourceIp,
+                    ((target.hashCode() * 31 + connector.hashCode()) * 31 + source.hashCode()) * 31
+                            + Objects.hashCode(sourceIp));
         }
 
         @Override

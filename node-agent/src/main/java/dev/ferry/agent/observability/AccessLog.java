@@ -58,7 +58,12 @@ public final class AccessLog implements ConnectionObserver {
         m.put("response_code", r.responseCode());
         m.put("response_flags", r.responseFlags());
         m.put("duration", r.durationMs());
-        m.put("upstream_host", r.upstreamHost());
+        m.put(
+                "upstream_host",
+                r.upstreamHost() == null
+                        ? null
+                        : r.upstreamHost().getAddress().getHostAddress() + ":"
+                                + r.upstreamHost().getPort());
         m.put("route_name", r.route());
         m.put("attempts", r.attempts());
         m.put("x_request_id", r.requestId());

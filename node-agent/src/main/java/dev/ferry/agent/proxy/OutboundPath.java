@@ -9,7 +9,6 @@ import dev.ferry.agent.connector.Connector;
 import dev.ferry.agent.http.HttpConnection;
 import dev.ferry.agent.routing.Destination;
 import dev.ferry.agent.routing.EndpointLoad;
-import dev.ferry.agent.routing.Hashing;
 import dev.ferry.agent.routing.RequestBalancer;
 import dev.ferry.mesh.AppProtocol;
 import dev.ferry.mesh.Endpoint;
@@ -41,7 +40,7 @@ final class OutboundPath {
             lb = LoadBalancing.Simple.LEAST_REQUEST;
         }
         long key = lb instanceof LoadBalancing.ConsistentHash h && h.key() instanceof LoadBalancing.HashKey.SourceIp
-                ? Hashing.of(sourceIp.getAddress())
+                ? RequestBalancer.key(sourceIp.getHostAddress()) // as for a request: a client keeps its endpoint
                 : RequestBalancer.NO_KEY;
         return ctx.balancer().pick(binding, lb, key, null);
     }

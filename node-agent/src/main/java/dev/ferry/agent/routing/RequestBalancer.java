@@ -26,6 +26,12 @@ public final class RequestBalancer {
     private final ConcurrentHashMap<InetSocketAddress, EndpointLoad> loads = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, HashTable> tables = new ConcurrentHashMap<>();
 
+    /** The hash key of a value (a header, a parameter, a source IP in text form), never {@link #NO_KEY}. */
+    public static long key(String value) {
+        long k = Hashing.of(value);
+        return k == NO_KEY ? 1 : k;
+    }
+
     public RequestBalancer(RoundRobinBalancer roundRobin, RandomGenerator random) {
         this.roundRobin = roundRobin;
         this.random = random;
