@@ -27,6 +27,9 @@ public final class MeshSnapshot {
     private final List<Service> services;
     private final Map<InetAddress, Workload> workloadsByIp;
     private final Map<InetSocketAddress, ServiceBinding> bindingsByVip;
+    /** Pod address and target port → the protocol a Service declares for it; only ports some Service calls HTTP. */
+    private final Map<InetSocketAddress, AppProtocol> httpTargets;
+
     private final Map<String, List<Workload>> workloadsByNode;
     private final List<AuthorizationPolicy> policies;
     private final List<PeerAuthentication> peerAuthentications;
@@ -54,6 +57,7 @@ public final class MeshSnapshot {
         this.services = List.copyOf(services);
         this.workloadsByIp = indexByIp(this.workloads);
         this.bindingsByVip = indexBindings(this.services, this.workloads);
+        this.httpTargets = indexHttpTargets(this.services, this.workloads);
         this.workloadsByNode = indexByNode(this.workloads);
     }
 
@@ -175,6 +179,15 @@ public final class MeshSnapshot {
         return bindingsByVip.get(vipAndPort);
     }
 
+    /**
+     * The protocol of a pod's port as the Services selecting it declare it: HTTP (or HTTP/2, gRPC) when any of them
+     * does — so a port that one Service calls HTTP is parsed for L7 policy even if another calls it TCP (a policy
+     * must not be stepped around by the choice of Service) — TCP otherwise.
+     */
+    public AppProtocol inboundProtocol(InetSocketAddress podAndPort) {
+        return httpTargets.getOrDefault(podAndPort, AppProtocol.TCP);
+    }
+
     public List<Workload> workloadsOnNode(String node) {
         return workloadsByNode.getOrDefault(node, List.of());
     }
@@ -216,6 +229,33 @@ public final class MeshSnapshot {
         Map<String, List<Workload>> frozen = new HashMap<>();
         byNode.forEach((k, v) -> frozen.put(k, List.copyOf(v)));
         return Map.copyOf(frozen);
+    }
+
+    /** Every selected pod (ready or not, headless Services too: all can be sent to directly) on an HTTP port. */
+    private static Map<InetSocketAddress, AppProtocol> indexHttpTargets(
+            List<Service> services, List<Workload> workloads) {
+        Map<InetSocketAddress, AppProtocol> out = new HashMap<>();
+        for (Service svc : services) {
+            for (ServicePort port : svc.ports()) {
+                AppProtocol p = AppProtocol.of(port);
+                if (!p.isHttp() || !"TCP".equals(port.protocol())) {
+                    continue;
+                }
+                for (Workload w : workloads) {
+                    if (!svc.selects(w.namespace(), w.labels())) {
+                        continue;
+                    }
+                    Optional<Integer> target = port.targetPort().resolve(w);
+                    if (target.isEmpty()) {
+                        continue;
+                    }
+                    for (InetAddress ip : w.ips()) {
+                        out.merge(new InetSocketAddress(ip, target.get()), p, (x, y) -> x.compareTo(y) >= 0 ? x : y);
+                    }
+                }
+            }
+        }
+        return Map.copyOf(out);
     }
 
     /** Endpoints as the endpoints controller derives them: selected, ready pods with an IP and the target port. */

@@ -49,6 +49,23 @@ public record AuthorizationPolicy(
         return true;
     }
 
+    /**
+     * Whether a rule reads a request's HTTP attributes (methods, paths, hosts, request headers), so that the
+     * workload's HTTP ports must be parsed for it to mean what it says. An invalid document reads none: it matches
+     * whole connections.
+     */
+    boolean needsHttp() {
+        if (!valid()) {
+            return false;
+        }
+        for (Rule r : rules) {
+            if (r.needsHttp()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Whether any rule matches; an ALLOW or DENY without rules matches nothing. */
     boolean matches(AuthzContext ctx) {
         if (!valid()) {

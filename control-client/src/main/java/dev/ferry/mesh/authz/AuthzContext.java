@@ -20,8 +20,20 @@ public record AuthzContext(
         int destinationPort,
         Http http) {
 
-    /** @param headers lower-case names */
+    /** @param headers lower-case names; a repeated header's values joined with {@code ,} (as Envoy presents them) */
     public record Http(String method, String path, String host, Map<String, String> headers) {}
+
+    /** The same connection with one request's attributes. */
+    public AuthzContext withHttp(Http request) {
+        return new AuthzContext(
+                sourceIp,
+                sourcePrincipal,
+                sourceNamespace,
+                workloadNamespace,
+                workloadLabels,
+                destinationPort,
+                request);
+    }
 
     public static AuthzContext plaintext(
             InetAddress sourceIp, String workloadNamespace, Map<String, String> workloadLabels, int port) {

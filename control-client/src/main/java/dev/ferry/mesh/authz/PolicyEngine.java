@@ -100,7 +100,24 @@ public final class PolicyEngine {
         return size;
     }
 
-    public Decision check(AuthzContext ctx) {
+    /**
+     * Whether a policy selecting the workload reads HTTP attributes: then its HTTP ports are parsed on the inbound
+     * path and every request is checked on its own ({@link #check} with {@link AuthzContext#http()} set).
+     */
+    public boolean needsHttp(String namespace, Map<String, String> labels) {
+        for (AuthorizationPolicy p : applicable(namespace, labels)) {
+            if (p.needsHttp()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The connection-level refusal that holds whatever a request says: plaintext to a port under STRICT mTLS.
+     * Null when there is none.
+     */
+    public Decision strictRefusal(AuthzContext ctx) {
         if (ctx.sourcePrincipal() == null && !peerAuthByNamespace.isEmpty()) {
             // STRICT is a rule of the engine, as in Istio: plaintext to a STRICT port is denied before any policy.
             MtlsMode m = mtlsMode(ctx.workloadNamespace(), ctx.workloadLabels(), ctx.destinationPort());
@@ -109,17 +126,30 @@ public final class PolicyEngine {
                         false, "plaintext refused: STRICT mTLS (" + m.policy() + ")", m.policy(), List.of());
             }
         }
+        return null;
+    }
+
+    private List<AuthorizationPolicy> applicable(String namespace, Map<String, String> labels) {
         List<AuthorizationPolicy> applicable = new ArrayList<>(4);
-        NamespacePolicies own = byNamespace.get(ctx.workloadNamespace());
+        NamespacePolicies own = byNamespace.get(namespace);
         if (own != null) {
-            own.collect(ctx.workloadLabels(), applicable);
+            own.collect(labels, applicable);
         }
-        if (!rootNamespace.equals(ctx.workloadNamespace())) {
+        if (!rootNamespace.equals(namespace)) {
             NamespacePolicies root = byNamespace.get(rootNamespace);
             if (root != null) {
-                root.collect(ctx.workloadLabels(), applicable);
+                root.collect(labels, applicable);
             }
         }
+        return applicable;
+    }
+
+    public Decision check(AuthzContext ctx) {
+        Decision strict = strictRefusal(ctx);
+        if (strict != null) {
+            return strict;
+        }
+        List<AuthorizationPolicy> applicable = applicable(ctx.workloadNamespace(), ctx.workloadLabels());
         if (applicable.isEmpty()) {
             return new Decision(true, "no policy applies", "", List.of());
         }

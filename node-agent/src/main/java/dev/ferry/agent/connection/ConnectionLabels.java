@@ -58,6 +58,22 @@ public record ConnectionLabels(
         };
     }
 
+    /** The same labels for a request of this connection parsed as {@code protocol} ({@code http}, {@code grpc}). */
+    public ConnectionLabels withProtocol(String protocol) {
+        return new ConnectionLabels(
+                reporter,
+                sourceWorkload,
+                sourceWorkloadNamespace,
+                sourcePrincipal,
+                destinationService,
+                destinationServiceNamespace,
+                destinationWorkload,
+                destinationWorkloadNamespace,
+                destinationPrincipal,
+                protocol,
+                connectionSecurityPolicy);
+    }
+
     /** Labels known from the listener alone (before or without a destination). */
     public static ConnectionLabels base(ConnectionRecord r) {
         Workload src = r.sourceWorkload();

@@ -30,6 +30,9 @@ public final class ConnectionRecord {
     private volatile String policyDecision = "none";
     private volatile String policy = "";
     private volatile AuthzContext authz;
+    /** Its requests are authorized one by one (an L7 policy selects the destination): no connection verdict. */
+    private volatile boolean perRequest;
+
     private volatile boolean mutualTls;
     private volatile CloseReason closeReason;
     private volatile String closeDetail = "";
@@ -164,6 +167,20 @@ public final class ConnectionRecord {
         authz = context;
         policy = decision.policy();
         policyDecision = decision.allowed() ? "allow" : "deny";
+    }
+
+    /**
+     * The connection is parsed as HTTP and each request checked on its own; only what holds for every request (STRICT
+     * mTLS) is decided, and re-decided when policies change, for the connection.
+     */
+    public void authorizedPerRequest(AuthzContext context) {
+        authz = context;
+        policyDecision = "per-request";
+        perRequest = true;
+    }
+
+    public boolean perRequest() {
+        return perRequest;
     }
 
     public CloseReason closeReason() {

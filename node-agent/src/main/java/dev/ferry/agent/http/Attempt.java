@@ -8,7 +8,6 @@ import dev.ferry.time.Ticker;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
@@ -100,7 +99,7 @@ final class Attempt implements UpstreamEvents {
                 .open(connect.request(endpoint, new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast("http", new HttpClientCodec(8192, 64 * 1024, 64 * 1024));
+                        ch.pipeline().addLast("http", Codecs.client());
                         ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, 90, TimeUnit.SECONDS));
                         ch.pipeline().addLast("upstream", h);
                     }

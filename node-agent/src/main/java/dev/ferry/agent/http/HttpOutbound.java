@@ -7,8 +7,6 @@ import dev.ferry.agent.routing.RequestBalancer;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.time.Ticker;
 import io.netty.channel.Channel;
-import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
@@ -78,14 +76,7 @@ public record HttpOutbound(
         RequestHeadTimer head =
                 new RequestHeadTimer(timers, ticker, c.session(), headTimeout.toNanos(), idleTimeout.toNanos());
         pipeline.addLast("head-timer", head);
-        pipeline.addLast(
-                "http",
-                new HttpServerCodec(new HttpDecoderConfig()
-                        .setMaxInitialLineLength(8192)
-                        .setMaxHeaderSize(maxHeaderBytes)
-                        .setMaxChunkSize(64 * 1024)
-                        .setStrictLineParsing(true)
-                        .setUseRfc9112TransferEncoding(true)));
+        pipeline.addLast("http", Codecs.server(maxHeaderBytes));
         pipeline.addLast(
                 "requests",
                 new HttpOutboundHandler(this, c, new HttpRouter(balancer, ThreadLocalRandom.current()), head));

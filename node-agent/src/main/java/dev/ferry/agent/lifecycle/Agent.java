@@ -22,6 +22,7 @@ import dev.ferry.agent.hbone.HboneConnector;
 import dev.ferry.agent.hbone.HboneTls;
 import dev.ferry.agent.health.EventLoopProbe;
 import dev.ferry.agent.health.Watchdog;
+import dev.ferry.agent.http.HttpInbound;
 import dev.ferry.agent.http.HttpOutbound;
 import dev.ferry.agent.http.RetryBudgets;
 import dev.ferry.agent.identity.CertificateManager;
@@ -272,7 +273,14 @@ public final class Agent implements AutoCloseable {
                                 config.trustDomain(),
                                 config.httpHeadTimeout(),
                                 config.httpIdleTimeout())
-                        : null);
+                        : null,
+                HttpInbound.of(
+                        metrics.requests(),
+                        accessLog,
+                        ticker,
+                        timers,
+                        config.httpHeadTimeout(),
+                        config.httpIdleTimeout()));
         relay = ctx;
         outbound = new CaptureListener(ctx, Direction.OUTBOUND, "outbound", owner);
         inbound = new CaptureListener(ctx, Direction.INBOUND, "inbound", owner);

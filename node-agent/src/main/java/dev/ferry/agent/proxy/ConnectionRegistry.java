@@ -183,8 +183,9 @@ public final class ConnectionRegistry {
             if (c == null) {
                 continue;
             }
-            Decision d = engine.check(c);
-            if (!d.allowed()) {
+            // a connection whose requests are checked one by one answers the next request by the new policies
+            Decision d = s.record().perRequest() ? engine.strictRefusal(c) : engine.check(c);
+            if (d != null && !d.allowed()) {
                 s.record().authorized(c, d);
                 onDeny.accept(s.record(), d);
                 s.denyFromAnyThread("policies changed: " + d.reason());

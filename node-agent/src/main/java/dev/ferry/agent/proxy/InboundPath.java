@@ -9,10 +9,13 @@ import dev.ferry.agent.connection.InboundTunnels;
 import dev.ferry.agent.connection.TunnelAnswer;
 import dev.ferry.agent.connector.ConnectRequest;
 import dev.ferry.agent.connector.TcpConnector;
+import dev.ferry.agent.http.HttpInbound;
 import dev.ferry.agent.routing.Destination;
+import dev.ferry.mesh.AppProtocol;
 import dev.ferry.mesh.Workload;
 import dev.ferry.mesh.authz.AuthzContext;
 import dev.ferry.mesh.authz.Decision;
+import dev.ferry.mesh.authz.PolicyEngine;
 import java.net.InetSocketAddress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -95,8 +98,15 @@ public final class InboundPath implements InboundTunnels {
             return;
         }
         session.admitted();
-        Decision decision = authorize(session.record(), workload, target, context);
-        if (!decision.allowed()) {
+        PolicyEngine engine = ctx.authz().get();
+        boolean perRequest = engine.needsHttp(workload.namespace(), workload.labels())
+                && ctx.snapshot().get().inboundProtocol(target) == AppProtocol.HTTP;
+        Decision decision =
+                perRequest ? engine.strictRefusal(context) : authorize(session.record(), workload, target, context);
+        if (decision != null && !decision.allowed()) {
+            if (perRequest) {
+                count(session.record(), workload, target, context, decision);
+            }
             if (answer != null) {
                 answer.denied(decision.reason()); // the answer first: the reset would leave no stream to send it on
             }
@@ -112,7 +122,32 @@ public final class InboundPath implements InboundTunnels {
                 from.getAddress(),
                 workload,
                 new RelayHandler(session));
-        Upstreams.open(ctx, session, TcpConnector.INSTANCE, request, answer);
+        if (!perRequest) {
+            Upstreams.open(ctx, session, TcpConnector.INSTANCE, request, answer);
+            return;
+        }
+        // An L7 policy selects the pod and the port is HTTP: its requests are parsed and each one decided
+        session.record().authorizedPerRequest(context);
+        ConnectionRecord record = session.record();
+        HttpInbound.Gate gate = http -> {
+            AuthzContext c = context.withHttp(http);
+            Decision d = ctx.authz().get().check(c); // the policies in force when the request came
+            ctx.metrics().authzDecision(d.allowed(), d.policy());
+            for (String audit : d.audited()) {
+                AUDIT.info(
+                        "request {} {} on connection {} from {} to {}/{}:{} matched AUDIT policy {}",
+                        http.method(),
+                        http.path(),
+                        record.id(),
+                        record.source(),
+                        workload.namespace(),
+                        workload.name(),
+                        target.getPort(),
+                        audit);
+            }
+            return d;
+        };
+        Upstreams.open(ctx, session, TcpConnector.INSTANCE, request, answer, Upstreams.http(gate));
     }
 
     /**
@@ -123,6 +158,16 @@ public final class InboundPath implements InboundTunnels {
     private Decision authorize(
             ConnectionRecord record, Workload workload, InetSocketAddress target, AuthzContext context) {
         Decision decision = ctx.authz().get().check(context);
+        count(record, workload, target, context, decision);
+        return decision;
+    }
+
+    private void count(
+            ConnectionRecord record,
+            Workload workload,
+            InetSocketAddress target,
+            AuthzContext context,
+            Decision decision) {
         record.authorized(context, decision);
         ctx.metrics().authzDecision(decision.allowed(), decision.policy());
         for (String audit : decision.audited()) {
@@ -135,7 +180,6 @@ public final class InboundPath implements InboundTunnels {
                     target.getPort(),
                     audit);
         }
-        return decision;
     }
 
     /**

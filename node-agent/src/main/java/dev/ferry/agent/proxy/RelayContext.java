@@ -3,6 +3,7 @@ package dev.ferry.agent.proxy;
 import dev.ferry.agent.connection.ConnectionObserver;
 import dev.ferry.agent.connection.RelayTimers;
 import dev.ferry.agent.connector.Connectors;
+import dev.ferry.agent.http.HttpInbound;
 import dev.ferry.agent.http.HttpOutbound;
 import dev.ferry.agent.net.OriginalDestination;
 import dev.ferry.agent.net.SocketFactory;
@@ -23,6 +24,7 @@ import java.util.function.Supplier;
  * @param firstByteTimeout how long a connection may stay open without a byte in either direction (a client that
  *     connects and sends nothing, to a server that says nothing first, holds two fds and a slot under the limits)
  * @param http the HTTP layer for Service ports whose protocol is HTTP, or null when those are relayed as TCP
+ * @param httpInbound the destination side's HTTP layer, for pods an L7 authorization policy selects
  * @param splice relay with {@code splice(2)} (epoll only) instead of copying through user memory
  */
 public record RelayContext(
@@ -45,7 +47,8 @@ public record RelayContext(
         boolean splice,
         AtomicLong ids,
         Connectors connectors,
-        HttpOutbound http) {
+        HttpOutbound http,
+        HttpInbound httpInbound) {
 
     /** The same services with another socket factory (a pod's listener set creates its sockets in the pod). */
     public RelayContext withSockets(SocketFactory podSockets) {
@@ -69,6 +72,7 @@ public record RelayContext(
                 splice,
                 ids,
                 connectors,
-                http);
+                http,
+                httpInbound);
     }
 }

@@ -5,6 +5,7 @@ import dev.ferry.agent.connection.TunnelAnswer;
 import dev.ferry.agent.connector.ConnectFailure;
 import dev.ferry.agent.connector.ConnectRequest;
 import dev.ferry.agent.connector.Connector;
+import dev.ferry.agent.http.HttpInbound;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.epoll.AbstractEpollStreamChannel;
@@ -29,6 +30,22 @@ final class Upstreams {
      */
     static void open(
             RelayContext ctx, RelaySession session, Connector connector, ConnectRequest request, TunnelAnswer answer) {
+        open(ctx, session, connector, request, answer, Upstreams::startRelay);
+    }
+
+    /** What runs once the upstream is open and the session knows it. */
+    @FunctionalInterface
+    interface Start {
+        void start(RelayContext ctx, RelaySession session, Channel up);
+    }
+
+    static void open(
+            RelayContext ctx,
+            RelaySession session,
+            Connector connector,
+            ConnectRequest request,
+            TunnelAnswer answer,
+            Start start) {
         Future<Channel> opening = connector.open(request);
         session.connecting(opening);
         opening.addListener(f -> {
@@ -53,8 +70,24 @@ final class Upstreams {
             if (answer != null) {
                 answer.established();
             }
-            startRelay(ctx, session, up);
+            start.start(ctx, session, up);
         });
+    }
+
+    /**
+     * Hands both sides to the destination's HTTP layer instead of the relay: the early bytes and end of stream go
+     * to its codec, the relay's handler leaves the app's socket (nothing was read on it: AUTO_READ is off).
+     */
+    static Start http(HttpInbound.Gate gate) {
+        return (ctx, session, up) -> {
+            Channel down = session.downstream();
+            EarlyBytes early = down.pipeline().get(EarlyBytes.class);
+            List<ByteBuf> bytes = early.takeBytes();
+            boolean eof = early.eof();
+            down.pipeline().remove(early);
+            up.pipeline().remove(RelayHandler.class);
+            ctx.httpInbound().start(session, up, gate, bytes, eof);
+        };
     }
 
     private static void startRelay(RelayContext ctx, RelaySession session, Channel up) {

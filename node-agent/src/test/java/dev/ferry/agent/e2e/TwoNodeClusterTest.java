@@ -110,6 +110,7 @@ class TwoNodeClusterTest {
                 assertThat(PromText.sum(agent2.scrape(), "istio_tcp_connections_opened_total", inbound))
                         .isEqualTo(1);
                 authorizationAtTheDestination(mesh, meshYaml(clientIp, webIp), clientPod, agent2);
+                l7PolicyAtTheDestination(mesh, meshYaml(clientIp, webIp), clientPod, node1, webIp, agent2);
 
                 assertThat(cni1.del(conf1, "c-client", netns(clientPod), "shop", "client-1", "uid-client")
                                 .code())
@@ -309,6 +310,111 @@ class TwoNodeClusterTest {
         Files.writeString(mesh, base + policy("shop-only", "ALLOW", "source: {namespaces: [shop]}"));
         awaitPolicy(agent2, "shop/shop-only");
         assertThat(curl(clientPod)).as("allowed by namespace (mTLS)").startsWith("hello from web");
+
+        // an L7 policy over mTLS: the source's agent tunnels the bytes (L4), the destination's parses them
+        Files.writeString(mesh, base + NO_ADMIN + policy("shop-only", "ALLOW", "source: {namespaces: [shop]}"));
+        awaitPolicy(agent2, "shop/no-admin");
+        String webIp = agent2.agent
+                .snapshot()
+                .workload("shop", "web-1")
+                .orElseThrow()
+                .ips()
+                .getFirst()
+                .getHostAddress();
+        assertThat(codes(clientPod, "http://10.96.0.10/public", "http://10.96.0.10/admin/x"))
+                .as("over HBONE, through the Service")
+                .isEqualTo("200 403");
+        assertThat(codes(clientPod, "http://" + webIp + ":8080/admin"))
+                .as("over HBONE, straight to the pod")
+                .isEqualTo("403");
+        assertThat(PromText.sum(
+                        agent2.scrape(),
+                        "istio_requests_total",
+                        Map.of(
+                                "reporter", "destination",
+                                "response_code", "403",
+                                "request_protocol", "http",
+                                "connection_security_policy", "mutual_tls",
+                                "source_principal", "spiffe://cluster.local/ns/shop/sa/client")))
+                .isEqualTo(2);
+    }
+
+    /** A DENY on the web workload's admin paths: an HTTP attribute, so the destination parses its HTTP port. */
+    private static final String NO_ADMIN = """
+            ---
+            apiVersion: security.istio.io/v1
+            kind: AuthorizationPolicy
+            metadata: {name: no-admin, namespace: shop}
+            spec:
+              selector: {matchLabels: {app: web}}
+              action: DENY
+              rules: [{to: [{operation: {paths: [/admin, /admin/*]}}]}]
+            """;
+
+    /**
+     * L7 policy at the destination, whichever way a client comes: each request on a connection is decided on its
+     * own (403 from node 2's agent, the app never sees it; the next request on the same connection passes); the
+     * path is normalized before it is judged (dot segments, encoded letters); a client that is not a pod — node 1
+     * itself, plaintext straight to the pod IP, no agent on its side — is refused the same; a bad request to the
+     * parsed port is answered 400 there too.
+     */
+    private void l7PolicyAtTheDestination(
+            Path mesh, String base, Netns clientPod, Netns node1, String webIp, AgentFixture agent2) throws Exception {
+        Files.writeString(mesh, base + NO_ADMIN);
+        awaitPolicy(agent2, "shop/no-admin");
+        assertThat(codes(
+                        clientPod,
+                        "http://10.96.0.10/public",
+                        "http://10.96.0.10/admin",
+                        "http://10.96.0.10/public",
+                        "http://10.96.0.10/admin/users"))
+                .as("one keep-alive connection: each request decided on its own")
+                .isEqualTo("200 403 200 403");
+        assertThat(clientPod.exec("curl", "-sS", "--max-time", "5", "http://10.96.0.10/admin"))
+                .isEqualTo("RBAC: access denied");
+        assertThat(codes(clientPod, "--path-as-is", "http://10.96.0.10/public/../admin", "http://10.96.0.10/%61dmin"))
+                .as("normalized before judged")
+                .isEqualTo("403 403");
+        assertThat(codes(node1, "http://" + webIp + ":8080/admin", "http://" + webIp + ":8080/public"))
+                .as("plaintext straight to the pod, from outside the mesh")
+                .isEqualTo("403 200");
+        String smuggled = node1.exec(
+                "sh",
+                "-c",
+                "printf 'POST /public HTTP/1.1\r\nHost: web\r\nContent-Length: 4\r\nTransfer-Encoding: chunked"
+                        + "\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: web\r\n\r\n' | socat -T 5 - TCP:"
+                        + webIp + ":8080");
+        assertThat(smuggled)
+                .startsWith("HTTP/1.1 400 ")
+                .doesNotContain("hello from web")
+                .doesNotContain("RBAC");
+        Map<String, String> denied =
+                Map.of("reporter", "destination", "response_code", "403", "request_protocol", "http");
+        assertThat(PromText.sum(agent2.scrape(), "istio_requests_total", denied))
+                .isEqualTo(6);
+        assertThat(PromText.sum(
+                        agent2.scrape(),
+                        "istio_requests_total",
+                        Map.of("reporter", "destination", "response_code", "200", "destination_workload", "web")))
+                .isEqualTo(3);
+        assertThat(PromText.sum(
+                        agent2.scrape(),
+                        "ferry_authz_decisions_total",
+                        Map.of("decision", "deny", "policy", "shop/no-admin")))
+                .isEqualTo(6);
+    }
+
+    /** The status codes of requests curl sends (over one connection where it can), space-separated. */
+    private static String codes(Netns from, String... args) throws Exception {
+        java.util.List<String> cmd =
+                new java.util.ArrayList<>(java.util.List.of("curl", "-s", "--max-time", "5", "-w", "%{http_code} "));
+        for (String a : args) {
+            if (a.startsWith("http")) {
+                cmd.addAll(java.util.List.of("-o", "/dev/null")); // curl's -o applies to one URL
+            }
+            cmd.add(a);
+        }
+        return from.exec(cmd.toArray(String[]::new)).trim();
     }
 
     private JsonNode nodeConflist(int n) throws Exception {
@@ -375,6 +481,11 @@ class TwoNodeClusterTest {
                 kind: Service
                 metadata: {name: web, namespace: shop}
                 spec: {clusterIP: 10.96.0.10, ports: [{port: 80, targetPort: http}], selector: {app: web}}
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: web-http, namespace: shop}
+                spec: {clusterIP: 10.96.0.11, ports: [{name: http, port: 80, targetPort: http}], selector: {app: web}}
                 """.formatted(status(clientIp), status(webIp));
     }
 

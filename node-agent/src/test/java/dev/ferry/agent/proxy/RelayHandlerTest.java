@@ -66,6 +66,7 @@ class RelayHandlerTest {
                 false,
                 new AtomicLong(),
                 new dev.ferry.agent.connector.Connectors(null),
+                null,
                 null);
         down = new EmbeddedChannel();
         up = new EmbeddedChannel();
