@@ -1,7 +1,6 @@
 package dev.ferry.agent.http;
 
 import dev.ferry.agent.connector.ConnectRequest;
-import dev.ferry.agent.connector.Connector;
 import dev.ferry.agent.routing.EndpointLoad;
 import dev.ferry.mesh.Endpoint;
 import dev.ferry.time.Ticker;
@@ -12,8 +11,10 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -69,6 +70,8 @@ final class Attempt implements UpstreamEvents {
     private boolean responseDone;
     private boolean reusable = true;
     private boolean over;
+    /** A stream of a shared HTTP/2 connection: never pooled, closed (reset if unfinished) when released. */
+    private boolean multiplexed;
 
     private final EndpointLoad load;
     private final Ticker ticker;
@@ -83,42 +86,57 @@ final class Attempt implements UpstreamEvents {
         this.number = number;
     }
 
-    /** Takes an idle pooled connection for the key, or opens one through the key's connector. */
-    void start(EventLoop loop, UpstreamPool pool, ConnectRequestFactory connect) {
+    /**
+     * HTTP/1.1: takes an idle pooled connection for the key, or opens one through the key's connector. HTTP/2 (the
+     * backend port is http2 or grpc): opens a stream on the key's shared connection.
+     */
+    void start(EventLoop loop, UpstreamPool pool, H2Pool h2, boolean multiplex, ConnectRequestFactory connect) {
         startNanos = ticker.nanoTime();
         load.started();
-        Channel pooled = pool.take(loop, key);
-        if (pooled != null) {
-            reused = true;
-            attach(pooled);
-            return;
-        }
+        multiplexed = multiplex;
         UpstreamHandler h = new UpstreamHandler();
-        Connector connector = key.connector();
-        connector
-                .open(connect.request(endpoint, new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast("http", Codecs.client());
-                        ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, 90, TimeUnit.SECONDS));
-                        ch.pipeline().addLast("upstream", h);
-                    }
-                }))
-                .addListener(f -> {
-                    if (over) {
-                        if (f.isSuccess()) {
-                            ((Channel) f.getNow()).close();
+        Future<?> opening;
+        if (multiplex) {
+            opening = h2.stream(
+                    loop,
+                    key,
+                    init -> key.connector().open(connect.request(endpoint, init)),
+                    new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            ch.pipeline().addLast("http", new Http2StreamFrameToHttpObjectCodec(false));
+                            ch.pipeline().addLast("upstream", h);
                         }
-                        return;
-                    }
-                    if (!f.isSuccess()) {
-                        fail(
-                                Failure.CONNECT,
-                                "upstream connect failed: " + f.cause().getMessage());
-                        return;
-                    }
-                    attach((Channel) f.getNow());
-                });
+                    });
+        } else {
+            Channel pooled = pool.take(loop, key);
+            if (pooled != null) {
+                reused = true;
+                attach(pooled);
+                return;
+            }
+            opening = key.connector().open(connect.request(endpoint, new ChannelInitializer<Channel>() {
+                @Override
+                protected void initChannel(Channel ch) {
+                    ch.pipeline().addLast("http", Codecs.client());
+                    ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, 90, TimeUnit.SECONDS));
+                    ch.pipeline().addLast("upstream", h);
+                }
+            }));
+        }
+        opening.addListener(f -> {
+            if (over) {
+                if (f.isSuccess()) {
+                    ((Channel) f.getNow()).close();
+                }
+                return;
+            }
+            if (!f.isSuccess()) {
+                fail(Failure.CONNECT, "upstream connect failed: " + f.cause().getMessage());
+                return;
+            }
+            attach((Channel) f.getNow());
+        });
     }
 
     /** How an attempt asks for a new connection: the request's sockets, loop and identities, for one endpoint. */
@@ -175,7 +193,7 @@ final class Attempt implements UpstreamEvents {
             return;
         }
         handler.detach();
-        if (reusable && responseDone) {
+        if (!multiplexed && reusable && responseDone) {
             pool.give(loop, key, channel);
         } else {
             channel.close();

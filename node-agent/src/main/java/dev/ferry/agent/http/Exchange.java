@@ -6,6 +6,7 @@ import dev.ferry.agent.connection.RequestRecord;
 import dev.ferry.agent.connector.ConnectRequest;
 import dev.ferry.agent.connector.Connector;
 import dev.ferry.agent.observability.RequestMetrics;
+import dev.ferry.mesh.AppProtocol;
 import dev.ferry.mesh.Endpoint;
 import dev.ferry.mesh.Workload;
 import dev.ferry.mesh.route.HttpRouteRule;
@@ -71,6 +72,10 @@ final class Exchange implements Attempt.Events {
     private final String method;
     private final String path;
     private final String authority;
+    /** A gRPC call: counted with {@code request_protocol="grpc"} and its {@code grpc-status}. */
+    private final boolean grpc;
+
+    private String grpcStatus = "";
 
     private RequestPlan.Send plan;
     private Attempt attempt;
@@ -120,6 +125,7 @@ final class Exchange implements Attempt.Events {
         this.start = http.ticker().wallClock().instant();
         this.method = request.method().name();
         this.authority = request.headers().get(HttpHeaderNames.HOST);
+        this.grpc = Grpc.isGrpc(request.headers());
         this.path = request.uri(); // as the client sent it, with its query, before any rewrite
         this.requestBytes = estimateHead(request.headers()) + path.length();
     }
@@ -185,7 +191,9 @@ final class Exchange implements Attempt.Events {
         if (timeout != null) {
             attemptTimer = schedule(() -> attemptTimedOut(a), timeout.toNanos());
         }
-        a.start(ctx.channel().eventLoop(), http.pool(), this::connectRequest);
+        AppProtocol backend = AppProtocol.of(plan.binding().port());
+        boolean h2 = backend == AppProtocol.HTTP2 || backend == AppProtocol.GRPC;
+        a.start(ctx.channel().eventLoop(), http.pool(), http.h2Pool(), h2, this::connectRequest);
     }
 
     private ConnectRequest connectRequest(Endpoint endpoint, ChannelInitializer<Channel> init) {
@@ -281,7 +289,7 @@ final class Exchange implements Attempt.Events {
             ReferenceCountUtil.release(o);
             return;
         }
-        if (o instanceof HttpResponse r && retriesOn(r.status().code())) {
+        if (o instanceof HttpResponse r && retriesOn(retryCode(r))) {
             ReferenceCountUtil.release(o);
             dropAttempt(a);
             scheduleRetry();
@@ -290,6 +298,10 @@ final class Exchange implements Attempt.Events {
         if (o instanceof HttpResponse r) {
             responseStarted = true;
             status = r.status().code();
+            String g = Grpc.status(r.headers());
+            if (g != null) {
+                grpcStatus = g; // a trailers-only answer
+            }
             HttpOutboundHandler.stripHopByHop(r.headers());
             for (var m : plan.responseFilters()) {
                 HeaderFilters.apply(m, r.headers());
@@ -303,6 +315,12 @@ final class Exchange implements Attempt.Events {
             int n = c.content().readableBytes();
             responseBytes += n;
             conn.session().sent(n);
+        }
+        if (o instanceof LastHttpContent last) {
+            String g = Grpc.status(last.trailingHeaders());
+            if (g != null) {
+                grpcStatus = g;
+            }
         }
         ctx.write(o, ctx.voidPromise());
         if (o instanceof LastHttpContent) {
@@ -374,6 +392,12 @@ final class Exchange implements Attempt.Events {
             case TIMEOUT -> retry != null && mayRetry("timeout", retry.attempts());
             case BAD_RESPONSE -> false;
         };
+    }
+
+    /** The code a retry rule sees: a trailers-only gRPC answer's status as its HTTP code, else the status. */
+    private int retryCode(HttpResponse r) {
+        String g = grpc && r instanceof LastHttpContent ? Grpc.status(r.headers()) : null;
+        return g == null ? r.status().code() : Grpc.httpCode(g);
     }
 
     /** Whether a response status is one the rule retries, and a retry is allowed now. */
@@ -536,10 +560,15 @@ final class Exchange implements Attempt.Events {
         ConnectionRecord record = conn.session().record();
         Endpoint endpoint = lastTried;
         var service = plan == null ? conn.addressed().service() : plan.binding().service();
-        RequestMetrics.Series s = series.get(service, endpoint, status, flags);
+        RequestMetrics.Series s = series.get(service, endpoint, status, grpcStatus, flags);
         if (s == null) {
-            s = http.metrics().series(RequestLabels.of(http, conn, service, endpoint), status, "", flags);
-            series.put(service, endpoint, status, flags, s);
+            s = http.metrics()
+                    .series(
+                            RequestLabels.of(http, conn, service, endpoint, grpc ? "grpc" : "http"),
+                            status,
+                            grpcStatus,
+                            flags);
+            series.put(service, endpoint, status, grpcStatus, flags, s);
         }
         s.observe(durationNanos / 1e6, requestBytes, responseBytes);
 
@@ -551,7 +580,7 @@ final class Exchange implements Attempt.Events {
                                 method,
                                 path,
                                 authority,
-                                "HTTP/1.1",
+                                conn.h2() ? "HTTP/2" : "HTTP/1.1",
                                 status,
                                 flags,
                                 durationNanos / 1_000_000,

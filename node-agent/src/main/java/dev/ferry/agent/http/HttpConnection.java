@@ -3,6 +3,7 @@ package dev.ferry.agent.http;
 import dev.ferry.agent.connection.Session;
 import dev.ferry.agent.connector.Connectors;
 import dev.ferry.agent.net.SocketFactory;
+import dev.ferry.mesh.AppProtocol;
 import dev.ferry.mesh.ServiceBinding;
 import dev.ferry.mesh.Workload;
 import java.net.InetAddress;
@@ -21,4 +22,16 @@ public record HttpConnection(
         Workload source,
         InetAddress sourceIp,
         SocketFactory sockets,
-        Connectors connectors) {}
+        Connectors connectors) {
+
+    /** The same connection as one of its HTTP/2 streams sees it. */
+    HttpConnection onStream(Session stream) {
+        return new HttpConnection(stream, addressed, source, sourceIp, sockets, connectors);
+    }
+
+    /** The client speaks HTTP/2 (h2c prior knowledge): the port is declared {@code http2} or {@code grpc}. */
+    public boolean h2() {
+        return AppProtocol.of(addressed.port()) == AppProtocol.HTTP2
+                || AppProtocol.of(addressed.port()) == AppProtocol.GRPC;
+    }
+}

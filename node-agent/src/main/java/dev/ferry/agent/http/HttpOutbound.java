@@ -7,6 +7,9 @@ import dev.ferry.agent.routing.RequestBalancer;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.time.Ticker;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
@@ -36,7 +39,8 @@ public record HttpOutbound(
         int maxHeaderBytes,
         Duration headTimeout,
         Duration idleTimeout,
-        UpstreamPool pool) {
+        UpstreamPool pool,
+        H2Pool h2Pool) {
 
     public static HttpOutbound of(
             Supplier<MeshSnapshot> snapshot,
@@ -63,7 +67,8 @@ public record HttpOutbound(
                 16 * 1024,
                 headTimeout,
                 idleTimeout,
-                new UpstreamPool());
+                new UpstreamPool(),
+                new H2Pool());
     }
 
     /** Takes over the connection's downstream: the codec and the request handler replace what was there. */
@@ -73,6 +78,10 @@ public record HttpOutbound(
         while (pipeline.last() != null) {
             pipeline.removeLast(); // the connection core's placeholder (nothing was read yet: AUTO_READ is off)
         }
+        if (c.h2()) {
+            startH2(c);
+            return;
+        }
         RequestHeadTimer head =
                 new RequestHeadTimer(timers, ticker, c.session(), headTimeout.toNanos(), idleTimeout.toNanos());
         pipeline.addLast("head-timer", head);
@@ -81,5 +90,30 @@ public record HttpOutbound(
                 "requests",
                 new HttpOutboundHandler(this, c, new HttpRouter(balancer, ThreadLocalRandom.current()), head));
         down.read();
+    }
+
+    /**
+     * HTTP/2 with prior knowledge: each stream is a request with its own handler, the same as an HTTP/1.1 request's
+     * but over a stream session (ending it resets the stream, not the connection).
+     */
+    private void startH2(HttpConnection c) {
+        Channel down = c.session().downstream();
+        HttpRouter router = new HttpRouter(balancer, ThreadLocalRandom.current());
+        down.pipeline().addLast("h2", H2.server(maxHeaderBytes));
+        down.pipeline().addLast("streams", new Http2MultiplexHandler(new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel stream) {
+                stream.config().setAutoRead(false); // the handler reads as the upstream takes the body
+                HttpConnection onStream = c.onStream(new StreamSession(c.session(), stream));
+                stream.pipeline().addLast("http", new Http2StreamFrameToHttpObjectCodec(true));
+                stream.pipeline()
+                        .addLast(
+                                "requests",
+                                new HttpOutboundHandler(HttpOutbound.this, onStream, router, RequestPhases.NONE));
+                stream.read();
+            }
+        }));
+        down.pipeline().addLast("end", new ConnectionEnd(c.session()));
+        down.config().setAutoRead(true); // frames: flow control and the codec's limits bound what a client sends
     }
 }

@@ -44,7 +44,7 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
     private final ArrayDeque<HttpObject> queued = new ArrayDeque<>();
     private ChannelHandlerContext ctx;
     /** The head-read and idle timer in front of the codec. */
-    private final RequestHeadTimer head;
+    private final RequestPhases head;
 
     private final SeriesCache series = new SeriesCache();
     /** A request was refused: the connection is closing and reads nothing more. */
@@ -52,7 +52,7 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
 
     private Exchange current;
 
-    HttpOutboundHandler(HttpOutbound http, HttpConnection conn, HttpRouter router, RequestHeadTimer head) {
+    HttpOutboundHandler(HttpOutbound http, HttpConnection conn, HttpRouter router, RequestPhases head) {
         this.head = head;
         this.http = http;
         this.conn = conn;
@@ -225,7 +225,11 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         // counted as Envoy counts it: a request with a downstream protocol error (DPE), to the Service addressed
         http.metrics()
-                .series(RequestLabels.of(http, conn, conn.addressed().service(), null), status.code(), "", "DPE")
+                .series(
+                        RequestLabels.of(http, conn, conn.addressed().service(), null, "http"),
+                        status.code(),
+                        "",
+                        "DPE")
                 .observe(0, 0, r.content().readableBytes());
         ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
         conn.session().record().close(CloseReason.DOWNSTREAM_ABORT, "bad request: " + reason);

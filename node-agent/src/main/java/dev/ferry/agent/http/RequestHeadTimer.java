@@ -22,7 +22,7 @@ import java.util.concurrent.Future;
  * Scheduling and cancelling two timers per request cost a priority-queue insert and removal each on a loop serving
  * tens of thousands of requests a second.
  */
-final class RequestHeadTimer extends ChannelInboundHandlerAdapter {
+final class RequestHeadTimer extends ChannelInboundHandlerAdapter implements RequestPhases {
     private static final byte[] TIMEOUT = ("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
                     + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 16\r\n\r\nRequest Timeout\n")
             .getBytes(StandardCharsets.US_ASCII);
@@ -69,22 +69,23 @@ final class RequestHeadTimer extends ChannelInboundHandlerAdapter {
         ctx.fireChannelRead(msg);
     }
 
-    /** The codec produced a request head. */
-    void requestStarted() {
+    @Override
+    public void requestStarted() {
         if (state != State.OVER) {
             state = State.REQUEST;
         }
     }
 
-    /** The request is answered and the connection kept: wait for the next. */
-    void requestDone() {
+    @Override
+    public void requestDone() {
         if (state != State.OVER) {
             enter(State.IDLE);
         }
     }
 
     /** The connection is closing: no timer any more. */
-    void over() {
+    @Override
+    public void over() {
         state = State.OVER;
         if (timer != null) {
             timer.cancel(false);

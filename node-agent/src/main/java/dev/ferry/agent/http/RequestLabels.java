@@ -10,8 +10,11 @@ import dev.ferry.mesh.Workload;
 final class RequestLabels {
     private RequestLabels() {}
 
-    /** @param endpoint null when the request never reached one (answered or refused by Ferry) */
-    static ConnectionLabels of(HttpOutbound http, HttpConnection conn, Service service, Endpoint endpoint) {
+    /** @param endpoint null when the request never reached one (answered or refused by Ferry)
+     * @param protocol {@code http} or {@code grpc}
+     */
+    static ConnectionLabels of(
+            HttpOutbound http, HttpConnection conn, Service service, Endpoint endpoint, String protocol) {
         ConnectionLabels base = ConnectionLabels.base(conn.session().record());
         Workload dest = endpoint == null ? null : endpoint.workload();
         boolean mtls = endpoint != null
@@ -27,7 +30,7 @@ final class RequestLabels {
                 dest == null ? ConnectionLabels.UNKNOWN : WorkloadNames.of(dest),
                 dest == null ? ConnectionLabels.UNKNOWN : dest.namespace(),
                 mtls ? dest.identity(http.trustDomain()).uri() : ConnectionLabels.UNKNOWN,
-                "http",
+                protocol,
                 mtls ? "mutual_tls" : base.connectionSecurityPolicy());
     }
 }

@@ -16,16 +16,23 @@ final class SeriesCache {
     private Endpoint endpoint;
     private int code = -1;
     private String flags;
+    private String grpcStatus;
     private RequestMetrics.Series series;
 
-    RequestMetrics.Series get(Service s, Endpoint e, int c, String f) {
-        if (series != null && c == code && s == service && Objects.equals(e, endpoint) && f.equals(flags)) {
+    RequestMetrics.Series get(Service s, Endpoint e, int c, String g, String f) {
+        if (series != null
+                && c == code
+                && s == service
+                && Objects.equals(e, endpoint)
+                && f.equals(flags)
+                && g.equals(grpcStatus)) {
             return series;
         }
         return null;
     }
 
-    void put(Service s, Endpoint e, int c, String f, RequestMetrics.Series value) {
+    void put(Service s, Endpoint e, int c, String g, String f, RequestMetrics.Series value) {
+        grpcStatus = g;
         service = s;
         endpoint = e;
         code = c;

@@ -10,7 +10,6 @@ import dev.ferry.agent.http.HttpConnection;
 import dev.ferry.agent.routing.Destination;
 import dev.ferry.agent.routing.EndpointLoad;
 import dev.ferry.agent.routing.RequestBalancer;
-import dev.ferry.mesh.AppProtocol;
 import dev.ferry.mesh.Endpoint;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.ServiceBinding;
@@ -65,7 +64,7 @@ final class OutboundPath {
         Delivery delivery;
         switch (dest) {
             case Destination.ToService s
-            when ctx.http() != null && s.protocol() == AppProtocol.HTTP -> {
+            when ctx.http() != null && s.protocol().isHttp() -> {
                 // HTTP: the endpoint is picked per request, by the HTTP layer
                 record.delivery(s.delivery(ctx.clusterDomain()));
                 session.open(ConnectionLabels.of(record));

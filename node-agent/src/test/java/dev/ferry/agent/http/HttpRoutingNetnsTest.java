@@ -36,11 +36,13 @@ class HttpRoutingNetnsTest {
         web = new Netns("ferry-l7w");
         Netns.link(client, "10.244.1.2", web, "10.244.1.3");
         client.exec("ip", "route", "add", "10.96.0.0/16", "dev", "eth0");
-        for (String ip : new String[] {"10.244.1.4", "10.244.1.5", "10.244.1.6", "10.244.1.7"}) {
+        for (String ip :
+                new String[] {"10.244.1.4", "10.244.1.5", "10.244.1.6", "10.244.1.7", "10.244.1.8", "10.244.1.9"}) {
             web.exec("ip", "addr", "add", ip + "/24", "dev", "eth0");
         }
         startEcho();
         startFlaky();
+        startGrpc();
         Path mesh = Files.writeString(
                 dir.resolve("mesh.yaml"),
                 """
@@ -57,6 +59,12 @@ class HttpRoutingNetnsTest {
                         + pod("v2-a", "10.244.1.5", "v2")
                         + pod("flaky-a", "10.244.1.6", "flaky")
                         + pod("flaky-b", "10.244.1.7", "flaky")
+                        + grpcPod("grpc-a", "10.244.1.8")
+                        + grpcPod("grpc-b", "10.244.1.9")
+                        + grpcService("grpc-echo", "10.96.0.27", "{app: grpc}")
+                        + grpcService("grpc-a", "10.96.0.28", "{app: grpc, pod: grpc-a}")
+                        + grpcService("grpc-b", "10.96.0.29", "{app: grpc, pod: grpc-b}")
+                        + grpcService("grpc-retry", "10.96.0.30", "{app: grpc}")
                         + service("echo", "10.96.0.20", "{app: echo}")
                         + service("echo-v1", "10.96.0.21", "{app: echo, version: v1}")
                         + service("echo-v2", "10.96.0.22", "{app: echo, version: v2}")
@@ -137,6 +145,25 @@ class HttpRoutingNetnsTest {
                   rules:
                   - backendRefs: [{name: storm, port: 80}]
                     retry: {codes: [503], attempts: 3, backoff: 1ms}
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: GRPCRoute
+                metadata: {name: grpc-echo, namespace: test}
+                spec:
+                  parentRefs: [{kind: Service, name: grpc-echo, port: 50051}]
+                  rules:
+                  - matches: [{method: {service: ferry.Echo, method: Say}, headers: [{name: x-canary, value: "yes"}]}]
+                    backendRefs: [{name: grpc-b, port: 50051}]
+                  - backendRefs: [{name: grpc-a, port: 50051, weight: 1}, {name: grpc-b, port: 50051, weight: 0}]
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: grpc-retry, namespace: test}
+                spec:
+                  parentRefs: [{kind: Service, name: grpc-retry, port: 50051}]
+                  rules:
+                  - backendRefs: [{name: grpc-retry, port: 50051}]
+                    retry: {codes: [503], attempts: 2, backoff: 1ms}
                 """);
         agent = new AgentFixture(
                 "epoll",
@@ -179,6 +206,80 @@ class HttpRoutingNetnsTest {
                   containers: [{name: c, image: i, ports: [{name: http, containerPort: 8080}]}]
                 status: {phase: Running, podIP: %s, conditions: [{type: Ready, status: "True"}]}
                 """.formatted(name, name, version, ip);
+    }
+
+    private static String grpcPod(String name, String ip) {
+        return """
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: %s, namespace: test, uid: u-%s, labels: {app: grpc, pod: %s}}
+                spec:
+                  nodeName: node-1
+                  serviceAccountName: grpc
+                  containers: [{name: c, image: i, ports: [{name: grpc, containerPort: 50051}]}]
+                status: {phase: Running, podIP: %s, conditions: [{type: Ready, status: "True"}]}
+                """.formatted(name, name, name, ip);
+    }
+
+    private static String grpcService(String name, String vip, String selector) {
+        return """
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: %s, namespace: test}
+                spec: {clusterIP: %s, ports: [{name: grpc, port: 50051, targetPort: grpc}], selector: %s}
+                ---
+                """.formatted(name, vip, selector);
+    }
+
+    private static String java() {
+        return ProcessHandle.current().info().command().orElse("java");
+    }
+
+    /** A real grpc-java server ({@link dev.ferry.agent.support.GrpcEcho}) on both gRPC pod addresses. */
+    private void startGrpc() throws Exception {
+        Process p = web.start(new ProcessBuilder(
+                        java(),
+                        "-Xmx64m",
+                        "--enable-native-access=ALL-UNNAMED",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        "dev.ferry.agent.support.GrpcEcho",
+                        "server",
+                        "50051")
+                .redirectError(dir.resolve("grpc.log").toFile()));
+        var out = new java.io.BufferedReader(
+                new java.io.InputStreamReader(p.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+        java.util.concurrent.CompletableFuture<String> line = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return out.readLine();
+            } catch (java.io.IOException e) {
+                return e.toString();
+            }
+        });
+        assertThat(line.get(30, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("listening on 50051");
+    }
+
+    /** Unary calls from a real grpc-java client in the client pod (one channel: one HTTP/2 connection). */
+    private String grpcCall(String target, String... args) throws Exception {
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(
+                java(),
+                "-Xmx64m",
+                "-XX:TieredStopAtLevel=1",
+                "--enable-native-access=ALL-UNNAMED",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.ferry.agent.support.GrpcEcho",
+                "call",
+                target));
+        cmd.addAll(java.util.List.of(args));
+        String out = client.exec(cmd.toArray(String[]::new));
+        return String.join( // only the calls' lines: the JVM may warn on stderr
+                "\n",
+                out.lines()
+                        .filter(l -> l.startsWith("OK ") || l.startsWith("ERR "))
+                        .toList());
     }
 
     private static String service(String name, String vip, String selector) {
@@ -586,5 +687,56 @@ class HttpRoutingNetnsTest {
             eps.add(out.replaceAll(".* ep=(\\S+) .*\\n?", "$1"));
         }
         assertThat(eps).hasSize(1);
+    }
+
+    /**
+     * gRPC through the source's node hop, h2c prior knowledge both ways: each call of one client connection is a
+     * request of its own, routed by a GRPCRoute (a header match to one backend, weights 1:0 to the other) and sent as
+     * a stream on a pooled HTTP/2 upstream connection; statuses come from the trailers (or a trailers-only answer)
+     * and are counted with {@code request_protocol="grpc"} and {@code grpc_response_status}.
+     */
+    @Test
+    void meshGrpcRouteWeightAndHeaderMatching() throws Exception {
+        String plain = grpcCall("10.96.0.27:50051", "ok:1", "ok:2", "ok:3", "ok:4", "ok:5", "status:5");
+        assertThat(plain.lines().limit(5)).allMatch(l -> l.startsWith("OK /10.244.1.8:50051 ok:"));
+        assertThat(plain.lines().skip(5)).containsExactly("ERR NOT_FOUND");
+        String canary = grpcCall("10.96.0.27:50051", "-H", "x-canary=yes", "ok:6", "ok:7");
+        assertThat(canary.lines()).containsExactly("OK /10.244.1.9:50051 ok:6", "OK /10.244.1.9:50051 ok:7");
+        String scrape = agent.scrape();
+        assertThat(PromText.sum(
+                        scrape,
+                        "istio_requests_total",
+                        Map.of(
+                                "reporter", "source",
+                                "request_protocol", "grpc",
+                                "grpc_response_status", "0",
+                                "response_code", "200",
+                                "destination_service", "grpc-a.test.svc.cluster.local")))
+                .isEqualTo(5); // the backend the route chose, as Istio reports it
+        assertThat(PromText.sum(
+                        scrape,
+                        "istio_requests_total",
+                        Map.of("grpc_response_status", "0", "destination_service", "grpc-b.test.svc.cluster.local")))
+                .isEqualTo(2);
+        assertThat(PromText.sum(
+                        scrape,
+                        "istio_requests_total",
+                        Map.of("request_protocol", "grpc", "grpc_response_status", "5")))
+                .isEqualTo(1);
+    }
+
+    /** A trailers-only UNAVAILABLE is retried as the route's 503 would be, and the call succeeds. */
+    @Test
+    void grpcUnavailableRetriedByTheRoute() throws Exception {
+        String out = grpcCall("10.96.0.30:50051", "fail-once:a", "fail-once:b");
+        assertThat(out.lines()).allMatch(l -> l.startsWith("OK ")).hasSize(2);
+        assertThat(PromText.sum(
+                        agent.scrape(),
+                        "ferry_http_retries_total",
+                        Map.of(
+                                "destination_service", "grpc-retry.test.svc.cluster.local",
+                                "reason", "status",
+                                "outcome", "retried")))
+                .isEqualTo(2);
     }
 }
