@@ -10,7 +10,7 @@ JAVA_HOME_25 := $(shell \
     if [ -x "$$d/bin/javac" ] && [ "$$(v $$d)" -ge 25 ] 2>/dev/null; then echo "$$d"; exit; fi; \
   done)
 MVN := JAVA_HOME=$(JAVA_HOME_25) mvn -B -ntp
-APT_PACKAGES := maven python3 nftables iproute2 containernetworking-plugins nginx-light curl wrk iperf3 haproxy socat hey procps musl-tools tcpdump openssl nodejs
+APT_PACKAGES := maven python3 nftables iproute2 containernetworking-plugins nginx-light curl wrk nghttp2-client iperf3 haproxy socat hey procps musl-tools tcpdump openssl nodejs
 AGENT_JAR := node-agent/target/ferry-agent.jar
 
 .PHONY: help jdk deps build test demo bench bench-l7 bench-cluster fuzz soak fmt clean

@@ -23,7 +23,7 @@ OUT=$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)-l7.md
 
 . "$ROOT/bench/common.sh"
 trap cleanup EXIT INT TERM
-for t in wrk hey haproxy nginx nft; do command -v $t >/dev/null || { echo "bench: $t missing (make deps)"; exit 1; }; done
+for t in wrk hey h2load haproxy nginx nft; do command -v $t >/dev/null || { echo "bench: $t missing (make deps)"; exit 1; }; done
 
 bench_namespace
 cat > "$WORK/redirect.nft" <<'NFT'
@@ -56,6 +56,13 @@ frontend web
   default_backend web
 backend web
   server s1 10.244.0.5:8080
+frontend web-h2
+  bind 127.0.0.1:16081 proto h2
+  acl api path_beg /api
+  use_backend web-h2 if api
+  default_backend web-h2
+backend web-h2
+  server s2 10.244.0.5:8081 proto h2
 HAP
 inns haproxy -f "$WORK/haproxy.cfg" -db > "$WORK/haproxy.log" 2>&1 & PIDS+=($!)
 
@@ -79,6 +86,26 @@ apiVersion: v1
 kind: Service
 metadata: {name: web-l4, namespace: bench}
 spec: {clusterIP: 10.96.0.20, ports: [{port: 80, targetPort: 8080}], selector: {app: server}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-h2, namespace: bench}
+spec: {clusterIP: 10.96.0.11, ports: [{name: http2, port: 80, targetPort: 8081}], selector: {app: server}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-h2-l4, namespace: bench}
+spec: {clusterIP: 10.96.0.21, ports: [{port: 80, targetPort: 8081}], selector: {app: server}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web-h2, namespace: bench}
+spec:
+  parentRefs: [{kind: Service, name: web-h2, port: 80}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /api}}]
+    backendRefs: [{name: web-h2, port: 80}]
+  - backendRefs: [{name: web-h2, port: 80}]
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -117,6 +144,7 @@ inns curl -sf --max-time 2 http://10.96.0.10/api/x >/dev/null || { cat "$WORK/ag
 
 JA=$(pgrep -P "$AGENT" java || echo "$AGENT"); JH=$(pgrep -n haproxy)
 declare -A URL=( [direct]=http://10.244.0.5:8080/api/items [ferry_l7]=http://10.96.0.10/api/items [ferry_l4]=http://10.96.0.20/api/items [haproxy]=http://127.0.0.1:16080/api/items )
+declare -A URL2=( [direct]=http://10.244.0.5:8081/api/items [ferry_l7]=http://10.96.0.11/api/items [ferry_l4]=http://10.96.0.21/api/items [haproxy]=http://127.0.0.1:16081/api/items )
 declare -A PROC=( [direct]="" [ferry_l7]=$JA [ferry_l4]=$JA [haproxy]=$JH )
 TARGETS=(direct ferry_l7 ferry_l4 haproxy)
 RES=$WORK/results.tsv; : > "$RES"
@@ -130,6 +158,15 @@ run_wrk() { # kind target round wrk-args...
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out"); reqs=$(awk '/requests in/ {print $1}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out"); p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   echo -e "$kind\t$t\t$r\t$rps\t$(ms "$p50")\t$(ms "$p99")\t$(awk -v a="$c0" -v b="$c1" -v n="$reqs" 'BEGIN{ if (n>0) printf "%.2f", (b-a)*1e6/n; else print "-"}')" >> "$RES"
+}
+run_h2load() { # target round: HTTP/2 with prior knowledge, 4 connections x 100 concurrent streams
+  local t=$1 r=$2 p=${PROC[$1]} c0=0 c1=0 out rps mean reqs
+  [ -n "$p" ] && c0=$(cpu_s "$p")
+  out=$(inns h2load -c 4 -m 100 -t 1 -D ${WRK_SECS} "${URL2[$t]}" 2>&1)
+  [ -n "$p" ] && c1=$(cpu_s "$p")
+  rps=$(awk '/^finished in/ {print $4}' <<<"$out"); reqs=$(awk '/^requests:/ {print $8}' <<<"$out")
+  mean=$(awk '/^time for request:/ {print $6}' <<<"$out")
+  echo -e "h2\t$t\t$r\t${rps:-nan}\t$(ms "${mean:-nan}")\t-\t$(awk -v a="$c0" -v b="$c1" -v n="${reqs:-0}" 'BEGIN{ if (n>0) printf "%.2f", (b-a)*1e6/n; else print "-"}')" >> "$RES"
 }
 run_hey() { # target round: ~1,000 req/s (16 workers x 62.5 req/s)
   local out p50 p99
@@ -146,6 +183,7 @@ for r in $(seq 1 "$ROUNDS"); do
   for t in "${TARGETS[@]}"; do run_wrk c256 "$t" "$r" -t2 -c256; done
   for t in "${TARGETS[@]}"; do run_wrk churn "$t" "$r" -t1 -c32 -H "Connection: close"; done
   for t in "${TARGETS[@]}"; do run_hey "$t" "$r"; done
+  for t in "${TARGETS[@]}"; do run_h2load "$t" "$r"; done
 done
 SERVED=$(inns curl -s http://127.0.0.1:15020/metrics | awk '/^istio_requests_total\{/ && /response_code="200"/ {s+=$2} END {printf "%.0f", s}')
 
@@ -174,8 +212,10 @@ line("hey ~1,000 req/s p50, ms","hey",4,"%.3f")
 line("hey ~1,000 req/s p99, ms","hey",5,"%.3f")
 line("proxy CPU µs per request (wrk -c32)","c32",6,"%.2f")
 line("proxy CPU µs per request (churn)","churn",6,"%.2f")
+line("h2load -c4 -m100 (HTTP/2 h2c), req/s","h2",3,"%.0f")
+line("h2load mean request time, ms","h2",4,"%.3f")
+line("proxy CPU µs per request (h2load)","h2",6,"%.2f")
 out.append("")
-out.append("HTTP/2 (h2load, 100 streams): not in this harness yet.")
 text="\n".join(out)
 print(text)
 open(sys.argv[2],"w").write(text+"\n")

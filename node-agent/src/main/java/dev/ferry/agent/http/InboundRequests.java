@@ -14,7 +14,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderResult;
-import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -25,7 +24,6 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -408,13 +406,7 @@ final class InboundRequests extends ChannelInboundHandlerAdapter {
     }
 
     private void badRequest(DecoderResult result) {
-        Throwable cause = result.cause();
-        HttpResponseStatus s = cause instanceof TooLongHttpLineException
-                ? HttpResponseStatus.REQUEST_URI_TOO_LONG
-                : cause instanceof TooLongFrameException
-                        ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
-                        : HttpResponseStatus.BAD_REQUEST;
-        refuse(s, cause.getMessage());
+        refuse(RequestChecks.statusOf(result), result.cause().getMessage());
     }
 
     /** As on the source side: answered, counted {@code DPE}, closed; nothing read after it is served. */

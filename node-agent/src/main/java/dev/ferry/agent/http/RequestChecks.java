@@ -1,9 +1,12 @@
 package dev.ferry.agent.http;
 
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import java.util.List;
 
 /**
@@ -21,6 +24,16 @@ final class RequestChecks {
     record Refusal(HttpResponseStatus status, String reason) {}
 
     private RequestChecks() {}
+
+    /** The answer to a request the codec could not read: 414 for a long line, 431 for a large head, else 400. */
+    static HttpResponseStatus statusOf(DecoderResult result) {
+        Throwable cause = result.cause();
+        return cause instanceof TooLongHttpLineException
+                ? HttpResponseStatus.REQUEST_URI_TOO_LONG
+                : cause instanceof TooLongFrameException
+                        ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+                        : HttpResponseStatus.BAD_REQUEST;
+    }
 
     /** The refusal for a head, or null when it may be routed. */
     static Refusal check(HttpRequest req) {

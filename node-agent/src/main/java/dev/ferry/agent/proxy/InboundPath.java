@@ -132,19 +132,7 @@ public final class InboundPath implements InboundTunnels {
         HttpInbound.Gate gate = http -> {
             AuthzContext c = context.withHttp(http);
             Decision d = ctx.authz().get().check(c); // the policies in force when the request came
-            ctx.metrics().authzDecision(d.allowed(), d.policy());
-            for (String audit : d.audited()) {
-                AUDIT.info(
-                        "request {} {} on connection {} from {} to {}/{}:{} matched AUDIT policy {}",
-                        http.method(),
-                        http.path(),
-                        record.id(),
-                        record.source(),
-                        workload.namespace(),
-                        workload.name(),
-                        target.getPort(),
-                        audit);
-            }
+            counted(record, workload, target, d, "request " + http.method() + " " + http.path() + " on connection");
             return d;
         };
         Upstreams.open(ctx, session, TcpConnector.INSTANCE, request, answer, Upstreams.http(gate));
@@ -169,10 +157,17 @@ public final class InboundPath implements InboundTunnels {
             AuthzContext context,
             Decision decision) {
         record.authorized(context, decision);
+        counted(record, workload, target, decision, "connection");
+    }
+
+    /** A decision into the metrics, and its AUDIT matches into the audit log; {@code what} names what was decided. */
+    private void counted(
+            ConnectionRecord record, Workload workload, InetSocketAddress target, Decision decision, String what) {
         ctx.metrics().authzDecision(decision.allowed(), decision.policy());
         for (String audit : decision.audited()) {
             AUDIT.info(
-                    "connection {} from {} to {}/{}:{} matched AUDIT policy {}",
+                    "{} {} from {} to {}/{}:{} matched AUDIT policy {}",
+                    what,
                     record.id(),
                     record.source(),
                     workload.namespace(),
