@@ -33,7 +33,7 @@ events { worker_connections 4096; }
 http { access_log off; keepalive_requests 10000000; client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp;
   fastcgi_temp_path $WORK/tmp; uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp;
   server { listen 10.244.0.5:8080 backlog=4096; location / { return 200 "ok"; } }
-  server { listen 10.244.0.5:8081 http2; http2_max_requests 10000000; location / { return 200 "ok"; } } }
+  server { listen 10.244.0.5:8081 http2; location / { return 200 "ok"; } } }
 NGX
   inns nginx -c "$WORK/nginx.conf" -e stderr & PIDS+=($!)
 }

@@ -15,26 +15,57 @@ import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
- * HTTP/2 upstream connections, one per event loop and key (endpoint, connector, source pod), each carrying every
- * request of that loop to that endpoint as a stream: a request costs a stream, not a connection (nor, through
- * HBONE, a CONNECT). Requests that come while the connection is being opened wait for it. A connection that was
+ * HTTP/2 upstream connections per event loop and key (endpoint, connector, source pod), each carrying requests of
+ * that loop to that endpoint as streams, as many as the server allows (then another connection): a request costs a
+ * stream, not a connection (nor, through HBONE, a CONNECT). Requests that come while the connection is being opened wait for it. A connection that was
  * told GOAWAY, or closed, is replaced by the next request; one without streams for 90 s is closed. Each loop's part
  * is touched by that loop only.
  */
 final class H2Pool {
     private static final long IDLE_SECONDS = 90;
 
-    private final Map<EventLoop, Map<UpstreamPool.Key, Future<Channel>>> loops = new ConcurrentHashMap<>();
+    private final Map<EventLoop, Map<UpstreamPool.Key, List<Parent>>> loops = new ConcurrentHashMap<>();
+
+    /** One shared connection and the streams it carries now (counted here: a stream opened this tick is not yet
+     * active in the codec). */
+    private static final class Parent {
+        final Future<Channel> connection;
+        int streams;
+
+        Parent(Future<Channel> connection) {
+            this.connection = connection;
+        }
+
+        /** Room for one more stream: the server's SETTINGS_MAX_CONCURRENT_STREAMS (100 until it has said). */
+        boolean hasRoom() {
+            if (!connection.isDone()) {
+                return streams < ASSUMED_MAX_STREAMS;
+            }
+            if (!usable(connection)) {
+                return false;
+            }
+            Http2FrameCodec codec = connection.getNow().pipeline().get(Http2FrameCodec.class);
+            return streams < Math.min(codec.connection().local().maxActiveStreams(), MAX_STREAMS_PER_CONNECTION);
+        }
+    }
+
+    /** RFC 9113's advice for the least a server should allow; what we assume before its SETTINGS arrive. */
+    private static final int ASSUMED_MAX_STREAMS = 100;
+    /** Beyond this a connection's one TCP window and one event-loop turn serve too many requests: open another. */
+    private static final int MAX_STREAMS_PER_CONNECTION = 1000;
 
     /**
-     * A new stream to {@code key}'s endpoint, with {@code streamInit} in its pipeline and AUTO_READ off.
+     * A new stream to {@code key}'s endpoint, with {@code streamInit} in its pipeline and AUTO_READ off: on a
+     * connection with room for it, or on a new one (a server's stream limit is respected, not run into).
      *
      * @param connect opens a connection with the given pipeline through the key's connector
      */
@@ -43,34 +74,24 @@ final class H2Pool {
             UpstreamPool.Key key,
             Function<ChannelInitializer<Channel>, Future<Channel>> connect,
             ChannelHandler streamInit) {
-        Map<UpstreamPool.Key, Future<Channel>> m = loops.computeIfAbsent(loop, l -> new HashMap<>());
-        Future<Channel> parent = m.get(key);
-        if (parent == null || (parent.isDone() && !usable(parent))) {
-            Future<Channel> opening = connect.apply(new ChannelInitializer<>() {
-                @Override
-                protected void initChannel(Channel ch) {
-                    // the connector's sockets read on request (the L4 relay's back-pressure); a shared connection
-                    // reads always: its streams' flow control windows bound what it takes in
-                    ch.config().setAutoRead(true);
-                    ch.pipeline().addLast("h2", H2.client());
-                    ch.pipeline().addLast("streams", new Http2MultiplexHandler(new RefusePushes()));
-                    ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS));
-                    ch.pipeline().addLast("idle-close", new CloseWhenIdle());
-                }
-            });
-            m.put(key, opening);
-            opening.addListener(f -> {
-                if (!f.isSuccess()) {
-                    m.remove(key, opening);
-                } else {
-                    ((Channel) f.getNow()).closeFuture().addListener(c -> m.remove(key, opening));
-                }
-            });
-            parent = opening;
+        Map<UpstreamPool.Key, List<Parent>> m = loops.computeIfAbsent(loop, l -> new HashMap<>());
+        List<Parent> parents = m.computeIfAbsent(key, k -> new ArrayList<>(1));
+        Parent chosen = null;
+        for (Parent p : parents) {
+            if (p.hasRoom()) {
+                chosen = p;
+                break;
+            }
         }
+        if (chosen == null) {
+            chosen = open(m, key, parents, connect);
+        }
+        Parent parent = chosen;
+        parent.streams++;
         Promise<Channel> out = loop.newPromise();
-        parent.addListener(f -> {
+        parent.connection.addListener(f -> {
             if (!f.isSuccess()) {
+                parent.streams--;
                 out.tryFailure(f.cause());
                 return;
             }
@@ -79,16 +100,54 @@ final class H2Pool {
                     .handler(streamInit)
                     .open()
                     .addListener(s -> {
-                        if (s.isSuccess()) {
-                            if (!out.trySuccess((Channel) s.getNow())) {
-                                ((Channel) s.getNow()).close(); // the attempt gave up meanwhile
-                            }
-                        } else {
+                        if (!s.isSuccess()) {
+                            parent.streams--;
                             out.tryFailure(s.cause());
+                            return;
+                        }
+                        Channel stream = (Channel) s.getNow();
+                        stream.closeFuture().addListener(c -> parent.streams--);
+                        if (!out.trySuccess(stream)) {
+                            stream.close(); // the attempt gave up meanwhile
                         }
                     });
         });
         return out;
+    }
+
+    private static Parent open(
+            Map<UpstreamPool.Key, List<Parent>> m,
+            UpstreamPool.Key key,
+            List<Parent> parents,
+            Function<ChannelInitializer<Channel>, Future<Channel>> connect) {
+        Future<Channel> opening = connect.apply(new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                // the connector's sockets read on request (the L4 relay's back-pressure); a shared connection
+                // reads always: its streams' flow control windows bound what it takes in
+                ch.config().setAutoRead(true);
+                ch.pipeline().addLast("h2", H2.client());
+                ch.pipeline().addLast("streams", new Http2MultiplexHandler(new RefusePushes()));
+                ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS));
+                ch.pipeline().addLast("idle-close", new CloseWhenIdle());
+            }
+        });
+        Parent p = new Parent(opening);
+        parents.add(p);
+        Runnable forget = () -> {
+            parents.remove(p);
+            if (parents.isEmpty()) {
+                m.remove(key, parents);
+            }
+        };
+        opening.addListener(f -> {
+            if (!f.isSuccess()) {
+                forget.run();
+            } else {
+                ((Channel) f.getNow()).closeFuture().addListener(c -> forget.run());
+            }
+        });
+        return p;
     }
 
     private static boolean usable(Future<Channel> parent) {

@@ -725,6 +725,17 @@ class HttpRoutingNetnsTest {
                 .isEqualTo(1);
     }
 
+    /**
+     * An HTTP/2 request without a body (HEADERS with END_STREAM, which Netty hands over whole) from curl with prior
+     * knowledge, to the gRPC port: the server's own answer comes back (it refuses a GET), not a 503 of Ferry's.
+     */
+    @Test
+    void h2cRequestWithoutABodyReachesTheServer() throws Exception {
+        String code =
+                curl("-o", "/dev/null", "-w", "%{http_code}", "--http2-prior-knowledge", "http://10.96.0.27:50051/x");
+        assertThat(code).isIn("405", "415");
+    }
+
     /** A trailers-only UNAVAILABLE is retried as the route's 503 would be, and the call succeeds. */
     @Test
     void grpcUnavailableRetriedByTheRoute() throws Exception {
