@@ -592,9 +592,12 @@ final class Exchange implements Attempt.Events {
                                 responseBytes));
     }
 
+    /** A head's size as on the wire, near enough (name, ": ", value, CRLF per field); twice per request. */
     static long estimateHead(HttpHeaders h) {
         long n = 0;
-        for (var e : h) {
+        // the CharSequence iterator: the String one converts every name and value, an allocation per field
+        for (var it = h.iteratorCharSequence(); it.hasNext(); ) {
+            var e = it.next();
             n += e.getKey().length() + e.getValue().length() + 4;
         }
         return n;
