@@ -2,6 +2,7 @@ package dev.ferry.mesh.authz;
 
 import java.net.InetAddress;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * What a decision is made on. Source attributes come only from the verified peer certificate (principal and
@@ -20,8 +21,12 @@ public record AuthzContext(
         int destinationPort,
         Http http) {
 
-    /** @param headers lower-case names; a repeated header's values joined with {@code ,} (as Envoy presents them) */
-    public record Http(String method, String path, String host, Map<String, String> headers) {}
+    /**
+     * @param headers a header's value by its lower-case name (null when absent; a repeated header's values joined
+     *     with {@code ,}, as Envoy presents them); read only by a condition that names the header, so nothing is
+     *     copied for a request no such condition looks at
+     */
+    public record Http(String method, String path, String host, Function<String, String> headers) {}
 
     /** The same connection with one request's attributes. */
     public AuthzContext withHttp(Http request) {

@@ -62,7 +62,7 @@ public record Condition(
             case SOURCE_NAMESPACE -> Source.identity(values, notValues, ctx.sourceNamespace());
             case SOURCE_PRINCIPAL -> Source.identity(values, notValues, ctx.sourcePrincipal());
             case REQUEST_HEADERS -> {
-                String v = ctx.http().headers().get(header);
+                String v = ctx.http().headers().apply(header);
                 yield (values.isEmpty() || (v != null && StringMatch.any(values, v)))
                         && (notValues.isEmpty() || v == null || !StringMatch.any(notValues, v));
             }

@@ -84,7 +84,7 @@ class PolicySemanticsTest {
                 c.workloadNamespace(),
                 c.workloadLabels(),
                 c.destinationPort(),
-                new AuthzContext.Http(method, path, host, headers));
+                new AuthzContext.Http(method, path, host, headers::get));
     }
 
     static AuthzContext in(AuthzContext c, String ns, Map<String, String> labels) {

@@ -191,8 +191,7 @@ final class Exchange implements Attempt.Events {
         if (timeout != null) {
             attemptTimer = schedule(() -> attemptTimedOut(a), timeout.toNanos());
         }
-        AppProtocol backend = AppProtocol.of(plan.binding().port());
-        boolean h2 = backend == AppProtocol.HTTP2 || backend == AppProtocol.GRPC;
+        boolean h2 = AppProtocol.of(plan.binding().port()).isHttp2();
         a.start(ctx.channel().eventLoop(), http.pool(), http.h2Pool(), h2, this::connectRequest);
     }
 

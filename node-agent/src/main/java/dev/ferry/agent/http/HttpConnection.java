@@ -31,7 +31,6 @@ public record HttpConnection(
 
     /** The client speaks HTTP/2 (h2c prior knowledge): the port is declared {@code http2} or {@code grpc}. */
     public boolean h2() {
-        return AppProtocol.of(addressed.port()) == AppProtocol.HTTP2
-                || AppProtocol.of(addressed.port()) == AppProtocol.GRPC;
+        return AppProtocol.of(addressed.port()).isHttp2();
     }
 }

@@ -27,9 +27,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.time.Instant;
 import java.util.ArrayDeque;
-import java.util.HashMap;
-import java.util.Locale;
-import java.util.Map;
+import java.util.List;
 
 /**
  * One inbound connection's requests, one at a time, on the client's side: each head is checked by the gate; an
@@ -144,8 +142,8 @@ final class InboundRequests extends ChannelInboundHandlerAdapter {
         path = normalized;
         authority = req.headers().get(HttpHeaderNames.HOST, "");
         requestId = req.headers().get("x-request-id");
-        Decision decision =
-                gate.check(new AuthzContext.Http(method, Paths.pathOnly(normalized), authority, headers(req)));
+        Decision decision = gate.check(
+                new AuthzContext.Http(method, Paths.pathOnly(normalized), authority, name -> header(req, name)));
         forwarding = decision.allowed();
         if (!forwarding) {
             deny(req);
@@ -157,13 +155,10 @@ final class InboundRequests extends ChannelInboundHandlerAdapter {
         app.read(); // the answer may come before the body is through (an early 413, say)
     }
 
-    /** Header names lower-case, a repeated header's values joined with a comma (as Envoy's matchers see them). */
-    private static Map<String, String> headers(HttpRequest req) {
-        Map<String, String> out = new HashMap<>();
-        for (Map.Entry<String, String> e : req.headers()) {
-            out.merge(e.getKey().toLowerCase(Locale.ROOT), e.getValue(), (a, b) -> a + "," + b);
-        }
-        return out;
+    /** A header as policy reads it, looked up when a condition asks (Netty's lookup ignores case). */
+    private static String header(HttpRequest req, String name) {
+        List<String> all = req.headers().getAll(name);
+        return all.isEmpty() ? null : all.size() == 1 ? all.getFirst() : String.join(",", all);
     }
 
     /**
