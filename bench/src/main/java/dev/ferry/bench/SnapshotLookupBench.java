@@ -79,7 +79,11 @@ public class SnapshotLookupBench {
                     List.of(new ServicePort("http", 80, "TCP", TargetPort.ofName("http"), null)),
                     Map.of("app", "app" + s)));
         }
-        snapshot = MeshSnapshot.of(1, Map.of("ns", new Namespace("ns", Map.of())), pods, svcs);
+        snapshot = MeshSnapshot.builder(1)
+                .namespaces(Map.of("ns", new Namespace("ns", Map.of())))
+                .workloads(pods)
+                .services(svcs)
+                .build();
         balancer = new RoundRobinBalancer();
         resolver = new DestinationResolver(UnknownDestination.PASSTHROUGH, "node-1", Set.of());
         binding = snapshot.bindingFor(vips[0]);

@@ -2,6 +2,7 @@ package dev.ferry.mesh;
 
 import dev.ferry.mesh.authz.AuthorizationPolicy;
 import dev.ferry.mesh.authz.PeerAuthentication;
+import dev.ferry.mesh.authz.PolicyEngine;
 import dev.ferry.mesh.lb.DestinationRule;
 import dev.ferry.mesh.lb.LoadBalancing;
 import dev.ferry.mesh.route.HttpRoute;
@@ -17,8 +18,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * One immutable view of the mesh, with the indexes the data path reads per connection. Built off the data path
- * (by the single writer that swaps it in); lookups are plain hash-map reads with no locking.
+ * The mesh state: one immutable view of workloads, Services, routes and policies (compiled), with the indexes the
+ * data path reads per connection, and where it came from. Built off the data path by the single writer that swaps
+ * it in, whatever the source (file or Kubernetes API); lookups are plain hash-map reads with no locking.
  */
 public final class MeshSnapshot {
     private final long version;
@@ -36,74 +38,132 @@ public final class MeshSnapshot {
     private final RouteTable routes;
     private final List<DestinationRule> destinationRules;
 
-    private MeshSnapshot(
-            long version,
-            Map<String, Namespace> namespaces,
-            List<Workload> workloads,
-            List<Service> services,
-            List<AuthorizationPolicy> policies,
-            List<PeerAuthentication> peerAuthentications,
-            List<HttpRoute> routes,
-            List<DestinationRule> destinationRules) {
-        this.version = version;
-        this.routes = RouteTable.of(routes);
-        this.destinationRules = destinationRules.stream()
+    private final PolicyEngine authz;
+    private final MeshOrigin origin;
+
+    private MeshSnapshot(Builder b) {
+        this.version = b.version;
+        this.origin = b.origin;
+        this.routes = RouteTable.of(b.routes);
+        this.destinationRules = b.destinationRules.stream()
                 .sorted(java.util.Comparator.comparing(DestinationRule::key))
                 .toList();
-        this.policies = List.copyOf(policies);
-        this.peerAuthentications = List.copyOf(peerAuthentications);
-        this.namespaces = Collections.unmodifiableMap(new LinkedHashMap<>(namespaces));
-        this.workloads = List.copyOf(workloads);
-        this.services = List.copyOf(services);
+        this.policies = List.copyOf(b.policies);
+        this.peerAuthentications = List.copyOf(b.peerAuthentications);
+        this.namespaces = Collections.unmodifiableMap(new LinkedHashMap<>(b.namespaces));
+        this.workloads = List.copyOf(b.workloads);
+        this.services = List.copyOf(b.services);
         this.workloadsByIp = indexByIp(this.workloads);
         this.bindingsByVip = indexBindings(this.services, this.workloads);
         this.httpTargets = indexHttpTargets(this.services, this.workloads);
         this.workloadsByNode = indexByNode(this.workloads);
+        PolicyEngine previous = b.previous == null ? null : b.previous.authz;
+        // Compiled here, with the rest: a connection that reads this state sees the policies that came with it
+        // (before, snapshot and engine were two references set at different moments). Unchanged policies keep
+        // their engine, so the writer can tell a policy change by identity.
+        this.authz = previous != null
+                        && b.previous.policies.equals(this.policies)
+                        && b.previous.peerAuthentications.equals(this.peerAuthentications)
+                        && previous.rootNamespace().equals(b.rootNamespace)
+                ? previous
+                : PolicyEngine.of(this.policies, this.peerAuthentications, b.rootNamespace);
     }
+
+    private static final MeshSnapshot EMPTY = builder(0).build();
 
     public static MeshSnapshot empty() {
-        return new MeshSnapshot(0, Map.of(), List.of(), List.of(), List.of(), List.of(), List.of(), List.of());
+        return EMPTY;
     }
 
-    public static MeshSnapshot of(
-            long version, Map<String, Namespace> namespaces, List<Workload> workloads, List<Service> services) {
-        return new MeshSnapshot(version, namespaces, workloads, services, List.of(), List.of(), List.of(), List.of());
+    /** A new state of the given version; everything not set is empty. */
+    public static Builder builder(long version) {
+        return new Builder(version);
     }
 
-    public static MeshSnapshot of(
-            long version,
-            Map<String, Namespace> namespaces,
-            List<Workload> workloads,
-            List<Service> services,
-            List<AuthorizationPolicy> policies,
-            List<PeerAuthentication> peerAuthentications) {
-        return new MeshSnapshot(
-                version, namespaces, workloads, services, policies, peerAuthentications, List.of(), List.of());
+    /** Collects one state's parts; {@link #build} indexes them and compiles the policies. */
+    public static final class Builder {
+        private final long version;
+        private Map<String, Namespace> namespaces = Map.of();
+        private List<Workload> workloads = List.of();
+        private List<Service> services = List.of();
+        private List<AuthorizationPolicy> policies = List.of();
+        private List<PeerAuthentication> peerAuthentications = List.of();
+        private List<HttpRoute> routes = List.of();
+        private List<DestinationRule> destinationRules = List.of();
+        private String rootNamespace = PolicyEngine.DEFAULT_ROOT_NAMESPACE;
+        private MeshOrigin origin = MeshOrigin.NONE;
+        private MeshSnapshot previous;
+
+        private Builder(long version) {
+            this.version = version;
+        }
+
+        public Builder namespaces(Map<String, Namespace> v) {
+            namespaces = v;
+            return this;
+        }
+
+        public Builder workloads(List<Workload> v) {
+            workloads = v;
+            return this;
+        }
+
+        public Builder services(List<Service> v) {
+            services = v;
+            return this;
+        }
+
+        public Builder policies(List<AuthorizationPolicy> v) {
+            policies = v;
+            return this;
+        }
+
+        public Builder peerAuthentications(List<PeerAuthentication> v) {
+            peerAuthentications = v;
+            return this;
+        }
+
+        public Builder routes(List<HttpRoute> v) {
+            routes = v;
+            return this;
+        }
+
+        public Builder destinationRules(List<DestinationRule> v) {
+            destinationRules = v;
+            return this;
+        }
+
+        /** The namespace whose policies apply mesh-wide (Istio's root namespace, {@code istio-system}). */
+        public Builder rootNamespace(String v) {
+            rootNamespace = v;
+            return this;
+        }
+
+        /** Which source, and which versions of its input, this state came from. */
+        public Builder origin(MeshOrigin v) {
+            origin = v;
+            return this;
+        }
+
+        /** The state this one replaces: its compiled policies are reused when the policies did not change. */
+        public Builder previous(MeshSnapshot v) {
+            previous = v;
+            return this;
+        }
+
+        public MeshSnapshot build() {
+            return new MeshSnapshot(this);
+        }
     }
 
-    public static MeshSnapshot of(
-            long version,
-            Map<String, Namespace> namespaces,
-            List<Workload> workloads,
-            List<Service> services,
-            List<AuthorizationPolicy> policies,
-            List<PeerAuthentication> peerAuthentications,
-            List<HttpRoute> routes) {
-        return new MeshSnapshot(
-                version, namespaces, workloads, services, policies, peerAuthentications, routes, List.of());
+    /** The compiled authorization and peer-authentication policies of this state. */
+    public PolicyEngine authz() {
+        return authz;
     }
 
-    public static MeshSnapshot of(
-            long version,
-            Map<String, Namespace> namespaces,
-            List<Workload> workloads,
-            List<Service> services,
-            List<AuthorizationPolicy> policies,
-            List<PeerAuthentication> peerAuthentications,
-            List<HttpRoute> routes,
-            List<DestinationRule> destinationRules) {
-        return new MeshSnapshot(
-                version, namespaces, workloads, services, policies, peerAuthentications, routes, destinationRules);
+    /** Which source this state came from and the versions of its input, for {@code /config_dump}. */
+    public MeshOrigin origin() {
+        return origin;
     }
 
     /** The DestinationRules' load-balancing parts, valid ones only, by namespace and name. */

@@ -35,7 +35,10 @@ class InboundProtocolTest {
     }
 
     private static MeshSnapshot mesh(Service... services) {
-        return MeshSnapshot.of(1, Map.of(), List.of(WEB), List.of(services));
+        return MeshSnapshot.builder(1)
+                .workloads(List.of(WEB))
+                .services(List.of(services))
+                .build();
     }
 
     @Test

@@ -16,6 +16,9 @@ import java.util.TreeMap;
  * with unrelated policies.
  */
 public final class PolicyEngine {
+    /** Istio's root namespace: its selector-less policies apply mesh-wide. */
+    public static final String DEFAULT_ROOT_NAMESPACE = "istio-system";
+
     private static final PolicyEngine EMPTY = new PolicyEngine(List.of(), List.of(), "");
 
     private final String rootNamespace;
@@ -90,6 +93,11 @@ public final class PolicyEngine {
         return mode == PeerAuthentication.Mode.UNSET
                 ? new MtlsMode(PeerAuthentication.Mode.PERMISSIVE, "")
                 : new MtlsMode(mode, by);
+    }
+
+    /** The namespace whose policies apply to every workload. */
+    public String rootNamespace() {
+        return rootNamespace;
     }
 
     public static PolicyEngine empty() {

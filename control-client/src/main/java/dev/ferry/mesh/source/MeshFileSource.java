@@ -1,12 +1,9 @@
 package dev.ferry.mesh.source;
 
 import dev.ferry.health.Heartbeat;
+import dev.ferry.mesh.MeshOrigin;
 import dev.ferry.mesh.MeshSnapshot;
-import dev.ferry.mesh.Namespace;
-import dev.ferry.mesh.Service;
-import dev.ferry.mesh.Workload;
-import dev.ferry.mesh.authz.AuthorizationPolicy;
-import dev.ferry.mesh.authz.PeerAuthentication;
+import dev.ferry.mesh.authz.PolicyEngine;
 import dev.ferry.time.Ticker;
 import java.io.IOException;
 import java.io.InputStream;
@@ -48,7 +45,7 @@ public final class MeshFileSource implements AutoCloseable {
             .thenComparing(DocumentError::origin);
 
     private final Path path;
-    private final Consumer<MeshSnapshot> snapshots;
+    private final MeshAssembler assembler;
     private final Consumer<ReloadReport> reports;
     private final MeshBudget budget;
     private final Heartbeat heartbeat;
@@ -73,8 +70,18 @@ public final class MeshFileSource implements AutoCloseable {
             Consumer<ReloadReport> reports,
             MeshBudget budget,
             Heartbeat heartbeat) {
+        this(path, new MeshAssembler(PolicyEngine.DEFAULT_ROOT_NAMESPACE, snapshots), reports, budget, heartbeat);
+    }
+
+    /** @param assembler the mesh state's single writer, which this source feeds */
+    public MeshFileSource(
+            Path path,
+            MeshAssembler assembler,
+            Consumer<ReloadReport> reports,
+            MeshBudget budget,
+            Heartbeat heartbeat) {
         this.path = path;
-        this.snapshots = snapshots;
+        this.assembler = assembler;
         this.reports = reports;
         this.budget = budget;
         this.heartbeat = heartbeat;
@@ -212,10 +219,10 @@ public final class MeshFileSource implements AutoCloseable {
         }
 
         errors.sort(DOCUMENT_ORDER);
-        MeshSnapshot snapshot = build(next, version + 1, errors);
-        snapshots.accept(
-                snapshot); // first: if the consumer fails, nothing is taken as applied and the next poll retries
-        version++;
+        // if the consumer fails, nothing is taken as applied and the next poll retries
+        version = assembler
+                .publish(next.values(), new MeshOrigin("file", path.toString(), Map.of("sha256", digest)))
+                .version();
         lastGood = Map.copyOf(next);
         lastSeen = digest;
         return new ReloadReport(
@@ -252,34 +259,6 @@ public final class MeshFileSource implements AutoCloseable {
             end++;
         }
         return end > hash + 1 ? Integer.parseInt(origin.substring(hash + 1, end)) : 0;
-    }
-
-    private static MeshSnapshot build(Map<DocumentKey, ParsedDocument> docs, long version, List<DocumentError> errors) {
-        Map<String, Namespace> namespaces = new LinkedHashMap<>();
-        for (ParsedDocument d : docs.values()) {
-            if (d.model() instanceof Namespace n) {
-                namespaces.put(n.name(), n);
-            }
-        }
-        List<Workload> workloads = new ArrayList<>();
-        List<Service> services = new ArrayList<>();
-        List<AuthorizationPolicy> policies = new ArrayList<>();
-        List<PeerAuthentication> peerAuthentications = new ArrayList<>();
-        List<dev.ferry.mesh.route.HttpRoute> routes = new ArrayList<>();
-        List<dev.ferry.mesh.lb.DestinationRule> destinationRules = new ArrayList<>();
-        for (ParsedDocument d : docs.values()) {
-            switch (d.model()) {
-                case PodFacts pod -> workloads.add(pod.in(namespaces));
-                case Service svc -> services.add(svc);
-                case AuthorizationPolicy p -> policies.add(p);
-                case PeerAuthentication p -> peerAuthentications.add(p);
-                case dev.ferry.mesh.route.HttpRoute r -> routes.add(r);
-                case dev.ferry.mesh.lb.DestinationRule r -> destinationRules.add(r);
-                default -> {}
-            }
-        }
-        return MeshSnapshot.of(
-                version, namespaces, workloads, services, policies, peerAuthentications, routes, destinationRules);
     }
 
     /** The files to read: the path itself, or the visible mesh files of the directory it names. */

@@ -43,6 +43,7 @@ import dev.ferry.agent.routing.RoundRobinBalancer;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Workload;
 import dev.ferry.mesh.authz.PolicyEngine;
+import dev.ferry.mesh.source.MeshAssembler;
 import dev.ferry.mesh.source.MeshBudget;
 import dev.ferry.mesh.source.MeshFileSource;
 import dev.ferry.mesh.source.ReloadReport;
@@ -83,7 +84,6 @@ public final class Agent implements AutoCloseable {
     private final RelayTimers timers;
     private final OriginalDestination originalDestination;
     private final AtomicReference<MeshSnapshot> snapshot = new AtomicReference<>(MeshSnapshot.empty());
-    private final AtomicReference<PolicyEngine> authz = new AtomicReference<>(PolicyEngine.empty());
     private final Metrics metrics = new Metrics();
     private final Watchdog watchdog;
     private final RoundRobinBalancer balancer = new RoundRobinBalancer();
@@ -109,9 +109,6 @@ public final class Agent implements AutoCloseable {
     private NodeCapture capture;
     private Readiness readinessCheck;
     private Hbone hbone;
-    private List<dev.ferry.mesh.authz.AuthorizationPolicy> currentPolicies = List.of();
-
-    private List<dev.ferry.mesh.authz.PeerAuthentication> currentPeerAuthentications = List.of();
     private RelayContext relay;
 
     /**
@@ -189,7 +186,7 @@ public final class Agent implements AutoCloseable {
                 certificates::startupPending));
         meshSource = new MeshFileSource(
                 config.meshFile(),
-                this::applySnapshot,
+                new MeshAssembler(config.rootNamespace(), this::applySnapshot),
                 this::onReload,
                 MeshBudget.forThisHeap(),
                 // a poll, plus the slowest reload a budget-sized file takes on a loaded node
@@ -238,7 +235,6 @@ public final class Agent implements AutoCloseable {
         AccessLog accessLog = new AccessLog(ticker, config.accessLog());
         RelayContext ctx = new RelayContext(
                 snapshot::get,
-                authz::get,
                 new DestinationResolver(config.unknownDestination(), config.nodeName(), own),
                 requestBalancer,
                 originalDestination,
@@ -344,11 +340,11 @@ public final class Agent implements AutoCloseable {
     }
 
     private void applySnapshot(MeshSnapshot s) {
-        snapshot.set(s);
+        MeshSnapshot previous = snapshot.getAndSet(s);
         balancer.retainOnly(s);
         requestBalancer.retainOnly(s);
         retryBudgets.retainOnly(s);
-        applyPolicies(s);
+        applyPolicies(previous.authz(), s);
         if (certificates != null) {
             certificates.want(s);
         }
@@ -358,18 +354,14 @@ public final class Agent implements AutoCloseable {
     }
 
     /**
-     * Swaps in a policy engine when the policies changed (the snapshot writer is the only caller), then re-checks
-     * live inbound connections against it and cuts those it now denies.
+     * When the new state's policies changed (the state keeps its predecessor's compiled engine otherwise), re-checks
+     * live inbound connections against them and cuts those they now deny. The state writer is the only caller.
      */
-    private void applyPolicies(MeshSnapshot s) {
-        PolicyEngine current = authz.get();
-        if (s.policies().equals(currentPolicies) && s.peerAuthentications().equals(currentPeerAuthentications)) {
+    private void applyPolicies(PolicyEngine current, MeshSnapshot s) {
+        PolicyEngine next = s.authz();
+        if (next == current) {
             return;
         }
-        currentPolicies = s.policies();
-        currentPeerAuthentications = s.peerAuthentications();
-        PolicyEngine next = PolicyEngine.of(s.policies(), s.peerAuthentications(), config.rootNamespace());
-        authz.set(next);
         long invalid = s.policies().stream().filter(p -> !p.valid()).count();
         log.info(
                 "authorization: {} polic{} in force ({} invalid, failing closed), was {}",

@@ -12,6 +12,7 @@ import dev.ferry.agent.connector.TcpConnector;
 import dev.ferry.agent.http.HttpInbound;
 import dev.ferry.agent.routing.Destination;
 import dev.ferry.mesh.AppProtocol;
+import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Workload;
 import dev.ferry.mesh.authz.AuthzContext;
 import dev.ferry.mesh.authz.Decision;
@@ -98,11 +99,13 @@ public final class InboundPath implements InboundTunnels {
             return;
         }
         session.admitted();
-        PolicyEngine engine = ctx.authz().get();
+        MeshSnapshot state = ctx.snapshot().get();
+        PolicyEngine engine = state.authz();
         boolean perRequest = engine.needsHttp(workload.namespace(), workload.labels())
-                && ctx.snapshot().get().inboundProtocol(target) == AppProtocol.HTTP;
-        Decision decision =
-                perRequest ? engine.strictRefusal(context) : authorize(session.record(), workload, target, context);
+                && state.inboundProtocol(target) == AppProtocol.HTTP;
+        Decision decision = perRequest
+                ? engine.strictRefusal(context)
+                : authorize(engine, session.record(), workload, target, context);
         if (decision != null && !decision.allowed()) {
             if (perRequest) {
                 count(session.record(), workload, target, context, decision);
@@ -131,7 +134,7 @@ public final class InboundPath implements InboundTunnels {
         ConnectionRecord record = session.record();
         HttpInbound.Gate gate = http -> {
             AuthzContext c = context.withHttp(http);
-            Decision d = ctx.authz().get().check(c); // the policies in force when the request came
+            Decision d = ctx.snapshot().get().authz().check(c); // the policies in force when the request came
             counted(record, workload, target, d, "request " + http.method() + " " + http.path() + " on connection");
             return d;
         };
@@ -144,8 +147,12 @@ public final class InboundPath implements InboundTunnels {
      *
      */
     private Decision authorize(
-            ConnectionRecord record, Workload workload, InetSocketAddress target, AuthzContext context) {
-        Decision decision = ctx.authz().get().check(context);
+            PolicyEngine engine,
+            ConnectionRecord record,
+            Workload workload,
+            InetSocketAddress target,
+            AuthzContext context) {
+        Decision decision = engine.check(context);
         count(record, workload, target, context, decision);
         return decision;
     }

@@ -11,7 +11,6 @@ import dev.ferry.agent.observability.Metrics;
 import dev.ferry.agent.routing.DestinationResolver;
 import dev.ferry.agent.routing.RequestBalancer;
 import dev.ferry.mesh.MeshSnapshot;
-import dev.ferry.mesh.authz.PolicyEngine;
 import dev.ferry.time.Ticker;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
@@ -20,6 +19,8 @@ import java.util.function.Supplier;
 /**
  * The agent-wide services every relayed connection uses. Immutable; shared by all listeners.
  *
+ * @param snapshot the mesh state in force (workloads, Services, compiled policies: one reference, read once per
+ *     decision so a connection never sees the policies of one state with the workloads of another)
  * @param timers the connections' timeouts, on the same clock as {@code ticker}
  * @param firstByteTimeout how long a connection may stay open without a byte in either direction (a client that
  *     connects and sends nothing, to a server that says nothing first, holds two fds and a slot under the limits)
@@ -29,7 +30,6 @@ import java.util.function.Supplier;
  */
 public record RelayContext(
         Supplier<MeshSnapshot> snapshot,
-        Supplier<PolicyEngine> authz,
         DestinationResolver resolver,
         RequestBalancer balancer,
         OriginalDestination originalDestination,
@@ -54,7 +54,6 @@ public record RelayContext(
     public RelayContext withSockets(SocketFactory podSockets) {
         return new RelayContext(
                 snapshot,
-                authz,
                 resolver,
                 balancer,
                 originalDestination,

@@ -48,7 +48,6 @@ class RelayHandlerTest {
         registry = new ConnectionRegistry(10, 10);
         RelayContext ctx = new RelayContext(
                 MeshSnapshot::empty,
-                dev.ferry.mesh.authz.PolicyEngine::empty,
                 new DestinationResolver(UnknownDestination.PASSTHROUGH, "n", Set.of()),
                 new RequestBalancer(new RoundRobinBalancer(), new java.util.Random(1)),
                 ch -> new InetSocketAddress(1),
