@@ -27,6 +27,7 @@ public final class MeshSnapshot {
     private final Map<String, Namespace> namespaces;
     private final List<Workload> workloads;
     private final List<Service> services;
+    private final List<EndpointSlice> endpointSlices;
     private final Map<InetAddress, Workload> workloadsByIp;
     private final Map<InetSocketAddress, ServiceBinding> bindingsByVip;
     /** Pod address and target port → the protocol a Service declares for it; only ports some Service calls HTTP. */
@@ -53,9 +54,11 @@ public final class MeshSnapshot {
         this.namespaces = Collections.unmodifiableMap(new LinkedHashMap<>(b.namespaces));
         this.workloads = List.copyOf(b.workloads);
         this.services = List.copyOf(b.services);
+        this.endpointSlices = List.copyOf(b.endpointSlices);
         this.workloadsByIp = indexByIp(this.workloads);
-        this.bindingsByVip = indexBindings(this.services, this.workloads);
-        this.httpTargets = indexHttpTargets(this.services, this.workloads);
+        Map<String, List<EndpointSlice>> slicesByService = indexSlices(this.endpointSlices);
+        this.bindingsByVip = indexBindings(this.services, this.workloads, slicesByService, this.workloadsByIp);
+        this.httpTargets = indexHttpTargets(this.services, this.workloads, slicesByService);
         this.workloadsByNode = indexByNode(this.workloads);
         PolicyEngine previous = b.previous == null ? null : b.previous.authz;
         // Compiled here, with the rest: a connection that reads this state sees the policies that came with it
@@ -86,6 +89,7 @@ public final class MeshSnapshot {
         private Map<String, Namespace> namespaces = Map.of();
         private List<Workload> workloads = List.of();
         private List<Service> services = List.of();
+        private List<EndpointSlice> endpointSlices = List.of();
         private List<AuthorizationPolicy> policies = List.of();
         private List<PeerAuthentication> peerAuthentications = List.of();
         private List<HttpRoute> routes = List.of();
@@ -110,6 +114,12 @@ public final class MeshSnapshot {
 
         public Builder services(List<Service> v) {
             services = v;
+            return this;
+        }
+
+        /** EndpointSlices: a Service some slice names takes its endpoints from its slices, not its selector. */
+        public Builder endpointSlices(List<EndpointSlice> v) {
+            endpointSlices = v;
             return this;
         }
 
@@ -230,6 +240,10 @@ public final class MeshSnapshot {
         return services;
     }
 
+    public List<EndpointSlice> endpointSlices() {
+        return endpointSlices;
+    }
+
     public Optional<Workload> workloadByIp(InetAddress ip) {
         return Optional.ofNullable(workloadsByIp.get(ip));
     }
@@ -291,14 +305,43 @@ public final class MeshSnapshot {
         return Map.copyOf(frozen);
     }
 
-    /** Every selected pod (ready or not, headless Services too: all can be sent to directly) on an HTTP port. */
+    /** Slices by the Service they name ({@code namespace/name}); slices naming none are left out. */
+    private static Map<String, List<EndpointSlice>> indexSlices(List<EndpointSlice> slices) {
+        Map<String, List<EndpointSlice>> byService = new HashMap<>();
+        for (EndpointSlice s : slices) {
+            if (!s.service().isEmpty()) {
+                byService
+                        .computeIfAbsent(s.namespace() + "/" + s.service(), k -> new ArrayList<>())
+                        .add(s);
+            }
+        }
+        return byService;
+    }
+
+    /**
+     * Every address that serves an HTTP port of some Service (ready or not, headless Services too: all can be sent to
+     * directly): the selected pods, or the addresses the Service's slices list.
+     */
     private static Map<InetSocketAddress, AppProtocol> indexHttpTargets(
-            List<Service> services, List<Workload> workloads) {
+            List<Service> services, List<Workload> workloads, Map<String, List<EndpointSlice>> slicesByService) {
         Map<InetSocketAddress, AppProtocol> out = new HashMap<>();
         for (Service svc : services) {
+            List<EndpointSlice> slices = slicesByService.get(svc.key());
             for (ServicePort port : svc.ports()) {
                 AppProtocol p = AppProtocol.of(port);
                 if (!p.isHttp() || !"TCP".equals(port.protocol())) {
+                    continue;
+                }
+                if (slices != null) {
+                    for (EndpointSlice slice : slices) {
+                        int number = slicePort(slice, port);
+                        for (EndpointSlice.SliceEndpoint e :
+                                number == 0 ? List.<EndpointSlice.SliceEndpoint>of() : slice.endpoints()) {
+                            for (InetAddress ip : e.addresses()) {
+                                out.merge(new InetSocketAddress(ip, number), p, (x, y) -> x.compareTo(y) >= 0 ? x : y);
+                            }
+                        }
+                    }
                     continue;
                 }
                 for (Workload w : workloads) {
@@ -318,28 +361,31 @@ public final class MeshSnapshot {
         return Map.copyOf(out);
     }
 
-    /** Endpoints as the endpoints controller derives them: selected, ready pods with an IP and the target port. */
+    /**
+     * Endpoints per VIP:port. A Service that EndpointSlices name takes them from its slices, as kube-proxy does (its
+     * ready endpoints; when none is ready, those still serving while they terminate); one no slice names — the mesh
+     * file's shorthand, where no endpoints controller runs — from its selector, as that controller would: selected,
+     * ready pods with an IP and the target port.
+     */
     private static Map<InetSocketAddress, ServiceBinding> indexBindings(
-            List<Service> services, List<Workload> workloads) {
+            List<Service> services,
+            List<Workload> workloads,
+            Map<String, List<EndpointSlice>> slicesByService,
+            Map<InetAddress, Workload> workloadsByIp) {
+        Map<String, Workload> byKey = new HashMap<>();
+        for (Workload w : workloads) {
+            byKey.put(w.key(), w);
+        }
         Map<InetSocketAddress, ServiceBinding> bindings = new HashMap<>();
         for (Service svc : services) {
+            List<EndpointSlice> slices = slicesByService.get(svc.key());
             for (ServicePort port : svc.ports()) {
                 if (!"TCP".equals(port.protocol())) {
                     continue; // Ferry relays TCP only; UDP/SCTP service ports are not captured.
                 }
-                List<Endpoint> endpoints = new ArrayList<>();
-                for (Workload w : workloads) {
-                    if (!w.ready() || w.ips().isEmpty() || !svc.selects(w.namespace(), w.labels())) {
-                        continue;
-                    }
-                    Optional<Integer> target = port.targetPort().resolve(w);
-                    if (target.isEmpty()) {
-                        continue;
-                    }
-                    for (InetAddress ip : w.ips()) {
-                        endpoints.add(new Endpoint(w, new InetSocketAddress(ip, target.get())));
-                    }
-                }
+                List<Endpoint> endpoints = slices != null
+                        ? fromSlices(slices, port, byKey, workloadsByIp)
+                        : fromSelector(svc, port, workloads);
                 for (InetAddress vip : svc.vips()) {
                     // A dual-stack pod has one endpoint per family; a VIP only reaches endpoints of its own family.
                     List<Endpoint> sameFamily = endpoints.stream()
@@ -350,5 +396,69 @@ public final class MeshSnapshot {
             }
         }
         return Map.copyOf(bindings);
+    }
+
+    private static List<Endpoint> fromSelector(Service svc, ServicePort port, List<Workload> workloads) {
+        List<Endpoint> endpoints = new ArrayList<>();
+        for (Workload w : workloads) {
+            if (!w.ready() || w.ips().isEmpty() || !svc.selects(w.namespace(), w.labels())) {
+                continue;
+            }
+            Optional<Integer> target = port.targetPort().resolve(w);
+            if (target.isEmpty()) {
+                continue;
+            }
+            for (InetAddress ip : w.ips()) {
+                endpoints.add(new Endpoint(w, new InetSocketAddress(ip, target.get())));
+            }
+        }
+        return endpoints;
+    }
+
+    private static List<Endpoint> fromSlices(
+            List<EndpointSlice> slices,
+            ServicePort port,
+            Map<String, Workload> byKey,
+            Map<InetAddress, Workload> workloadsByIp) {
+        List<Endpoint> ready = new ArrayList<>();
+        List<Endpoint> terminating = new ArrayList<>();
+        java.util.Set<InetSocketAddress> seen = new java.util.HashSet<>();
+        for (EndpointSlice slice : slices) {
+            int number = slicePort(slice, port);
+            if (number == 0) {
+                continue;
+            }
+            for (EndpointSlice.SliceEndpoint e : slice.endpoints()) {
+                boolean usable = e.ready() || (e.serving() && e.terminating());
+                if (!usable) {
+                    continue;
+                }
+                Workload w = null;
+                if (e.podName() != null) {
+                    String ns = e.podNamespace() == null ? slice.namespace() : e.podNamespace();
+                    w = byKey.get(ns + "/" + e.podName());
+                }
+                for (InetAddress ip : e.addresses()) {
+                    InetSocketAddress address = new InetSocketAddress(ip, number);
+                    if (!seen.add(address)) {
+                        continue; // one address in two slices (a controller mid-move): one endpoint
+                    }
+                    Workload owner = w != null ? w : workloadsByIp.get(ip);
+                    (e.ready() ? ready : terminating).add(new Endpoint(owner, address));
+                }
+            }
+        }
+        return ready.isEmpty() ? terminating : ready;
+    }
+
+    /** The number a slice serves a Service port on (matched by name, "" for an unnamed port), 0 when none. */
+    private static int slicePort(EndpointSlice slice, ServicePort port) {
+        String name = port.name() == null ? "" : port.name();
+        for (EndpointSlice.Port p : slice.ports()) {
+            if (p.name().equals(name) && p.protocol().equals(port.protocol())) {
+                return p.port();
+            }
+        }
+        return 0;
     }
 }

@@ -1,5 +1,6 @@
 package dev.ferry.mesh.source;
 
+import dev.ferry.mesh.EndpointSlice;
 import dev.ferry.mesh.MeshOrigin;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Namespace;
@@ -62,9 +63,12 @@ public final class MeshAssembler {
         List<PeerAuthentication> peerAuthentications = new ArrayList<>();
         List<HttpRoute> routes = new ArrayList<>();
         List<DestinationRule> destinationRules = new ArrayList<>();
+        List<EndpointSlice> slices = new ArrayList<>();
         for (ParsedDocument d : docs) {
             switch (d.model()) {
+                case PodFacts pod when pod.completed() -> {}
                 case PodFacts pod -> workloads.add(pod.in(namespaces));
+                case EndpointSlice slice -> slices.add(slice);
                 case Service svc -> services.add(svc);
                 case AuthorizationPolicy p -> policies.add(p);
                 case PeerAuthentication p -> peerAuthentications.add(p);
@@ -77,6 +81,7 @@ public final class MeshAssembler {
                 .namespaces(namespaces)
                 .workloads(workloads)
                 .services(services)
+                .endpointSlices(slices)
                 .policies(policies)
                 .peerAuthentications(peerAuthentications)
                 .routes(routes)

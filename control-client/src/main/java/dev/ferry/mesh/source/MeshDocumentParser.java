@@ -27,8 +27,17 @@ import org.yaml.snakeyaml.LoaderOptions;
  */
 public final class MeshDocumentParser {
     /** Kinds this version understands, by {@code apiVersion/kind}. {@code v1 List} is unwrapped. */
-    private static final Map<String, Class<? extends HasMetadata>> KINDS =
-            Map.of("v1/Namespace", Namespace.class, "v1/Pod", Pod.class, "v1/Service", Service.class);
+    private static final Map<String, Class<? extends HasMetadata>> KINDS = Map.of(
+            "v1/Namespace",
+            Namespace.class,
+            "v1/Pod",
+            Pod.class,
+            "v1/Service",
+            Service.class,
+            "discovery.k8s.io/v1/EndpointSlice",
+            io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice.class,
+            "discovery.k8s.io/v1beta1/EndpointSlice",
+            io.fabric8.kubernetes.api.model.discovery.v1beta1.EndpointSlice.class);
 
     /** Istio's policy kinds, read through {@link PolicyConverter} rather than a fabric8 model. */
     private static final Set<String> POLICY_KINDS = Set.of(
@@ -284,6 +293,9 @@ public final class MeshDocumentParser {
             case Namespace ns -> ModelConverter.namespace(ns);
             case Pod pod -> ModelConverter.podFacts(pod);
             case Service svc -> ModelConverter.service(svc);
+            case io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice slice -> EndpointSliceConverter.v1(slice);
+            case io.fabric8.kubernetes.api.model.discovery.v1beta1.EndpointSlice slice ->
+                EndpointSliceConverter.v1beta1(slice);
             default -> throw new IllegalStateException("no converter for " + resource.getKind());
         };
     }

@@ -90,7 +90,8 @@ public final class ModelConverter {
                 namedPorts,
                 false,
                 ready(meta, status));
-        return new PodFacts(workload, optedOut, hostNetwork);
+        boolean completed = "Succeeded".equals(status.getPhase()) || "Failed".equals(status.getPhase());
+        return new PodFacts(workload, optedOut, hostNetwork, completed);
     }
 
     public static Service service(io.fabric8.kubernetes.api.model.Service svc) throws InvalidDocumentException {

@@ -107,7 +107,10 @@ public final class ConfigDump {
                     var binding = s.bindingFor(new InetSocketAddress(svc.vips().getFirst(), p.port()));
                     if (binding != null) {
                         for (Endpoint e : binding.endpoints()) {
-                            endpoints.add(e.workload().name() + "@" + hostPort(e.address()));
+                            endpoints.add(
+                                    e.workload() == null
+                                            ? hostPort(e.address()) // listed by an EndpointSlice, no pod known
+                                            : e.workload().name() + "@" + hostPort(e.address()));
                         }
                     }
                 }

@@ -45,8 +45,7 @@ public sealed interface Destination {
                     service.namespace(),
                     endpoint.workload(),
                     endpoint.address(),
-                    "service " + service.key() + ":" + binding.port().port() + " -> "
-                            + endpoint.workload().key() + "@" + hostPort(endpoint.address()));
+                    "service " + service.key() + ":" + binding.port().port() + " -> " + endpoint.describe());
         }
     }
 
