@@ -287,6 +287,32 @@ public final class MeshDocumentParser {
         }
     }
 
+    /**
+     * One resource as the Kubernetes API served it, already bound by the client: converted and validated exactly as
+     * the file's documents are, except for the unknown-field check (the API server owns the schema, and may know
+     * fields newer than this model; the check is for hand-written files, where an unknown field is a typo).
+     */
+    public Result resource(String origin, HasMetadata resource) {
+        DocumentKey key = new DocumentKey(
+                resource.getKind(),
+                "Namespace".equals(resource.getKind())
+                        ? ""
+                        : resource.getMetadata().getNamespace() == null
+                                ? "default"
+                                : resource.getMetadata().getNamespace(),
+                resource.getMetadata().getName() == null
+                        ? ""
+                        : resource.getMetadata().getName());
+        try {
+            return new Result(List.of(new ParsedDocument(origin, key, convert(resource), List.of())), List.of(), false);
+        } catch (InvalidDocumentException e) {
+            return new Result(List.of(), List.of(new DocumentError(origin, key, e.getMessage())), false);
+        } catch (RuntimeException e) {
+            return new Result(
+                    List.of(), List.of(new DocumentError(origin, key, "bad value: " + firstLine(e.toString()))), false);
+        }
+    }
+
     /** The model form of a bound, schema-checked resource (see {@link ParsedDocument}). */
     private static Object convert(HasMetadata resource) throws InvalidDocumentException {
         return switch (resource) {

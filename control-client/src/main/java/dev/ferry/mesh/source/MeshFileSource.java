@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * which the kubelet swaps atomically). Single writer: reloads are serialised and each publishes one immutable
  * snapshot to the consumer.
  */
-public final class MeshFileSource implements AutoCloseable {
+public final class MeshFileSource implements MeshSource {
     private static final Logger log = LoggerFactory.getLogger(MeshFileSource.class);
 
     /** Reports errors in file order: {@code name#N...} sorted by name, then by document number. */
@@ -59,6 +59,8 @@ public final class MeshFileSource implements AutoCloseable {
     private volatile ReloadReport last;
     private volatile WatchService watcher;
     private volatile Thread watchThread;
+    /** Poll between inotify events; set before {@link #start()}. */
+    private Duration poll = Duration.ofSeconds(2);
 
     public MeshFileSource(Path path, Consumer<MeshSnapshot> snapshots, Consumer<ReloadReport> reports) {
         this(path, snapshots, reports, MeshBudget.forThisHeap(), new Heartbeat("mesh-file-watch", Ticker.system()));
@@ -87,6 +89,28 @@ public final class MeshFileSource implements AutoCloseable {
         this.heartbeat = heartbeat;
     }
 
+    @Override
+    public String kind() {
+        return "file";
+    }
+
+    @Override
+    public String location() {
+        return path.toString();
+    }
+
+    public MeshFileSource pollEvery(Duration every) {
+        this.poll = every;
+        return this;
+    }
+
+    /** Reads the files once (a first state, or a rejection readiness reports), then watches them. */
+    @Override
+    public void start() throws IOException {
+        reload();
+        startWatching(poll);
+    }
+
     /** The watcher's liveness, for the agent's watchdog. */
     public Heartbeat heartbeat() {
         return heartbeat;
@@ -96,6 +120,7 @@ public final class MeshFileSource implements AutoCloseable {
      * Empty while the files in force are the files on disk; otherwise why the last reload was not applied (the last
      * good state is being served). Readiness reports it.
      */
+    @Override
     public String staleReason() {
         ReloadReport r = last;
         return r == null || r.outcome() != ReloadReport.Outcome.REJECTED
