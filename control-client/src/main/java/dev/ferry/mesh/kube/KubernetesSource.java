@@ -400,7 +400,7 @@ public final class KubernetesSource implements MeshSource {
             if (k.getCode() == 401) {
                 return "unauthorized: the API server rejected the credentials (token expired or wrong)";
             }
-            if (k.getCode() == 0) {
+            if (k.getCode() <= 0) { // no HTTP answer at all
                 Throwable root = k;
                 while (root.getCause() != null && root.getCause() != root) {
                     root = root.getCause();
