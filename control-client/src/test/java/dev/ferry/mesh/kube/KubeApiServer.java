@@ -25,10 +25,10 @@ import java.util.regex.Pattern;
  * Authentication by a static token file: {@link #ADMIN_TOKEN} is in {@code system:masters}; {@link #AGENT_TOKEN} is
  * the DaemonSet's service account, with no rights until a test binds it a role; authorization is RBAC.
  */
-final class KubeApiServer implements AutoCloseable {
-    static final String ADMIN_TOKEN = "ferry-test-admin";
-    static final String AGENT_TOKEN = "ferry-test-agent";
-    static final String AGENT_USER = "system:serviceaccount:ferry-system:ferry-agent";
+public final class KubeApiServer implements AutoCloseable {
+    public static final String ADMIN_TOKEN = "ferry-test-admin";
+    public static final String AGENT_TOKEN = "ferry-test-agent";
+    public static final String AGENT_USER = "system:serviceaccount:ferry-system:ferry-agent";
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
     private final Path dir;
@@ -40,7 +40,7 @@ final class KubeApiServer implements AutoCloseable {
     private Process api;
 
     /** The binary: {@code FERRY_KUBE_APISERVER}, else where {@code tools/kube-apiserver.sh} caches it. */
-    static Path binary() {
+    public static Path binary() {
         String env = System.getenv("FERRY_KUBE_APISERVER");
         Path p = Path.of(env != null && !env.isEmpty() ? env : "/var/cache/ferry/kube-apiserver-1.20.2");
         if (!Files.isExecutable(p)) {
@@ -51,7 +51,7 @@ final class KubeApiServer implements AutoCloseable {
     }
 
     /** @param watchCache false sends every watch to etcd, so a compacted revision answers {@code 410 Gone} */
-    static KubeApiServer start(boolean watchCache) throws IOException, InterruptedException {
+    public static KubeApiServer start(boolean watchCache) throws IOException, InterruptedException {
         KubeApiServer s = new KubeApiServer(Files.createTempDirectory("ferry-kube-"), watchCache);
         try {
             s.startEtcd();
@@ -131,7 +131,7 @@ final class KubeApiServer implements AutoCloseable {
     }
 
     /** Starts the API server (again, at the same port, after {@link #stopApi()}). */
-    void startApi() throws IOException, InterruptedException {
+    public void startApi() throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(
                 binary().toString(),
                 "--etcd-servers=http://127.0.0.1:" + etcdPort,
@@ -160,25 +160,25 @@ final class KubeApiServer implements AutoCloseable {
     }
 
     /** Stops the API server only (etcd keeps the data), as an outage of the control plane would. */
-    void stopApi() throws InterruptedException {
+    public void stopApi() throws InterruptedException {
         stop(api);
         api = null;
     }
 
-    String url() {
+    public String url() {
         return "https://127.0.0.1:" + apiPort;
     }
 
-    int apiPort() {
+    public int apiPort() {
         return apiPort;
     }
 
     /** A client with the given token, as the agent or an operator would connect. */
-    KubernetesClient client(String token) {
+    public KubernetesClient client(String token) {
         return client(url(), token);
     }
 
-    static KubernetesClient client(String url, String token) {
+    public static KubernetesClient client(String url, String token) {
         Config config = new ConfigBuilder(Config.empty())
                 .withMasterUrl(url)
                 .withOauthToken(token)
@@ -186,12 +186,13 @@ final class KubeApiServer implements AutoCloseable {
                 .withRequestTimeout(10_000)
                 .withConnectionTimeout(5_000)
                 .withWatchReconnectInterval(200)
+                .withRequestRetryBackoffLimit(0) // as the agent configures it
                 .build();
         return new KubernetesClientBuilder().withConfig(config).build();
     }
 
     /** Compacts etcd's history up to now: a watch resuming from before it gets {@code 410 Gone}. */
-    void compactEtcd() throws IOException {
+    public void compactEtcd() throws IOException {
         String range = post("/v3/kv/range", "{\"key\":\"Lw==\",\"limit\":1}");
         Matcher m = Pattern.compile("\"revision\":\"(\\d+)\"").matcher(range);
         if (!m.find()) {

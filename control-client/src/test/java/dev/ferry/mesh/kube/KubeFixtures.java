@@ -13,10 +13,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /** Resources as an operator (or the cluster's controllers, which do not run here) would create them. */
-final class KubeFixtures {
+public final class KubeFixtures {
     private KubeFixtures() {}
 
-    static void namespace(KubernetesClient c, String name) {
+    public static void namespace(KubernetesClient c, String name) {
         c.namespaces()
                 .resource(new NamespaceBuilder()
                         .withNewMetadata()
@@ -28,7 +28,7 @@ final class KubeFixtures {
     }
 
     /** A pod as the scheduler and kubelet would leave it: bound to a node, running, ready, with an IP. */
-    static void runningPod(KubernetesClient c, String ns, String name, String ip, String phase) {
+    public static void runningPod(KubernetesClient c, String ns, String name, String ip, String phase) {
         Pod p = new PodBuilder()
                 .withNewMetadata()
                 .withName(name)
@@ -65,7 +65,7 @@ final class KubeFixtures {
         });
     }
 
-    static String service(KubernetesClient c, String ns, String name, boolean selector) {
+    public static String service(KubernetesClient c, String ns, String name, boolean selector) {
         var b = new ServiceBuilder()
                 .withNewMetadata()
                 .withName(name)
@@ -90,7 +90,7 @@ final class KubeFixtures {
     }
 
     /** An EndpointSlice (v1beta1: what Kubernetes 1.20 serves) naming the Service, one ready endpoint per address. */
-    static void slice(KubernetesClient c, String ns, String name, String service, List<String> ips) {
+    public static void slice(KubernetesClient c, String ns, String name, String service, List<String> ips) {
         EndpointSliceBuilder b = new EndpointSliceBuilder()
                 .withNewMetadata()
                 .withName(name)
@@ -116,7 +116,7 @@ final class KubeFixtures {
     }
 
     /** The CRDs of every custom kind Ferry reads, open schemas (the real ones validate more; Ferry validates too). */
-    static void installCrds(KubernetesClient c) {
+    public static void installCrds(KubernetesClient c) {
         for (CustomKind k : CustomKind.ALL) {
             StringBuilder versions = new StringBuilder();
             for (String v : k.versions()) {
@@ -166,7 +166,43 @@ final class KubeFixtures {
         }
     }
 
-    static void apply(KubernetesClient c, String yaml) {
+    public static void apply(KubernetesClient c, String yaml) {
         c.load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).createOrReplace();
+    }
+
+    /**
+     * Creates (or updates) every document of a mesh file in the API server, then sets each Pod's status as a
+     * kubelet would (the API ignores status on create): the same documents feed either source.
+     */
+    public static void applyMeshFile(KubernetesClient c, String yaml) {
+        for (var item : c.load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)))
+                .items()) {
+            c.resource(item).createOr(x -> x.update());
+            if (item instanceof Pod pod && pod.getStatus() != null) {
+                var status = pod.getStatus();
+                c.pods()
+                        .inNamespace(pod.getMetadata().getNamespace())
+                        .withName(pod.getMetadata().getName())
+                        .editStatus(x -> {
+                            x.setStatus(status);
+                            return x;
+                        });
+            }
+        }
+    }
+
+    /** A kubeconfig for the server with a bearer token (the API server's certificate is self-signed). */
+    public static java.nio.file.Path kubeconfig(java.nio.file.Path dir, String url, String token)
+            throws java.io.IOException {
+        java.nio.file.Path f = dir.resolve("kubeconfig");
+        java.nio.file.Files.writeString(f, """
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: test, cluster: {server: "%s", insecure-skip-tls-verify: true}}]
+                users: [{name: agent, user: {token: "%s"}}]
+                contexts: [{name: test, context: {cluster: test, user: agent}}]
+                current-context: test
+                """.formatted(url, token));
+        return f;
     }
 }

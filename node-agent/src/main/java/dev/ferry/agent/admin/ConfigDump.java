@@ -70,6 +70,12 @@ public final class ConfigDump {
     private static Map<String, Object> mesh(MeshSnapshot s, NodeConfig config) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("version", s.version());
+        // which source the data path is serving, and the exact input: a file digest, or each kind's resourceVersion
+        Map<String, Object> origin = new LinkedHashMap<>();
+        origin.put("source", s.origin().source());
+        origin.put("location", s.origin().location());
+        origin.put("versions", s.origin().versions());
+        m.put("origin", origin);
         List<Object> namespaces = new ArrayList<>();
         s.namespaces().values().forEach(ns -> namespaces.add(Map.of("name", ns.name(), "enrolled", ns.enrolled())));
         m.put("namespaces", namespaces);

@@ -16,6 +16,8 @@ public record NodeConfig(
         String nodeName,
         Path meshFile,
         Duration meshPollInterval,
+        MeshSourceKind meshSource,
+        String kubeconfig,
         String trustDomain,
         String caAddress,
         String caServerName,
@@ -68,6 +70,14 @@ public record NodeConfig(
         ConflistInstaller.Mode cniMode,
         List<String> cniExcludedNamespaces) {
 
+    /** Where the mesh state comes from. */
+    public enum MeshSourceKind {
+        /** The mesh file (or directory): the binary's default, the simulation's and the demo's. */
+        FILE,
+        /** The Kubernetes API server, through informers: the DaemonSet's. */
+        KUBERNETES
+    }
+
     public enum TransportKind {
         AUTO,
         IO_URING,
@@ -104,6 +114,7 @@ public record NodeConfig(
     public NodeConfig {
         Objects.requireNonNull(nodeName, "nodeName");
         Objects.requireNonNull(meshFile, "meshFile");
+        Objects.requireNonNull(meshSource, "meshSource");
         Objects.requireNonNull(transport, "transport");
         Objects.requireNonNull(relay, "relay");
         podCidrs = List.copyOf(podCidrs);

@@ -40,6 +40,14 @@ public final class NodeConfigLoader {
                     "this node's name; pods with this spec.nodeName are local"),
             new Key("meshFile", "/etc/ferry/mesh", "mesh YAML file or directory of them (a ConfigMap mount)"),
             new Key("meshPollInterval", "2s", "re-read the mesh files at least this often (inotify also triggers)"),
+            new Key(
+                    "meshSource",
+                    "file",
+                    "where the mesh state comes from: file (meshFile) or kubernetes (the API server, watched; the DaemonSet's setting)"),
+            new Key(
+                    "kubeconfig",
+                    "",
+                    "kubeconfig file for meshSource kubernetes; empty: the pod's service account (in-cluster), else $KUBECONFIG or ~/.kube/config"),
             new Key("trustDomain", "cluster.local", "SPIFFE trust domain of workload identities"),
             new Key(
                     "caAddress",
@@ -234,6 +242,7 @@ public final class NodeConfigLoader {
         /** Keys whose values become file paths: a NUL byte there is no path, and Path.of would throw unnamed. */
         private static final List<String> PATH_KEYS = List.of(
                 "meshFile",
+                "kubeconfig",
                 "caRootFile",
                 "caTokenFile",
                 "trustBundleFile",
@@ -264,6 +273,8 @@ public final class NodeConfigLoader {
                     nodeName(),
                     Path.of(str("meshFile")),
                     duration("meshPollInterval"),
+                    parse("meshSource", v -> NodeConfig.MeshSourceKind.valueOf(v.toUpperCase(Locale.ROOT))),
+                    str("kubeconfig"),
                     str("trustDomain"),
                     caAddress(),
                     str("caServerName"),

@@ -44,8 +44,7 @@ import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Workload;
 import dev.ferry.mesh.authz.PolicyEngine;
 import dev.ferry.mesh.source.MeshAssembler;
-import dev.ferry.mesh.source.MeshBudget;
-import dev.ferry.mesh.source.MeshFileSource;
+import dev.ferry.mesh.source.MeshSource;
 import dev.ferry.mesh.source.ReloadReport;
 import dev.ferry.time.Ticker;
 import io.netty.channel.ChannelFuture;
@@ -77,9 +76,8 @@ public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
     private static final JsonMapper JSON = JsonMapper.builder().build();
     /** What a mesh reload may take beyond its poll interval: a budget-sized file parses in well under this. */
-    private static final Duration MESH_RELOAD_ALLOWANCE = Duration.ofSeconds(60);
-
     private final NodeConfig config;
+
     private final Ticker ticker;
     private final RelayTimers timers;
     private final OriginalDestination originalDestination;
@@ -98,7 +96,7 @@ public final class Agent implements AutoCloseable {
 
     private Transport transport;
     private EventLoopGroup group;
-    private MeshFileSource meshSource;
+    private MeshSource meshSource;
     private CaptureListener outbound;
     private CaptureListener inbound;
     private ControlServer admin;
@@ -177,22 +175,20 @@ public final class Agent implements AutoCloseable {
                 certs::current,
                 config.trustDomain());
         capture = new NodeCapture(config, snapshot::get, this::attachPod, watchdog, metrics);
+        meshSource = MeshSources.open(
+                config, new MeshAssembler(config.rootNamespace(), this::applySnapshot), this::onReload, watchdog);
         readinessCheck = new Readiness(List.of(
                 () -> draining.get() ? "draining" : "",
-                () -> snapshot.get().version() == 0 ? "no mesh snapshot loaded yet from " + config.meshFile() : "",
+                () -> snapshot.get().version() != 0
+                        ? ""
+                        : meshSource.staleReason().isEmpty()
+                                ? "no mesh state yet from " + meshSource.kind() + " " + meshSource.location()
+                                : "no mesh state yet: " + meshSource.staleReason(),
                 () -> serving.get() ? "" : "listeners not bound yet",
                 watchdog::problems,
                 () -> meshSource.staleReason(),
                 certificates::startupPending));
-        meshSource = new MeshFileSource(
-                config.meshFile(),
-                new MeshAssembler(config.rootNamespace(), this::applySnapshot),
-                this::onReload,
-                MeshBudget.forThisHeap(),
-                // a poll, plus the slowest reload a budget-sized file takes on a loaded node
-                watchdog.watch("mesh-file-watch", config.meshPollInterval().plus(MESH_RELOAD_ALLOWANCE)));
-        meshSource.reload();
-        meshSource.startWatching(config.meshPollInterval());
+        meshSource.start();
 
         // Bind everything first: control endpoints (bound, not serving) and capture listeners (accept off).
         MetricsHandler scrape = new MetricsHandler(metrics.registry());

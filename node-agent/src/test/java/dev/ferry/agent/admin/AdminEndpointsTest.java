@@ -64,6 +64,10 @@ class AdminEndpointsTest {
                             .isEqualTo("3600s");
                     assertThat(dump.path("transport").asString()).isEqualTo("epoll");
                     assertThat(dump.path("mesh").path("version").asLong()).isEqualTo(1);
+                    JsonNode origin = dump.path("mesh").path("origin");
+                    assertThat(origin.path("source").asString()).isEqualTo("file");
+                    assertThat(origin.path("versions").path("sha256").asString())
+                            .hasSize(64);
                     JsonNode svc = dump.path("mesh").path("services").get(0);
                     assertThat(svc.path("ports").get(0).path("endpoints").get(0).asString())
                             .isEqualTo("echo-1@127.0.0.2:" + echo.port());
@@ -122,7 +126,7 @@ class AdminEndpointsTest {
         try (AgentFixture f = new AgentFixture("epoll", missing, Map.of())) {
             var notYet = f.send(f.agent.readinessAddress(), "/healthz/ready", "GET");
             assertThat(notYet.statusCode()).isEqualTo(503);
-            assertThat(notYet.body()).contains("no mesh snapshot");
+            assertThat(notYet.body()).contains("no mesh state yet").contains(missing.toString());
 
             Files.writeString(missing, "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n");
             long deadline = System.nanoTime() + 10_000_000_000L;

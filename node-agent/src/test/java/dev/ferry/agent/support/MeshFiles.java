@@ -48,6 +48,11 @@ public final class MeshFiles {
         return this;
     }
 
+    /** The documents, for a test that creates them through the Kubernetes API instead of a file. */
+    public String text() {
+        return docs.toString();
+    }
+
     public Path write(Path dir) throws IOException {
         Path f = dir.resolve("mesh.yaml");
         Files.writeString(f, docs.toString());

@@ -1,0 +1,58 @@
+package dev.ferry.agent.lifecycle;
+
+import dev.ferry.agent.config.NodeConfig;
+import dev.ferry.agent.health.Watchdog;
+import dev.ferry.mesh.kube.KubernetesSource;
+import dev.ferry.mesh.source.MeshAssembler;
+import dev.ferry.mesh.source.MeshBudget;
+import dev.ferry.mesh.source.MeshFileSource;
+import dev.ferry.mesh.source.MeshSource;
+import dev.ferry.mesh.source.ReloadReport;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.io.File;
+import java.time.Duration;
+import java.util.function.Consumer;
+
+/** Builds the configured mesh source, its worker watched by the agent's watchdog. */
+final class MeshSources {
+    /** A publish, plus the slowest build of a large state on a loaded node (the file: a budget-sized reload). */
+    static final Duration PUBLISH_ALLOWANCE = Duration.ofSeconds(60);
+
+    /** How long the Kubernetes source gathers a burst of changes into one state (a rollout changes many at once). */
+    static final Duration KUBERNETES_DEBOUNCE = Duration.ofMillis(20);
+
+    private MeshSources() {}
+
+    static MeshSource open(
+            NodeConfig config, MeshAssembler assembler, Consumer<ReloadReport> reports, Watchdog watchdog) {
+        return switch (config.meshSource()) {
+            case FILE ->
+                new MeshFileSource(
+                                config.meshFile(),
+                                assembler,
+                                reports,
+                                MeshBudget.forThisHeap(),
+                                watchdog.watch(
+                                        "mesh-file-watch",
+                                        config.meshPollInterval().plus(PUBLISH_ALLOWANCE)))
+                        .pollEvery(config.meshPollInterval());
+            case KUBERNETES -> {
+                // in-cluster: fabric8 reads the service-account token file and reads it again when the API server
+                // rejects it (the kubelet rotates projected tokens)
+                Config kube = config.kubeconfig().isEmpty()
+                        ? Config.autoConfigure(null)
+                        : Config.fromKubeconfig(new File(config.kubeconfig()));
+                // the source retries on its own schedule (and says why each time); fabric8's own ten retries of
+                // every request would hide an unreachable server from readiness for minutes
+                kube.setRequestRetryBackoffLimit(0);
+                yield new KubernetesSource(
+                        new KubernetesClientBuilder().withConfig(kube).build(),
+                        assembler,
+                        reports,
+                        KUBERNETES_DEBOUNCE,
+                        watchdog.watch("mesh-kubernetes", Duration.ofSeconds(1).plus(PUBLISH_ALLOWANCE)));
+            }
+        };
+    }
+}
