@@ -29,11 +29,16 @@ public final class KubeFixtures {
 
     /** A pod as the scheduler and kubelet would leave it: bound to a node, running, ready, with an IP. */
     public static void runningPod(KubernetesClient c, String ns, String name, String ip, String phase) {
+        runningPod(c, ns, name, ip, phase, "web");
+    }
+
+    /** The same, labelled {@code app: <app>}. */
+    public static void runningPod(KubernetesClient c, String ns, String name, String ip, String phase, String app) {
         Pod p = new PodBuilder()
                 .withNewMetadata()
                 .withName(name)
                 .withNamespace(ns)
-                .addToLabels("app", "web")
+                .addToLabels("app", app)
                 .endMetadata()
                 .withNewSpec()
                 .withNodeName("node-1")
