@@ -13,7 +13,7 @@ MVN := JAVA_HOME=$(JAVA_HOME_25) mvn -B -ntp
 APT_PACKAGES := maven python3 nftables iproute2 containernetworking-plugins nginx-light curl wrk nghttp2-client iperf3 haproxy socat hey procps musl-tools tcpdump openssl nodejs
 AGENT_JAR := node-agent/target/ferry-agent.jar
 
-.PHONY: help jdk deps build test demo bench bench-l7 bench-cluster fuzz soak fmt clean
+.PHONY: help jdk deps build test demo bench bench-l7 bench-cluster bench-kube fuzz soak fmt clean
 
 help:
 	@echo "make demo   - build Ferry, then a simulated two-node cluster: pods through the real CNI plugins, traffic"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench  - benchmarks: Ferry vs direct vs HAProxy in one run, then the simulated cluster"
 	@echo "make bench-l7 - only the L7 part: HTTP through Ferry L7 and L4, HAProxy mode http and direct"
 	@echo "make bench-cluster - only the cluster part: CNI ADD/DEL over 100 pods, cross-node wrk"
+	@echo "make bench-kube - the Kubernetes source against a real API server: heap for 10k pods/2k services, change latency"
 	@echo "make fuzz   - coverage-guided fuzzing (Jazzer) of every untrusted-input parser, minutes per target"
 	@echo "make soak   - 30 minutes of mixed traffic with mesh and policy changes: flat heap and fds, no failures"
 	@echo "make fmt    - format the Java sources (palantir-java-format)"
@@ -62,6 +63,11 @@ bench: build
 	JAVA_HOME=$(JAVA_HOME_25) bash bench/run.sh $(AGENT_JAR)
 	JAVA_HOME=$(JAVA_HOME_25) bash bench/l7.sh $(AGENT_JAR)
 	JAVA_HOME=$(JAVA_HOME_25) bash bench/cluster.sh $(AGENT_JAR)
+
+bench-kube: build
+	set -o pipefail; FERRY_KUBE_APISERVER=$$(bash tools/kube-apiserver.sh | tail -1) && export FERRY_KUBE_APISERVER && \
+	  $(JAVA_HOME_25)/bin/java -Xmx1g -cp bench/target/benchmarks.jar dev.ferry.bench.KubeSourceBench 10000 2000 \
+	  2>&1 | grep -vE ' (DEBUG|INFO|WARN) '
 
 bench-l7: build
 	JAVA_HOME=$(JAVA_HOME_25) bash bench/l7.sh $(AGENT_JAR)
