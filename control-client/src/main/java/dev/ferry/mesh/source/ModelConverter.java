@@ -89,7 +89,8 @@ public final class ModelConverter {
                 labels(meta),
                 namedPorts,
                 false,
-                ready(meta, status));
+                ready(meta, status),
+                "enabled".equals(annotations(meta).get(Workload.CAPTURED_ANNOTATION)));
         boolean completed = "Succeeded".equals(status.getPhase()) || "Failed".equals(status.getPhase());
         return new PodFacts(workload, optedOut, hostNetwork, completed);
     }
@@ -185,6 +186,10 @@ public final class ModelConverter {
                     "field " + field + ": '" + IpLiteral.abbreviate(value) + "' is not an IP");
         }
         return a;
+    }
+
+    private static Map<String, String> annotations(ObjectMeta meta) {
+        return meta.getAnnotations() == null ? Map.of() : meta.getAnnotations();
     }
 
     private static Map<String, String> labels(ObjectMeta meta) {

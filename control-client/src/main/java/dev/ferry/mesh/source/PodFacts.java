@@ -56,7 +56,8 @@ final class PodFacts {
                     w.labels(),
                     w.namedPorts(),
                     true,
-                    w.ready());
+                    w.ready(),
+                    w.captured());
             meshed = m;
         }
         return m;

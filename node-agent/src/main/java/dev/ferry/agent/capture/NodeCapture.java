@@ -36,6 +36,7 @@ public final class NodeCapture implements AutoCloseable {
     private final NodeConfig config;
     private final Supplier<MeshSnapshot> snapshot;
     private final PodEvents.Attacher attacher;
+    private final CapturedPodMarker marker;
     private final Watchdog watchdog;
     private final Metrics metrics;
     private final Set<String> warnedUncaptured = ConcurrentHashMap.newKeySet();
@@ -51,11 +52,13 @@ public final class NodeCapture implements AutoCloseable {
             NodeConfig config,
             Supplier<MeshSnapshot> snapshot,
             PodEvents.Attacher attacher,
+            CapturedPodMarker marker,
             Watchdog watchdog,
             Metrics metrics) {
         this.config = config;
         this.snapshot = snapshot;
         this.attacher = attacher;
+        this.marker = marker;
         this.watchdog = watchdog;
         this.metrics = metrics;
     }
@@ -78,7 +81,10 @@ public final class NodeCapture implements AutoCloseable {
         PodEvents events = new PodEvents(
                 snapshot,
                 attacher,
-                hostRules::capturedPods,
+                pods -> {
+                    hostRules.capturedPods(pods);
+                    marker.captured(pods.keySet());
+                },
                 new PodEvents.Settings(
                         config.nodeName(),
                         config.stateDir().isEmpty() ? null : Path.of(config.stateDir()),
@@ -164,6 +170,7 @@ public final class NodeCapture implements AutoCloseable {
     @Override
     public void close() {
         stopPodEvents();
+        marker.close(); // the marks stay: a restarted agent re-attaches the same pods
         if (podEventGroup != null) {
             podEventGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }

@@ -27,7 +27,7 @@ public record NodeConfig(
         String caCertFile,
         String caKeyFile,
         Duration certificateValidity,
-        boolean hboneOutbound,
+        HboneOutbound hboneOutbound,
         boolean l7Outbound,
         String rootNamespace,
         String clusterDomain,
@@ -69,6 +69,15 @@ public record NodeConfig(
         String cniConfDir,
         ConflistInstaller.Mode cniMode,
         List<String> cniExcludedNamespaces) {
+
+    /** Which outbound connections to mesh pods tunnel over HBONE. */
+    public enum HboneOutbound {
+        /** To pods marked captured by their node's agent; plaintext (counted) to enrolled pods not captured. */
+        AUTO,
+        /** To every mesh pod, captured or not (a pod no agent serves refuses 15008: the connection fails). */
+        ALWAYS,
+        OFF
+    }
 
     /** Where the mesh state comes from. */
     public enum MeshSourceKind {

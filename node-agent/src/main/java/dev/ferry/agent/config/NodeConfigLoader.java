@@ -71,8 +71,8 @@ public final class NodeConfigLoader {
             new Key("certificateValidity", "24h", "lifetime of workload certificates; renewed at half-life"),
             new Key(
                     "hboneOutbound",
-                    "false",
-                    "tunnel meshed pods' connections to mesh destinations over HBONE (mTLS to the pod's 15008); off: plaintext"),
+                    "auto",
+                    "auto: tunnel meshed pods' connections over HBONE (mTLS to the pod's 15008) to pods marked captured (ambient.istio.io/redirection: enabled), plaintext to others; true: to every mesh pod; false: never"),
             new Key(
                     "l7Outbound",
                     "false",
@@ -284,7 +284,12 @@ public final class NodeConfigLoader {
                     str("caCertFile"),
                     str("caKeyFile"),
                     positive("certificateValidity"),
-                    bool("hboneOutbound"),
+                    parse("hboneOutbound", v -> switch (v.toLowerCase(Locale.ROOT)) {
+                        case "auto" -> NodeConfig.HboneOutbound.AUTO;
+                        case "true" -> NodeConfig.HboneOutbound.ALWAYS;
+                        case "false" -> NodeConfig.HboneOutbound.OFF;
+                        default -> throw new IllegalArgumentException("expected auto, true or false");
+                    }),
                     bool("l7Outbound"),
                     str("rootNamespace"),
                     str("clusterDomain"),

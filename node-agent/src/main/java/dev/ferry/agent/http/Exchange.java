@@ -177,7 +177,7 @@ final class Exchange implements Attempt.Events {
 
     private void newAttempt(Endpoint endpoint) {
         Workload dest = endpoint.workload();
-        Connector connector = conn.connectors().forOutbound(conn.source(), dest);
+        Connector connector = conn.connectors().choose(conn.source(), dest);
         UpstreamPool.Key key = new UpstreamPool.Key(
                 endpoint.address(),
                 connector,

@@ -9,6 +9,8 @@ import dev.ferry.agent.admin.MetricsHandler;
 import dev.ferry.agent.admin.QuitRoute;
 import dev.ferry.agent.admin.Readiness;
 import dev.ferry.agent.admin.ReadinessHandler;
+import dev.ferry.agent.capture.CapturedPodMarker;
+import dev.ferry.agent.capture.KubernetesPodMarker;
 import dev.ferry.agent.capture.NodeCapture;
 import dev.ferry.agent.capture.PodCapture;
 import dev.ferry.agent.config.NodeConfig;
@@ -174,9 +176,14 @@ public final class Agent implements AutoCloseable {
                 new HboneTls(certificates.trustBundle(), ticker, config.trustDomain()),
                 certs::current,
                 config.trustDomain());
-        capture = new NodeCapture(config, snapshot::get, this::attachPod, watchdog, metrics);
-        meshSource = MeshSources.open(
+        MeshSources.Opened opened = MeshSources.open(
                 config, new MeshAssembler(config.rootNamespace(), this::applySnapshot), this::onReload, watchdog);
+        meshSource = opened.source();
+        // with the API as the source, this agent marks the pods it captures (the file's control plane writes it)
+        CapturedPodMarker marker = opened.client() == null
+                ? CapturedPodMarker.NONE
+                : new KubernetesPodMarker(opened.client(), watchdog.watch("pod-marker", Duration.ofSeconds(60)));
+        capture = new NodeCapture(config, snapshot::get, this::attachPod, marker, watchdog, metrics);
         readinessCheck = new Readiness(List.of(
                 () -> draining.get() ? "draining" : "",
                 () -> snapshot.get().version() != 0
@@ -229,6 +236,13 @@ public final class Agent implements AutoCloseable {
                 config.keepaliveIdle(),
                 config.relay() == NodeConfig.RelayMode.SPLICE);
         AccessLog accessLog = new AccessLog(ticker, config.accessLog());
+        Connectors connectors = new Connectors(
+                config.hboneOutbound() == NodeConfig.HboneOutbound.OFF
+                        ? null
+                        : new HboneConnector(new HboneClient(hbone.tls()), hbone.certificates(), config.trustDomain()),
+                config.hboneOutbound() == NodeConfig.HboneOutbound.AUTO,
+                new java.util.concurrent.atomic.LongAdder());
+        metrics.uncapturedPlaintext(connectors.uncaptured()::sum);
         RelayContext ctx = new RelayContext(
                 snapshot::get,
                 new DestinationResolver(config.unknownDestination(), config.nodeName(), own),
@@ -247,11 +261,7 @@ public final class Agent implements AutoCloseable {
                 config.clusterDomain(),
                 config.relay() == NodeConfig.RelayMode.SPLICE,
                 new AtomicLong(),
-                new Connectors(
-                        config.hboneOutbound()
-                                ? new HboneConnector(
-                                        new HboneClient(hbone.tls()), hbone.certificates(), config.trustDomain())
-                                : null),
+                connectors,
                 config.l7Outbound()
                         ? HttpOutbound.of(
                                 snapshot::get,

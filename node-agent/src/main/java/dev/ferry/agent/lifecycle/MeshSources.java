@@ -9,6 +9,7 @@ import dev.ferry.mesh.source.MeshFileSource;
 import dev.ferry.mesh.source.MeshSource;
 import dev.ferry.mesh.source.ReloadReport;
 import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.File;
 import java.time.Duration;
@@ -24,19 +25,25 @@ final class MeshSources {
 
     private MeshSources() {}
 
-    static MeshSource open(
-            NodeConfig config, MeshAssembler assembler, Consumer<ReloadReport> reports, Watchdog watchdog) {
+    /**
+     * @param client the API client when the source is the Kubernetes API (the pod marker shares it), else null
+     */
+    record Opened(MeshSource source, KubernetesClient client) {}
+
+    static Opened open(NodeConfig config, MeshAssembler assembler, Consumer<ReloadReport> reports, Watchdog watchdog) {
         return switch (config.meshSource()) {
             case FILE ->
-                new MeshFileSource(
-                                config.meshFile(),
-                                assembler,
-                                reports,
-                                MeshBudget.forThisHeap(),
-                                watchdog.watch(
-                                        "mesh-file-watch",
-                                        config.meshPollInterval().plus(PUBLISH_ALLOWANCE)))
-                        .pollEvery(config.meshPollInterval());
+                new Opened(
+                        new MeshFileSource(
+                                        config.meshFile(),
+                                        assembler,
+                                        reports,
+                                        MeshBudget.forThisHeap(),
+                                        watchdog.watch(
+                                                "mesh-file-watch",
+                                                config.meshPollInterval().plus(PUBLISH_ALLOWANCE)))
+                                .pollEvery(config.meshPollInterval()),
+                        null);
             case KUBERNETES -> {
                 // in-cluster: fabric8 reads the service-account token file and reads it again when the API server
                 // rejects it (the kubelet rotates projected tokens)
@@ -46,12 +53,17 @@ final class MeshSources {
                 // the source retries on its own schedule (and says why each time); fabric8's own ten retries of
                 // every request would hide an unreachable server from readiness for minutes
                 kube.setRequestRetryBackoffLimit(0);
-                yield new KubernetesSource(
-                        new KubernetesClientBuilder().withConfig(kube).build(),
-                        assembler,
-                        reports,
-                        KUBERNETES_DEBOUNCE,
-                        watchdog.watch("mesh-kubernetes", Duration.ofSeconds(1).plus(PUBLISH_ALLOWANCE)));
+                KubernetesClient client =
+                        new KubernetesClientBuilder().withConfig(kube).build();
+                yield new Opened(
+                        new KubernetesSource(
+                                client,
+                                assembler,
+                                reports,
+                                KUBERNETES_DEBOUNCE,
+                                watchdog.watch(
+                                        "mesh-kubernetes", Duration.ofSeconds(1).plus(PUBLISH_ALLOWANCE))),
+                        client);
             }
         };
     }

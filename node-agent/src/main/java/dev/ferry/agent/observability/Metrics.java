@@ -5,6 +5,7 @@ import dev.ferry.agent.connection.ConnectionLabels;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
@@ -114,6 +115,18 @@ public final class Metrics {
     }
 
     /** Registers the open-connection gauge, read from the registry at scrape time. */
+    /**
+     * Registers the count of outbound connections and requests sent in plaintext to an enrolled pod because its node's
+     * agent has not marked it captured ({@code hboneOutbound: auto}), read at scrape time.
+     */
+    public void uncapturedPlaintext(LongSupplier count) {
+        CounterWithCallback.builder()
+                .name("ferry_outbound_plaintext_uncaptured")
+                .help("Outbound connections and requests to enrolled pods not marked captured, sent in plaintext")
+                .callback(cb -> cb.call(count.getAsLong()))
+                .register(registry);
+    }
+
     public void openConnections(LongSupplier outbound, LongSupplier inbound) {
         GaugeWithCallback.builder()
                 .name("ferry_connections_open")

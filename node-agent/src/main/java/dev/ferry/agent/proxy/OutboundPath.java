@@ -126,7 +126,7 @@ final class OutboundPath {
                 record.source().getAddress(),
                 destination,
                 new RelayHandler(session));
-        Connector connector = ctx.connectors().forOutbound(owner, destination);
+        Connector connector = ctx.connectors().choose(owner, destination);
         Connector.Principals principals = connector.principals(request);
         if (principals != null) { // known before the labels: the metrics say mutual_tls with both principals
             record.tunnel(principals.source(), principals.destination());

@@ -31,6 +31,28 @@ class NodeConfigLoaderTest {
         assertThat(c.outboundPort()).isEqualTo(15001);
         assertThat(c.drainTimeout()).isEqualTo(Duration.ofSeconds(25));
         assertThat(c.unknownDestination()).isEqualTo(NodeConfig.UnknownDestination.PASSTHROUGH);
+        assertThat(c.hboneOutbound()).isEqualTo(NodeConfig.HboneOutbound.AUTO);
+        assertThat(c.meshSource()).isEqualTo(NodeConfig.MeshSourceKind.FILE);
+    }
+
+    @Test
+    void hboneOutboundAndMeshSourceSpellings() throws Exception {
+        assertThat(NodeConfigLoader.load(null, Map.of("FERRY_HBONE_OUTBOUND", "true"))
+                        .hboneOutbound())
+                .isEqualTo(NodeConfig.HboneOutbound.ALWAYS);
+        assertThat(NodeConfigLoader.load(null, Map.of("FERRY_HBONE_OUTBOUND", "false"))
+                        .hboneOutbound())
+                .isEqualTo(NodeConfig.HboneOutbound.OFF);
+        assertThat(NodeConfigLoader.load(null, Map.of("FERRY_MESH_SOURCE", "kubernetes"))
+                        .meshSource())
+                .isEqualTo(NodeConfig.MeshSourceKind.KUBERNETES);
+        assertThatThrownBy(() -> NodeConfigLoader.load(null, Map.of("FERRY_HBONE_OUTBOUND", "maybe")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("hboneOutbound")
+                .hasMessageContaining("expected auto, true or false");
+        assertThatThrownBy(() -> NodeConfigLoader.load(null, Map.of("FERRY_MESH_SOURCE", "etcd")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("meshSource");
     }
 
     @Test
