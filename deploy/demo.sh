@@ -28,6 +28,9 @@ trap cluster_cleanup EXIT INT TERM
 
 mesh() { # client-ip web-ip (empty: not known yet)
   st() { if [ -z "$1" ]; then echo "status: {phase: Pending}"; else echo "status: {phase: Running, podIP: $1, conditions: [{type: Ready, status: \"True\"}]}"; fi; }
+  # a pod its node's agent captured carries the mark the agent sets through the API on a real cluster: this script
+  # is the control plane here, so it writes it (once the pod has an IP, it went through the CNI chain)
+  cap() { if [ -n "$1" ]; then echo ", annotations: {ambient.istio.io/redirection: enabled}"; fi; }
   cat > "$WORK/mesh.yaml.tmp" <<YAML
 apiVersion: v1
 kind: Namespace
@@ -35,13 +38,13 @@ metadata: {name: demo, labels: {ferry.dev/mesh: enabled}}
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: client-7d9f8c6b5-x2x4z, namespace: demo, uid: uid-client, labels: {app: client}}
+metadata: {name: client-7d9f8c6b5-x2x4z, namespace: demo, uid: uid-client, labels: {app: client}$(cap "$1")}
 spec: {nodeName: node-1, serviceAccountName: client, containers: [{name: curl, image: curl}]}
 $(st "$1")
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: web-5c7b9d8f4-k8m2p, namespace: demo, uid: uid-web, labels: {app: web}}
+metadata: {name: web-5c7b9d8f4-k8m2p, namespace: demo, uid: uid-web, labels: {app: web}$(cap "$2")}
 spec:
   nodeName: node-2
   serviceAccountName: web
@@ -59,10 +62,11 @@ YAML
 echo "== two nodes joined by an underlay, one ferry-agent per node (pod-event socket, enrolled namespaces, state dir)"
 mesh "" ""
 # No kubelet runs here: exempt every connection the node itself opens (Istio ambient's rule) from capture.
-# Between the nodes the pods' bytes travel in HBONE: mTLS with each workload's certificate from one local CA.
+# Between the nodes the pods' bytes travel in HBONE (to pods marked captured, hboneOutbound's default "auto"): mTLS
+# with each workload's certificate from one local CA.
 mesh_ca
 cluster_up "probeSnat: node
-hboneOutbound: true
+hboneOutbound: auto
 $(mesh_ca_config)"
 netns_add "$CP"; netns_add "$WP"
 
