@@ -204,7 +204,7 @@ class TwoNodeClusterTest {
                 "FERRY_ENROLLED_NAMESPACES_FILE",
                 dir.resolve("node" + n + "/enrolled").toString()));
         if (hbone) {
-            env.put("FERRY_HBONE_OUTBOUND", "true");
+            env.put("FERRY_HBONE_OUTBOUND", "auto"); // the default, spelled out: tunnels to the marked pods
             env.put("FERRY_CA_CERT_FILE", dir.resolve("ca.pem").toString());
             env.put("FERRY_CA_KEY_FILE", dir.resolve("ca-key.pem").toString());
         }
@@ -456,7 +456,11 @@ class TwoNodeClusterTest {
         }
     }
 
-    private static String meshYaml(String clientIp, String webIp) {
+    /**
+     * The test is the control plane: with HBONE, a pod with an IP (so through the CNI chain, captured) carries the
+     * mark its agent would set through the API, and the source agent tunnels because of it ({@code auto}).
+     */
+    private String meshYaml(String clientIp, String webIp) {
         return """
                 apiVersion: v1
                 kind: Namespace
@@ -464,13 +468,13 @@ class TwoNodeClusterTest {
                 ---
                 apiVersion: v1
                 kind: Pod
-                metadata: {name: client-1, namespace: shop, uid: uid-client, labels: {app: client}}
+                metadata: {name: client-1, namespace: shop, uid: uid-client, labels: {app: client}%s}
                 spec: {nodeName: node-1, serviceAccountName: client, containers: [{name: c, image: i}]}
                 %s
                 ---
                 apiVersion: v1
                 kind: Pod
-                metadata: {name: web-1, namespace: shop, uid: uid-web, labels: {app: web}}
+                metadata: {name: web-1, namespace: shop, uid: uid-web, labels: {app: web}%s}
                 spec:
                   nodeName: node-2
                   serviceAccountName: web
@@ -486,7 +490,11 @@ class TwoNodeClusterTest {
                 kind: Service
                 metadata: {name: web-http, namespace: shop}
                 spec: {clusterIP: 10.96.0.11, ports: [{name: http, port: 80, targetPort: http}], selector: {app: web}}
-                """.formatted(status(clientIp), status(webIp));
+                """.formatted(mark(clientIp), status(clientIp), mark(webIp), status(webIp));
+    }
+
+    private String mark(String ip) {
+        return hbone && !ip.isEmpty() ? ", annotations: {ambient.istio.io/redirection: enabled}" : "";
     }
 
     private static String status(String ip) {
