@@ -339,6 +339,68 @@ class PodEventNetnsTest {
         }
     }
 
+    @Test
+    void withTheKubernetesSourceAddMarksThePodCapturedAndDelUnmarksIt() throws Exception {
+        try (var server = dev.ferry.mesh.kube.KubeApiServer.start(true);
+                var admin = server.client(dev.ferry.mesh.kube.KubeApiServer.ADMIN_TOKEN)) {
+            dev.ferry.mesh.kube.KubeFixtures.applyMeshFile(
+                    admin,
+                    new MeshFiles()
+                            .pod("client-1", "10.244.1.2", "node-1", "client", 8080)
+                            .text());
+            var pods = admin.pods().inNamespace("test");
+            String uid = pods.withName("client-1").get().getMetadata().getUid(); // the API server's, not the file's
+            Path kubeconfig = dev.ferry.mesh.kube.KubeFixtures.kubeconfig(
+                    dir, server.url(), dev.ferry.mesh.kube.KubeApiServer.ADMIN_TOKEN);
+            Path enrolled = enrolledFile();
+            Path socket = podEventSocket();
+            try (Netns pod = podWithIp("ferry-cnik", "10.244.1.2");
+                    AgentFixture f = new AgentFixture(
+                            "epoll",
+                            dir.resolve("no-mesh-file"),
+                            Map.of(
+                                    "FERRY_MESH_SOURCE", "kubernetes",
+                                    "FERRY_KUBECONFIG", kubeconfig.toString(),
+                                    "FERRY_POD_EVENT_SOCKET", socket.toString(),
+                                    "FERRY_ENROLLED_NAMESPACES_FILE", enrolled.toString()))) {
+                String netns = "/run/netns/" + pod.name();
+                long deadline = System.nanoTime() + 30_000_000_000L;
+                // the plugin passes unenrolled namespaces through: wait for the synced state's enrolled file
+                while (!(Files.exists(enrolled) && Files.readString(enrolled).contains("test"))
+                        && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                Run add = plugin("ADD", netns, "client-1", uid, socket, enrolled);
+                while (add.code() != 0 && System.nanoTime() < deadline) { // 11 until the source has synced
+                    Thread.sleep(100);
+                    add = plugin("ADD", netns, "client-1", uid, socket, enrolled);
+                }
+                assertThat(add.code()).as(add.out()).isZero();
+                while (!"enabled".equals(annotation(pods)) && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                assertThat(annotation(pods)).as("marked on ADD").isEqualTo("enabled");
+                assertThat(plugin("DEL", netns, "client-1", uid, socket, enrolled)
+                                .code())
+                        .isZero();
+                while (annotation(pods) != null && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                assertThat(annotation(pods)).as("unmarked on DEL").isNull();
+            }
+        }
+    }
+
+    private static String annotation(
+            io.fabric8.kubernetes.client.dsl.NonNamespaceOperation<
+                            io.fabric8.kubernetes.api.model.Pod,
+                            io.fabric8.kubernetes.api.model.PodList,
+                            io.fabric8.kubernetes.client.dsl.PodResource>
+                    pods) {
+        var a = pods.withName("client-1").get().getMetadata().getAnnotations();
+        return a == null ? null : a.get(dev.ferry.mesh.Workload.CAPTURED_ANNOTATION);
+    }
+
     /** The mesh most of these tests use: one pod, client-1 at 10.244.1.2 on node-1. */
     private Path clientMesh() throws java.io.IOException {
         return new MeshFiles()
