@@ -86,7 +86,7 @@ final class CrdHandler implements ResourceEventHandler<CustomResourceDefinition>
         for (CustomKind k : CustomKind.ALL) {
             if (!wanted.contains(k.crdName())) {
                 log.info(
-                        "kubernetes source: CRD {} not installed: {}s are not read until it is (watching for it)",
+                        "kubernetes source: CRD {} not installed: {} not read until it is (watching for it)",
                         k.crdName(),
                         k.kind());
             }

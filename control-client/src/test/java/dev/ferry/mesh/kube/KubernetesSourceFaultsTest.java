@@ -126,4 +126,37 @@ class KubernetesSourceFaultsTest {
         // a resumed watch cannot replay the deletion (compacted): only a relist after 410 Gone can see it
         await(state, "relisted", s -> !has(s, "goes-away") && has(s, "came-meanwhile"));
     }
+
+    @Test
+    void aRotatedTokenFileIsReadAgainWhenTheServerRejectsTheOldToken(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        // as in a pod: the credential is a file the kubelet rewrites; it starts out stale here
+        java.nio.file.Path token = dir.resolve("token");
+        java.nio.file.Files.writeString(token, "expired-token");
+        io.fabric8.kubernetes.client.Config config = new io.fabric8.kubernetes.client.ConfigBuilder(
+                        io.fabric8.kubernetes.client.Config.empty())
+                .withMasterUrl(server.url())
+                .withTrustCerts(true)
+                .build();
+        config.setOauthTokenProvider(new TokenFile(token)); // as the agent configures it in a pod
+        config.setRequestRetryBackoffLimit(0);
+        source = new KubernetesSource(
+                new io.fabric8.kubernetes.client.KubernetesClientBuilder()
+                        .withConfig(config)
+                        .build(),
+                new MeshAssembler("istio-system", state::set),
+                r -> {},
+                Duration.ofMillis(20),
+                new Heartbeat("mesh-kubernetes", Ticker.system()));
+        source.start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!source.staleReason().contains("unauthorized") && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertThat(source.staleReason()).contains("unauthorized");
+        java.nio.file.Files.writeString(token, KubeApiServer.ADMIN_TOKEN); // rotated
+        java.nio.file.Files.setLastModifiedTime(
+                token, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 1000));
+        await(state, "synced with the rotated token", s -> s.version() > 0);
+    }
 }

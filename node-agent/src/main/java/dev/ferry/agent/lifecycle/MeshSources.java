@@ -3,6 +3,7 @@ package dev.ferry.agent.lifecycle;
 import dev.ferry.agent.config.NodeConfig;
 import dev.ferry.agent.health.Watchdog;
 import dev.ferry.mesh.kube.KubernetesSource;
+import dev.ferry.mesh.kube.TokenFile;
 import dev.ferry.mesh.source.MeshAssembler;
 import dev.ferry.mesh.source.MeshBudget;
 import dev.ferry.mesh.source.MeshFileSource;
@@ -12,6 +13,7 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.File;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.function.Consumer;
 
@@ -45,11 +47,13 @@ final class MeshSources {
                                 .pollEvery(config.meshPollInterval()),
                         null);
             case KUBERNETES -> {
-                // in-cluster: fabric8 reads the service-account token file and reads it again when the API server
-                // rejects it (the kubelet rotates projected tokens)
                 Config kube = config.kubeconfig().isEmpty()
                         ? Config.autoConfigure(null)
                         : Config.fromKubeconfig(new File(config.kubeconfig()));
+                if (config.kubeconfig().isEmpty() && Files.isReadable(TokenFile.IN_CLUSTER)) {
+                    // in a pod: the kubelet rotates the projected token; read it again whenever it changed
+                    kube.setOauthTokenProvider(new TokenFile(TokenFile.IN_CLUSTER));
+                }
                 // the source retries on its own schedule (and says why each time); fabric8's own ten retries of
                 // every request would hide an unreachable server from readiness for minutes
                 kube.setRequestRetryBackoffLimit(0);
