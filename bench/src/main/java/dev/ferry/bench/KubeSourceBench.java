@@ -9,7 +9,6 @@ import dev.ferry.mesh.kube.KubernetesSource;
 import dev.ferry.mesh.source.MeshAssembler;
 import dev.ferry.time.Ticker;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
-import io.fabric8.kubernetes.api.model.discovery.v1beta1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
@@ -178,33 +177,7 @@ public final class KubeSourceBench {
     }
 
     private static void slice(KubernetesClient admin, int svc, List<String> ips) {
-        String ns = "ns-" + (svc % 10);
-        EndpointSliceBuilder b = new EndpointSliceBuilder()
-                .withNewMetadata()
-                .withName("svc-" + svc + "-1")
-                .withNamespace(ns)
-                .addToLabels("kubernetes.io/service-name", "svc-" + svc)
-                .endMetadata()
-                .withAddressType("IPv4")
-                .addNewPort()
-                .withName("http")
-                .withPort(8080)
-                .withProtocol("TCP")
-                .endPort();
-        for (String ip : ips) {
-            b.addNewEndpoint()
-                    .withAddresses(ip)
-                    .withNewConditions()
-                    .withReady(true)
-                    .endConditions()
-                    .endEndpoint();
-        }
-        admin.discovery()
-                .v1beta1()
-                .endpointSlices()
-                .inNamespace(ns)
-                .resource(b.build())
-                .createOr(x -> x.update());
+        KubeFixtures.slice(admin, "ns-" + (svc % 10), "svc-" + svc + "-1", "svc-" + svc, ips);
     }
 
     private static void drain(List<Future<?>> work) throws Exception {

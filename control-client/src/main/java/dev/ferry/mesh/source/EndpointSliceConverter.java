@@ -17,62 +17,81 @@ final class EndpointSliceConverter {
 
     static EndpointSlice v1(io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice s)
             throws InvalidDocumentException {
-        List<EndpointSlice.Port> ports = new ArrayList<>();
-        var specPorts = s.getPorts() == null
-                ? List.<io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort>of()
-                : s.getPorts();
-        for (int i = 0; i < specPorts.size(); i++) {
-            var p = specPorts.get(i);
-            ports.add(port(p.getName(), p.getPort(), p.getProtocol(), "ports[" + i + "]"));
-        }
-        boolean ip = family(s.getAddressType());
-        List<EndpointSlice.SliceEndpoint> endpoints = new ArrayList<>();
-        var specEndpoints = s.getEndpoints() == null
-                ? List.<io.fabric8.kubernetes.api.model.discovery.v1.Endpoint>of()
-                : s.getEndpoints();
-        for (int i = 0; i < specEndpoints.size() && ip; i++) {
-            var e = specEndpoints.get(i);
-            var c = e.getConditions();
-            endpoints.add(endpoint(
-                    s.getAddressType(),
-                    e.getAddresses(),
-                    c == null ? null : c.getReady(),
-                    c == null ? null : c.getServing(),
-                    c == null ? null : c.getTerminating(),
-                    e.getTargetRef(),
-                    "endpoints[" + i + "]"));
-        }
-        return slice(s.getMetadata(), ports, endpoints);
+        return convert(
+                s.getMetadata(),
+                s.getAddressType(),
+                s.getPorts(),
+                p -> new RawPort(p.getName(), p.getPort(), p.getProtocol()),
+                s.getEndpoints(),
+                e -> {
+                    var c = e.getConditions();
+                    return new RawEndpoint(
+                            e.getAddresses(),
+                            c == null ? null : c.getReady(),
+                            c == null ? null : c.getServing(),
+                            c == null ? null : c.getTerminating(),
+                            e.getTargetRef());
+                });
     }
 
     static EndpointSlice v1beta1(io.fabric8.kubernetes.api.model.discovery.v1beta1.EndpointSlice s)
             throws InvalidDocumentException {
+        return convert(
+                s.getMetadata(),
+                s.getAddressType(),
+                s.getPorts(),
+                p -> new RawPort(p.getName(), p.getPort(), p.getProtocol()),
+                s.getEndpoints(),
+                e -> {
+                    var c = e.getConditions();
+                    return new RawEndpoint(
+                            e.getAddresses(),
+                            c == null ? null : c.getReady(),
+                            c == null ? null : c.getServing(),
+                            c == null ? null : c.getTerminating(),
+                            e.getTargetRef());
+                });
+    }
+
+    /** One version's port or endpoint, as read before validation: the two API versions share these fields. */
+    private record RawPort(String name, Integer port, String protocol) {}
+
+    private record RawEndpoint(
+            List<String> addresses,
+            Boolean ready,
+            Boolean serving,
+            Boolean terminating,
+            io.fabric8.kubernetes.api.model.ObjectReference targetRef) {}
+
+    private static <P, E> EndpointSlice convert(
+            io.fabric8.kubernetes.api.model.ObjectMeta meta,
+            String addressType,
+            List<P> specPorts,
+            java.util.function.Function<P, RawPort> port,
+            List<E> specEndpoints,
+            java.util.function.Function<E, RawEndpoint> endpoint)
+            throws InvalidDocumentException {
         List<EndpointSlice.Port> ports = new ArrayList<>();
-        var specPorts = s.getPorts() == null
-                ? List.<io.fabric8.kubernetes.api.model.discovery.v1beta1.EndpointPort>of()
-                : s.getPorts();
-        for (int i = 0; i < specPorts.size(); i++) {
-            var p = specPorts.get(i);
-            ports.add(port(p.getName(), p.getPort(), p.getProtocol(), "ports[" + i + "]"));
+        List<P> ps = specPorts == null ? List.of() : specPorts;
+        for (int i = 0; i < ps.size(); i++) {
+            RawPort p = port.apply(ps.get(i));
+            ports.add(port(p.name(), p.port(), p.protocol(), "ports[" + i + "]"));
         }
-        boolean ip = family(s.getAddressType());
+        boolean ip = family(addressType);
         List<EndpointSlice.SliceEndpoint> endpoints = new ArrayList<>();
-        var specEndpoints = s.getEndpoints() == null
-                ? List.<io.fabric8.kubernetes.api.model.discovery.v1beta1.Endpoint>of()
-                : s.getEndpoints();
-        for (int i = 0; i < specEndpoints.size() && ip; i++) {
-            var e = specEndpoints.get(i);
-            var c = e.getConditions();
+        List<E> es = specEndpoints == null ? List.of() : specEndpoints;
+        for (int i = 0; i < es.size() && ip; i++) {
+            RawEndpoint e = endpoint.apply(es.get(i));
             endpoints.add(endpoint(
-                    s.getAddressType(),
-                    e.getAddresses(),
-                    c == null ? null : c.getReady(),
-                    c == null ? null : c.getServing(),
-                    c == null ? null : c.getTerminating(),
-                    e.getTargetRef(),
+                    addressType,
+                    e.addresses(),
+                    e.ready(),
+                    e.serving(),
+                    e.terminating(),
+                    e.targetRef(),
                     "endpoints[" + i + "]"));
         }
-        return slice(s.getMetadata(), ports, endpoints);
+        return slice(meta, ports, endpoints);
     }
 
     private static EndpointSlice slice(
