@@ -155,6 +155,15 @@ public final class KubernetesSource implements MeshSource {
                 + (waiting.isEmpty() ? "the CustomResourceDefinitions" : String.join(", ", waiting));
     }
 
+    @Override
+    public Map<String, Boolean> watching() {
+        Map<String, Boolean> out = new LinkedHashMap<>();
+        for (Watched w : watched()) {
+            out.put(w.kind(), w.informer().isWatching());
+        }
+        return out;
+    }
+
     /** Kinds whose watch is down, with the last failure; empty when every watch is up. */
     public Map<String, String> watchProblems() {
         Map<String, String> out = new LinkedHashMap<>();

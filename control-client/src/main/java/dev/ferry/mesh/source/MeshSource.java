@@ -23,6 +23,14 @@ public interface MeshSource extends AutoCloseable {
     /** Empty while the state in force reflects the input as far as the source can tell; else why not, for readiness. */
     String staleReason();
 
+    /**
+     * Whether each input is being followed now (the Kubernetes source: each kind's watch), for a gauge: once synced,
+     * an outage keeps the last good state and readiness green, and this is where it shows. Empty when not applicable.
+     */
+    default java.util.Map<String, Boolean> watching() {
+        return java.util.Map.of();
+    }
+
     @Override
     void close() throws IOException;
 }

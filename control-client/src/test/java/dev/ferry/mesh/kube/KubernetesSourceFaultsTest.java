@@ -101,11 +101,17 @@ class KubernetesSourceFaultsTest {
             assertThat(source.staleReason())
                     .as("still ready: the data plane serves the last good state")
                     .isEmpty();
+            assertThat(source.watching()).as("but the lost watches show").containsValue(false);
         } finally {
             server.startApi();
         }
         KubeFixtures.runningPod(admin, "shop", "after-restart", "10.244.1.21", "Running");
         await(state, "caught up", s -> has(s, "after-restart") && has(s, "before-restart"));
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (source.watching().containsValue(false) && System.nanoTime() < deadline) {
+            Thread.sleep(50); // every kind's watch back, not only the Pods'
+        }
+        assertThat(source.watching()).doesNotContainValue(false);
     }
 
     @Test

@@ -179,6 +179,7 @@ public final class Agent implements AutoCloseable {
         MeshSources.Opened opened = MeshSources.open(
                 config, new MeshAssembler(config.rootNamespace(), this::applySnapshot), this::onReload, watchdog);
         meshSource = opened.source();
+        metrics.meshSourceWatching(meshSource::watching);
         // with the API as the source, this agent marks the pods it captures (the file's control plane writes it)
         CapturedPodMarker marker = opened.client() == null
                 ? CapturedPodMarker.NONE

@@ -127,6 +127,16 @@ public final class Metrics {
                 .register(registry);
     }
 
+    /** Registers the mesh source's watches, read at scrape time: 1 while a kind is watched, 0 while its watch is down. */
+    public void meshSourceWatching(java.util.function.Supplier<java.util.Map<String, Boolean>> watching) {
+        GaugeWithCallback.builder()
+                .name("ferry_mesh_source_watching")
+                .help("1 while the mesh source follows a kind (its watch is up), 0 while it serves the last good state")
+                .labelNames("kind")
+                .callback(cb -> watching.get().forEach((kind, up) -> cb.call(up ? 1 : 0, kind)))
+                .register(registry);
+    }
+
     public void openConnections(LongSupplier outbound, LongSupplier inbound) {
         GaugeWithCallback.builder()
                 .name("ferry_connections_open")

@@ -142,6 +142,9 @@ class KubernetesSourceAgentTest {
         }
         String dump = agent.get(agent.agent.adminAddress(), "/config_dump");
         assertThat(dump).contains("\"source\" : \"kubernetes\"").contains("\"AuthorizationPolicy\"");
+        assertThat(dev.ferry.agent.support.PromText.sum(
+                        agent.scrape(), "ferry_mesh_source_watching", Map.of("kind", "Pod")))
+                .isEqualTo(1);
     }
 
     @Test
