@@ -53,6 +53,8 @@ public final class KubeApiServer implements AutoCloseable {
     /** @param watchCache false sends every watch to etcd, so a compacted revision answers {@code 410 Gone} */
     public static KubeApiServer start(boolean watchCache) throws IOException, InterruptedException {
         KubeApiServer s = new KubeApiServer(Files.createTempDirectory("ferry-kube-"), watchCache);
+        // a test JVM stopped from outside (a surefire timeout) still takes its etcd and API server with it
+        Runtime.getRuntime().addShutdownHook(new Thread(s::closeQuietly, "kube-apiserver-cleanup"));
         try {
             s.startEtcd();
             s.startApi();
@@ -292,10 +294,23 @@ public final class KubeApiServer implements AutoCloseable {
         }
     }
 
+    private void closeQuietly() {
+        try {
+            close();
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            // best effort at JVM exit
+        }
+    }
+
     @Override
-    public void close() throws IOException, InterruptedException {
+    public synchronized void close() throws IOException, InterruptedException {
         stop(api);
         stop(etcd);
+        api = null;
+        etcd = null;
+        if (!Files.exists(dir)) {
+            return; // closed before
+        }
         try (var files = Files.walk(dir)) {
             files.sorted(java.util.Comparator.reverseOrder())
                     .forEach(f -> f.toFile().delete());
