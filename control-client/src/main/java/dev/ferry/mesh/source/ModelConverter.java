@@ -35,10 +35,6 @@ public final class ModelConverter {
         return new Namespace(ns.getMetadata().getName(), labels(ns.getMetadata()));
     }
 
-    public static Workload workload(Pod pod, Map<String, Namespace> namespaces) throws InvalidDocumentException {
-        return podFacts(pod).in(namespaces);
-    }
-
     static PodFacts podFacts(Pod pod) throws InvalidDocumentException {
         ObjectMeta meta = pod.getMetadata();
         String namespace = meta.getNamespace() == null ? "default" : meta.getNamespace();
