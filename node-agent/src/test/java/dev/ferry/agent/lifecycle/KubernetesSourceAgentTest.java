@@ -159,6 +159,21 @@ class KubernetesSourceAgentTest {
             s.setSoTimeout(10_000);
             assertThat(readOrReset(s)).isEqualTo(-1);
         }
+        // ...and the reports still name the Service (they said "unknown" when a VIP had no endpoint)
+        long named = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (dev.ferry.agent.support.PromText.sum(
+                                agent.scrape(),
+                                "istio_tcp_connections_closed_total",
+                                Map.of("destination_service", "legacy.test.svc.cluster.local", "response_flags", "UH"))
+                        < 1
+                && System.nanoTime() < named) {
+            Thread.sleep(20);
+        }
+        assertThat(dev.ferry.agent.support.PromText.sum(
+                        agent.scrape(),
+                        "istio_tcp_connections_closed_total",
+                        Map.of("destination_service", "legacy.test.svc.cluster.local", "response_flags", "UH")))
+                .isEqualTo(1);
         for (String[] target : new String[][] {{"127.0.0.2", "" + echo.port()}, {"127.0.0.3", "" + other.port()}}) {
             KubeFixtures.apply(admin, """
                     apiVersion: discovery.k8s.io/v1beta1
