@@ -67,7 +67,7 @@ bench: build
 bench-kube: build
 	set -o pipefail; FERRY_KUBE_APISERVER=$$(bash tools/kube-apiserver.sh | tail -1) && export FERRY_KUBE_APISERVER && \
 	  $(JAVA_HOME_25)/bin/java -Xmx1g -cp bench/target/benchmarks.jar dev.ferry.bench.KubeSourceBench 10000 2000 \
-	  2>&1 | grep -vE ' (DEBUG|INFO|WARN) '
+	  2>&1 | grep -E 'ferry\.bench|Exception|ERROR'
 
 bench-l7: build
 	JAVA_HOME=$(JAVA_HOME_25) bash bench/l7.sh $(AGENT_JAR)

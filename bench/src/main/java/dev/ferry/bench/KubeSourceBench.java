@@ -34,6 +34,8 @@ import java.util.function.Predicate;
 public final class KubeSourceBench {
     private static final Duration WAIT = Duration.ofMinutes(5);
     private static final Ticker TICKER = Ticker.system();
+    /** The results, under a name of their own so {@code make bench-kube} can show them without the clients' logs. */
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("ferry.bench");
 
     public static void main(String[] args) throws Exception {
         int pods = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
@@ -65,7 +67,7 @@ public final class KubeSourceBench {
                         admin, "ns-" + (p % 10), "pod-" + p, ip(p), "Running", "svc-" + (p / perService) % services)));
             }
             drain(work);
-            System.out.printf(Locale.ROOT, "created %d pods in %.1f s%n", pods, (TICKER.nanoTime() - t0) / 1e9);
+            log.info(String.format(Locale.ROOT, "created %d pods in %.1f s", pods, (TICKER.nanoTime() - t0) / 1e9));
             await(state, s -> s.workloads().size() == pods);
             long withPods = settledHeap();
 
@@ -75,11 +77,8 @@ public final class KubeSourceBench {
                 work.add(pool.submit(() -> serviceWithSlice(admin, svc, perService, services, pods)));
             }
             drain(work);
-            System.out.printf(
-                    Locale.ROOT,
-                    "created %d services and slices in %.1f s%n",
-                    services,
-                    (TICKER.nanoTime() - t0) / 1e9);
+            log.info(String.format(
+                    Locale.ROOT, "created %d services and slices in %.1f s", services, (TICKER.nanoTime() - t0) / 1e9));
             await(
                     state,
                     // and the API server's own Service, default/kubernetes
@@ -89,10 +88,10 @@ public final class KubeSourceBench {
             pool.shutdown();
 
             double mb = 1024.0 * 1024.0;
-            System.out.printf(
+            log.info(String.format(
                     Locale.ROOT,
                     "heap: empty state %.1f MB over the client alone; %d pods +%.1f MB (%.2f MB per 1,000);"
-                            + " %d services with slices +%.1f MB (%.2f MB per 1,000); total %.1f MB%n",
+                            + " %d services with slices +%.1f MB (%.2f MB per 1,000); total %.1f MB",
                     (empty - base) / mb,
                     pods,
                     (withPods - empty) / mb,
@@ -100,7 +99,7 @@ public final class KubeSourceBench {
                     services,
                     (withServices - withPods) / mb,
                     (withServices - withPods) / mb / (services / 1000.0),
-                    (withServices - base) / mb);
+                    (withServices - base) / mb));
 
             // change -> state: the slice of svc-0 moves to a fresh address, 100 times, one at a time
             InetSocketAddress vip = new InetSocketAddress(
@@ -130,15 +129,15 @@ public final class KubeSourceBench {
                 ms[i] = (TICKER.nanoTime() - start) / 1e6;
             }
             Arrays.sort(ms);
-            System.out.printf(
+            log.info(String.format(
                     Locale.ROOT,
-                    "change -> data path over %d changes (%d pods, %d services): p50 %.1f ms, p99 %.1f ms, max %.1f ms%n",
+                    "change -> data path over %d changes (%d pods, %d services): p50 %.1f ms, p99 %.1f ms, max %.1f ms",
                     ms.length,
                     pods,
                     services,
                     ms[ms.length / 2],
                     ms[(int) Math.ceil(ms.length * 0.99) - 1],
-                    ms[ms.length - 1]);
+                    ms[ms.length - 1]));
             source.close();
         }
     }

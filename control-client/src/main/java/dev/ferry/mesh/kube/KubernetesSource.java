@@ -115,15 +115,6 @@ public final class KubernetesSource implements MeshSource {
         return client.getMasterUrl().toString();
     }
 
-    public Heartbeat heartbeat() {
-        return heartbeat;
-    }
-
-    /** True once the initial list of every kind has reached the mesh state. */
-    public boolean synced() {
-        return synced;
-    }
-
     @Override
     public void start() {
         Thread t = Thread.ofPlatform().daemon().name("mesh-kubernetes").unstarted(this::run);
@@ -134,7 +125,7 @@ public final class KubernetesSource implements MeshSource {
     /**
      * Before the first state: why there is none yet (the API server unreachable, a kind refused or still listing).
      * After it, empty: a control-plane outage must not take the node's data plane out of service, so the last good
-     * state is served and the lost watches are logged and shown by {@link #watchProblems()}.
+     * state is served and the lost watches are logged and shown by {@link #watching()}.
      */
     @Override
     public String staleReason() {
@@ -160,17 +151,6 @@ public final class KubernetesSource implements MeshSource {
         Map<String, Boolean> out = new LinkedHashMap<>();
         for (Watched w : watched()) {
             out.put(w.kind(), w.informer().isWatching());
-        }
-        return out;
-    }
-
-    /** Kinds whose watch is down, with the last failure; empty when every watch is up. */
-    public Map<String, String> watchProblems() {
-        Map<String, String> out = new LinkedHashMap<>();
-        for (Watched w : watched()) {
-            if (!w.informer().isWatching()) {
-                out.put(w.kind(), failures.getOrDefault(w.kind(), "not watching"));
-            }
         }
         return out;
     }
