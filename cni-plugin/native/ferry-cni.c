@@ -3,7 +3,9 @@
  * No JRE and no shell on the host, and it runs once per pod: so it is a small static C program that
  *   - answers VERSION itself;
  *   - passes prevResult straight through for pods of excluded or unenrolled namespaces (so the node's system
- *     pods start while the agent is down);
+ *     pods start while the agent is down); a call without K8S_POD_NAMESPACE fails unless "unplacedPods" says
+ *     "passthrough";
+ *   - on ADD, sets net.ipv4.tcp_migrate_req in the pod's namespace (see migrate_requests);
  *   - forwards everything else (env, stdin config, and the pod's netns as an fd via SCM_RIGHTS) to the node
  *     agent's Unix socket and prints the agent's answer.
  * Agent unreachable: ADD and CHECK fail with CNI error code 11 (try again later) so an enrolled pod never starts
@@ -17,12 +19,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -310,6 +314,23 @@ static int forward(const char *sock_path, const char *config, size_t config_len,
     return 0;
 }
 
+/* net.ipv4.tcp_migrate_req in the pod's namespace: connections queued on a closing SO_REUSEPORT listener (the old
+   agent's, in a rolling replacement) move to the new agent's instead of being reset. The plugin sets it because it
+   runs on the host as root, where /proc/sys is writable; in the agent's container it is mounted read-only. A sysctl
+   file belongs to the namespace of the process that opens it, hence the setns. Best effort: a kernel without it
+   (before 5.14) still captures; the agent warns. Nothing after this depends on the network namespace (the agent's
+   socket is a path). */
+static void migrate_requests(int netns_fd) {
+    struct stat pod, own;
+    if (fstat(netns_fd, &pod) != 0 || stat("/proc/self/ns/net", &own) != 0) return;
+    if (pod.st_dev == own.st_dev && pod.st_ino == own.st_ino) return; /* the node's own: the agent refuses it */
+    if (setns(netns_fd, CLONE_NEWNET) != 0) return;
+    int fd = open("/proc/sys/net/ipv4/tcp_migrate_req", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    if (write(fd, "1", 1) != 1) { /* the agent reads it back and warns */ }
+    close(fd);
+}
+
 int main(void) {
     const char *cmd = getenv("CNI_COMMAND");
     if (!cmd) fail(CNI_ERR_INVALID_ENV, "CNI_COMMAND is not set", "this program is a CNI plugin");
@@ -345,6 +366,20 @@ int main(void) {
     char ns[256] = "";
     const char *args = getenv("CNI_ARGS");
     int is_pod = args && cni_arg(args, "K8S_POD_NAMESPACE", ns, sizeof ns);
+    if (!is_pod) {
+        /* A call that names no namespace cannot be placed: enrolled or not is unknown. Kubernetes always passes it,
+           so by default this fails (an enrolled pod never starts uncaptured); "passthrough" is for nodes whose
+           runtime also starts plain containers. DEL always succeeds (never block IP release). */
+        char mode[32] = "fail";
+        if (json_get(doc, "unplacedPods", &v) && !json_string(v, mode, sizeof mode))
+            fail(CNI_ERR_DECODE, "bad unplacedPods", "must be a string");
+        if (strcmp(mode, "fail") != 0 && strcmp(mode, "passthrough") != 0)
+            fail(CNI_ERR_DECODE, "bad unplacedPods", "'%s': must be fail or passthrough", mode);
+        if (!is_del && strcmp(mode, "fail") == 0)
+            fail(CNI_ERR_INVALID_ENV, "CNI_ARGS has no K8S_POD_NAMESPACE",
+                 "ferry-cni cannot tell whether the pod's namespace is enrolled, so it does not start it uncaptured; "
+                 "for a runtime that is not Kubernetes set cniUnplacedPods: passthrough in Ferry's node config");
+    }
     int excluded;
     if (json_get(doc, "excludedNamespaces", &v)) excluded = in_string_array(v, ns);
     else excluded = strcmp(ns, "kube-system") == 0 || strcmp(ns, "ferry-system") == 0;
@@ -366,6 +401,7 @@ int main(void) {
     const char *netns = getenv("CNI_NETNS");
     int netns_fd = netns && *netns ? open(netns, O_RDONLY | O_CLOEXEC) : -1;
     if (netns_fd < 0 && !is_del) fail(CNI_ERR_INVALID_ENV, "cannot open the pod's netns", "%s: %s", netns ? netns : "(unset)", strerror(errno));
+    if (is_add) migrate_requests(netns_fd);
 
     char *reply = NULL, why[768];
     size_t reply_len = 0;

@@ -42,6 +42,9 @@ class FerryCniPluginTest {
         }
     }
 
+    /** The pod's namespace the plugin is given; the plugin's own (the node's) unless a test makes one. */
+    private String netns = "/proc/self/ns/net";
+
     @BeforeEach
     void setUp() throws IOException {
         enrolledFile = Files.writeString(dir.resolve("enrolled"), "shop\npayments\n");
@@ -59,7 +62,7 @@ class FerryCniPluginTest {
         Map<String, String> env = new HashMap<>();
         env.put("CNI_COMMAND", command);
         env.put("CNI_CONTAINERID", "c0ffee");
-        env.put("CNI_NETNS", "/proc/self/ns/net");
+        env.put("CNI_NETNS", netns);
         env.put("CNI_IFNAME", "eth0");
         env.put("CNI_PATH", "/opt/cni/bin");
         if (namespace != null) {
@@ -104,6 +107,30 @@ class FerryCniPluginTest {
             assertThat(run("DEL", ns, config("")).code()).isZero();
             assertThat(run("CHECK", ns, config("")).code()).isZero();
         }
+    }
+
+    @Test
+    void aCallThatNamesNoPodNamespaceFailsUnlessConfiguredToPassThrough() throws Exception {
+        // The default (and an explicit "fail"): ADD and CHECK refuse, naming the missing argument; DEL succeeds.
+        for (String extra : new String[] {"", ",\"unplacedPods\":\"fail\""}) {
+            Run add = run("ADD", null, config(extra));
+            assertThat(add.code()).as(extra).isNotZero();
+            assertThat(add.json().path("code").asInt()).isEqualTo(4);
+            assertThat(add.json().path("msg").asString()).contains("K8S_POD_NAMESPACE");
+            assertThat(add.json().path("details").asString()).contains("cniUnplacedPods");
+            assertThat(run("CHECK", null, config(extra)).json().path("code").asInt())
+                    .isEqualTo(4);
+            Run del = run("DEL", null, config(extra));
+            assertThat(del.code()).isZero();
+            assertThat(del.stdout()).isEmpty();
+        }
+        // A node whose runtime also runs plain containers: they start, untouched.
+        Run through = run("ADD", null, config(",\"unplacedPods\":\"passthrough\""));
+        assertThat(through.code()).isZero();
+        assertThat(through.json()).isEqualTo(JSON.readTree(PREV));
+        Run bad = run("ADD", null, config(",\"unplacedPods\":\"sometimes\""));
+        assertThat(bad.json().path("code").asInt()).isEqualTo(6);
+        assertThat(bad.json().path("details").asString()).contains("must be fail or passthrough");
     }
 
     @Test
@@ -165,7 +192,21 @@ class FerryCniPluginTest {
                     return JSON.readTree(new String(body.array(), StandardCharsets.UTF_8));
                 }
             });
-            Run add = run("ADD", "shop", config(""));
+            // A real pod namespace (root): the plugin sets tcp_migrate_req there, and only there.
+            String pod = "ferry-cnitest-" + ProcessHandle.current().pid();
+            String host = Files.readString(MIGRATE_REQ).trim();
+            exec("ip", "netns", "add", pod);
+            Run add;
+            try {
+                netns = "/run/netns/" + pod;
+                add = run("ADD", "shop", config(""));
+                assertThat(exec("ip", "netns", "exec", pod, "cat", MIGRATE_REQ.toString())
+                                .trim())
+                        .isEqualTo("1");
+            } finally {
+                exec("ip", "netns", "del", pod);
+            }
+            assertThat(Files.readString(MIGRATE_REQ).trim()).isEqualTo(host);
             assertThat(add.code()).isZero();
             assertThat(add.json()).isEqualTo(JSON.readTree(PREV));
             JsonNode req = request.get(10, TimeUnit.SECONDS);
@@ -174,5 +215,15 @@ class FerryCniPluginTest {
             assertThat(req.path("netnsFd").asBoolean()).isTrue();
             assertThat(req.path("config").path("prevResult")).isEqualTo(JSON.readTree(PREV));
         }
+    }
+
+    private static final Path MIGRATE_REQ = Path.of("/proc/sys/net/ipv4/tcp_migrate_req");
+
+    private static String exec(String... cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(10, TimeUnit.SECONDS)).as(String.join(" ", cmd)).isTrue();
+        assertThat(p.exitValue()).as(String.join(" ", cmd) + ": " + out).isZero();
+        return out;
     }
 }

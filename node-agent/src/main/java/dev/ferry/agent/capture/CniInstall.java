@@ -32,6 +32,7 @@ public final class CniInstall {
         }
         var excluded = entry.putArray("excludedNamespaces");
         config.cniExcludedNamespaces().forEach(excluded::add);
+        entry.put("unplacedPods", config.cniUnplacedPods().name().toLowerCase(java.util.Locale.ROOT));
         return entry;
     }
 

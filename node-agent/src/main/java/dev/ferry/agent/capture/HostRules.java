@@ -1,6 +1,8 @@
 package dev.ferry.agent.capture;
 
 import dev.ferry.agent.config.NodeConfig.ProbeSnat;
+import dev.ferry.agent.net.NetworkNamespace;
+import dev.ferry.agent.net.NfTables;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -28,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * reaches the node's IP hooks, so on such nodes a pod with CAP_NET_RAW could still forge it (documented).
  *
  * <p>The table ({@code ip ferry-host}) is replaced atomically with the current set of captured pod IPs whenever it
- * changes. Blocking (nft): callers run it off the event loops; synchronized, so updates apply in order.
+ * changes. Blocking (libnftables): callers run it off the event loops; synchronized, so updates apply in order.
  */
 public final class HostRules {
     private static final Logger log = LoggerFactory.getLogger(HostRules.class);
@@ -90,7 +92,8 @@ public final class HostRules {
                     .append(" }\n");
         }
         try {
-            NamespaceCommand.run(hostNetns, List.of("nft", "-f", "-"), tx.toString(), null);
+            String script = tx.toString();
+            NetworkNamespace.call(hostNetns, () -> NfTables.run(script));
             appliedIps = want;
         } catch (IOException e) {
             log.warn("updating the probe SNAT set failed ({}); reloading the table", e.getMessage());
@@ -148,7 +151,8 @@ public final class HostRules {
         try {
             boolean markNone = mode == ProbeSnat.KUBELET && id < 0;
             TreeSet<String> ips = ipv4s();
-            NamespaceCommand.run(hostNetns, List.of("nft", "-f", "-"), ruleset(match, markNone), null);
+            String script = ruleset(match, markNone);
+            NetworkNamespace.call(hostNetns, () -> NfTables.run(script));
             appliedCgroupId = id;
             appliedIps = ips;
         } catch (IOException e) {

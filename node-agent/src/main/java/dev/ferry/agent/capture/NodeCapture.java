@@ -66,10 +66,26 @@ public final class NodeCapture implements AutoCloseable {
     /**
      * Re-attaches the pods a previous agent captured, then takes CNI calls. Call once the data path is bound and
      * before serving (and so before reporting ready).
+     *
+     * <p>Re-attaching a pod joins its listeners' SO_REUSEPORT groups: from then on the kernel hands this agent a share
+     * of the pod's new connections, while the previous agent (in a rolling replacement) still serves the rest. So it
+     * first waits until it can serve them — {@code canServe} empty: the mesh state in and the certificates of this
+     * node's workloads issued — for at most {@code bound}; past that it re-attaches anyway (a pod left without capture
+     * when the previous agent stops is worse than a slow first connection) and says why.
      */
-    public void start() throws IOException, InterruptedException {
+    public void start(Supplier<String> canServe, Duration bound, dev.ferry.time.Ticker ticker)
+            throws IOException, InterruptedException {
         if (config.podEventSocket().isEmpty()) {
             return;
+        }
+        long deadline = ticker.nanoTime() + bound.toNanos();
+        String waiting = canServe.get();
+        while (!waiting.isEmpty() && ticker.nanoTime() - deadline < 0) {
+            Thread.sleep(20);
+            waiting = canServe.get();
+        }
+        if (!waiting.isEmpty()) {
+            log.warn("re-attaching captured pods after {} s although {}", bound.toSeconds(), waiting);
         }
         // fd passing over Unix sockets needs epoll, whatever carries the data path
         podEventGroup = Transport.EPOLL.newGroup(1, new DefaultThreadFactory("ferry-cni", true));
@@ -144,15 +160,20 @@ public final class NodeCapture implements AutoCloseable {
         for (String key : now) {
             if (warnedUncaptured.add(key)) {
                 log.warn(
-                        "pod {} runs in an enrolled namespace but was not captured (it started before the namespace "
-                                + "was enrolled): its traffic bypasses Ferry until it is restarted",
+                        "pod {} runs in an enrolled namespace but this agent never captured it: its traffic bypasses"
+                                + " Ferry until it is restarted. Causes: it started before its namespace was enrolled,"
+                                + " or its runtime ran a CNI chain without ferry-cni (a conflist that does not end in"
+                                + " ferry-cni, or a call without K8S_POD_NAMESPACE under cniUnplacedPods: passthrough)",
                         key);
             }
         }
         warnedUncaptured.retainAll(now);
     }
 
-    /** Stops taking CNI calls and closes every pod's listeners (their redirect rules stay). Idempotent. */
+    /**
+     * Stops taking CNI calls and stops every pod's listeners (their redirect rules stay; HBONE peers are sent GOAWAY);
+     * the pods' namespaces stay open for the connections that are draining. Idempotent.
+     */
     public void stopPodEvents() {
         if (podEventServer != null) {
             try {
@@ -163,13 +184,16 @@ public final class NodeCapture implements AutoCloseable {
             podEventServer = null;
         }
         if (podEvents != null) {
-            podEvents.closeAll();
+            podEvents.stopListening();
         }
     }
 
     @Override
     public void close() {
         stopPodEvents();
+        if (podEvents != null) {
+            podEvents.closeAll();
+        }
         marker.close(); // the marks stay: a restarted agent re-attaches the same pods
         if (podEventGroup != null) {
             podEventGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);

@@ -1,5 +1,7 @@
 package dev.ferry.agent.capture;
 
+import dev.ferry.agent.net.NetworkNamespace;
+import dev.ferry.agent.net.RouteNetlink;
 import dev.ferry.mesh.Cidr;
 import dev.ferry.mesh.Workload;
 import dev.ferry.net.IpLiteral;
@@ -7,12 +9,9 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The pod's IPs as the CNI chain reports them ({@code prevResult.ips}), trusted only after checking: each must be
@@ -20,7 +19,6 @@ import tools.jackson.databind.json.JsonMapper;
  * control plane usually does not know them yet (the runtime reports them after the chain returns).
  */
 final class PodAddresses {
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private PodAddresses() {}
 
@@ -75,24 +73,7 @@ final class PodAddresses {
         return new Verdict("", List.copyOf(claimed));
     }
 
-    private static Set<InetAddress> configuredIn(Path netns) throws IOException, InterruptedException {
-        String out = NamespaceCommand.run(netns, List.of("ip", "-j", "addr", "show"), null, null);
-        try {
-            Set<InetAddress> addrs = new LinkedHashSet<>();
-            for (JsonNode link : JSON.readTree(out)) {
-                for (JsonNode info : link.path("addr_info")) {
-                    String local = info.path("local").asString();
-                    InetAddress a = IpLiteral.parseOrNull(local);
-                    if (a == null) {
-                        throw new IOException(
-                                "ip -j gave a local address that is not an IP literal: " + IpLiteral.abbreviate(local));
-                    }
-                    addrs.add(a);
-                }
-            }
-            return addrs;
-        } catch (JacksonException e) {
-            throw new IOException("cannot parse ip -j output: " + e.getOriginalMessage(), e);
-        }
+    private static Set<InetAddress> configuredIn(Path netns) throws IOException {
+        return NetworkNamespace.call(netns, RouteNetlink::addresses);
     }
 }

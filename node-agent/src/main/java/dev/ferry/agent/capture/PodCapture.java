@@ -13,6 +13,9 @@ import dev.ferry.agent.proxy.RelayContext;
 import dev.ferry.mesh.Workload;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -38,14 +41,18 @@ public final class PodCapture implements AutoCloseable {
     private final CaptureListener outbound;
     private final CaptureListener inbound;
     private final io.netty.channel.Channel hbone;
+    /** The HBONE connections this pod's listener accepted, to be told GOAWAY when the agent drains. */
+    private final ChannelGroup hboneConnections;
 
     private PodCapture(
             Workload workload,
             NetworkNamespace namespace,
             CaptureListener outbound,
             CaptureListener inbound,
-            io.netty.channel.Channel hbone) {
+            io.netty.channel.Channel hbone,
+            ChannelGroup hboneConnections) {
         this.hbone = hbone;
+        this.hboneConnections = hboneConnections;
         this.workload = workload;
         this.namespace = namespace;
         this.outbound = outbound;
@@ -75,8 +82,10 @@ public final class PodCapture implements AutoCloseable {
         CaptureListener out = null;
         CaptureListener in = null;
         io.netty.channel.Channel hbone = null;
+        ChannelGroup hboneConnections =
+                new DefaultChannelGroup("hbone/" + workload.key(), GlobalEventExecutor.INSTANCE);
         try {
-            PodRules.apply(netns, OUTBOUND_PORT, INBOUND_PORT, HBONE_PORT, probeSource);
+            PodRules.apply(ns, OUTBOUND_PORT, INBOUND_PORT, HBONE_PORT, probeSource);
             RelayContext pod = host.withSockets(hostSockets.inNamespace(ns, SocketMarks.FERRY_MARK));
             out = new CaptureListener(pod, Direction.OUTBOUND, "outbound/" + workload.key(), workload);
             in = new CaptureListener(pod, Direction.INBOUND, "inbound/" + workload.key(), workload);
@@ -99,7 +108,8 @@ public final class PodCapture implements AutoCloseable {
                                 () -> hboneConfig.certificates().apply(identity),
                                 hboneConfig.tls(),
                                 trustDomain,
-                                ownPorts)
+                                ownPorts,
+                                hboneConnections)
                         .await();
                 if (!f.isSuccess()) {
                     throw new IOException(
@@ -115,7 +125,7 @@ public final class PodCapture implements AutoCloseable {
                 hbone.config().setAutoRead(true);
             }
             log.info("captured pod {} in {}", workload.key(), netns);
-            return new PodCapture(workload, ns, out, in, hbone);
+            return new PodCapture(workload, ns, out, in, hbone, hboneConnections);
         } catch (IOException | RuntimeException | InterruptedException e) {
             if (out != null) {
                 out.close();
@@ -156,7 +166,7 @@ public final class PodCapture implements AutoCloseable {
         if (hbone != null && !hbone.isActive()) {
             problems.add("HBONE listener :" + HBONE_PORT + " is not serving");
         }
-        problems.addAll(PodRules.verify(namespace.procPath(), OUTBOUND_PORT, INBOUND_PORT));
+        problems.addAll(PodRules.verify(namespace, OUTBOUND_PORT, INBOUND_PORT));
         return problems;
     }
 
@@ -164,14 +174,24 @@ public final class PodCapture implements AutoCloseable {
         return workload;
     }
 
-    /** Closes the pod's listeners; the redirect rules stay (a stray DEL must never un-capture a live pod). */
-    @Override
-    public void close() {
+    /**
+     * Stops taking connections: the listeners close (a new agent's SO_REUSEPORT listeners take the new and the queued
+     * ones) and the peers of open HBONE connections get GOAWAY (Netty's graceful close: streams under way finish, new
+     * ones go to a new connection, which lands on the new agent). The namespace stays open for what is draining.
+     */
+    public void stopListening() {
         outbound.close();
         inbound.close();
         if (hbone != null) {
             hbone.close();
+            hboneConnections.close();
         }
+    }
+
+    /** Closes the pod's listeners and namespace; the redirect rules stay (a stray DEL must never un-capture a pod). */
+    @Override
+    public void close() {
+        stopListening();
         namespace.close();
     }
 }

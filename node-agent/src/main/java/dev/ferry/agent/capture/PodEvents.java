@@ -297,7 +297,15 @@ public final class PodEvents {
         return captured.containsKey(podKey);
     }
 
-    /** Closes every pod's listeners (agent shutdown); rules and the persisted registry stay. */
+    /**
+     * Stops every pod's listeners (the start of a drain): the namespaces stay open for the connections still
+     * running, which may yet open upstream sockets there (a new CONNECT stream on an HBONE connection, say).
+     */
+    public void stopListening() {
+        captured.values().forEach(PodCapture::stopListening);
+    }
+
+    /** Closes every pod's listeners and namespaces (agent shutdown); rules and the persisted registry stay. */
     public void closeAll() {
         captured.values().forEach(PodCapture::close);
         captured.clear();

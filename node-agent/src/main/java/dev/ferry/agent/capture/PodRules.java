@@ -1,9 +1,11 @@
 package dev.ferry.agent.capture;
 
+import dev.ferry.agent.net.NetworkNamespace;
+import dev.ferry.agent.net.NfTables;
+import dev.ferry.agent.net.RouteNetlink;
 import dev.ferry.agent.net.SocketMarks;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 
@@ -11,7 +13,7 @@ import java.util.Locale;
  * The nftables rules Ferry installs inside a pod's network namespace: one table, {@code inet ferry}. Outbound TCP
  * (not to loopback, not marked 1337) is redirected to the pod's 15001 listener; inbound TCP (not to 15008, not
  * marked, not a node probe) to 15006. IPv6 TCP leaving the pod is reset until IPv6 is captured: half a capture would be a bypass.
- * The table is replaced atomically (one {@code nft -f} transaction) and never removed by DEL.
+ * The table is replaced atomically (one nftables transaction, through libnftables) and never removed by DEL.
  */
 public final class PodRules {
     public static final int MARK = dev.ferry.agent.net.SocketMarks.FERRY_MARK;
@@ -61,11 +63,15 @@ public final class PodRules {
      *
      * @return the problems found; empty when the capture is whole
      */
-    public static List<String> verify(Path netns, int outboundPort, int inboundPort)
-            throws IOException, InterruptedException {
+    public static List<String> verify(NetworkNamespace netns, int outboundPort, int inboundPort) throws IOException {
         List<String> problems = new java.util.ArrayList<>();
-        String table =
-                NamespaceCommand.run(netns, List.of("sh", "-c", "nft list table inet ferry 2>&1 || true"), null, null);
+        String table = netns.call(() -> {
+            try {
+                return NfTables.run("list table inet ferry");
+            } catch (IOException e) {
+                return ""; // no such table: reported below as missing rules
+            }
+        });
         for (int port : new int[] {outboundPort, inboundPort}) {
             if (!table.contains("redirect to :" + port)) {
                 problems.add("no redirect to :" + port + " in table inet ferry");
@@ -74,34 +80,35 @@ public final class PodRules {
         if (!table.contains("reject with tcp reset")) {
             problems.add("no IPv6 guard in table inet ferry");
         }
-        String rules = NamespaceCommand.run(netns, List.of("ip", "rule", "list"), null, null);
-        if (!rules.contains("lookup " + ROUTE_TABLE)) {
+        if (!netns.call(() -> RouteNetlink.hasFwmarkRule(SocketMarks.TRANSPARENT_MARK, ROUTE_TABLE))) {
             problems.add("no policy route for transparent replies (table " + ROUTE_TABLE + ")");
         }
         return problems;
     }
 
     /**
-     * Applies the ruleset inside the namespace at {@code netns} (blocking: call off the event loops).
+     * Applies the capture inside {@code netns} (blocking: call off the event loops), failing on the first refusal
+     * with the kernel's or nft's message:
      *
-     * @throws IOException with nft's own message when it refuses
+     * <ul>
+     *   <li>replies to the agent's transparent inbound sockets ({@link SocketMarks#TRANSPARENT_MARK}) are routed to
+     *       the pod's own stack (policy rule + local route; a re-ADD finds the rule in place);
+     *   <li>the nft ruleset replaces the table atomically;
+     *   <li>queued connections of a closing listener move to another SO_REUSEPORT listener (the new agent's), through
+     *       {@code net.ipv4.tcp_migrate_req}: the CNI plugin sets it (a container's {@code /proc/sys} is read-only),
+     *       the agent only where it can write — see {@link PodSysctl}.
+     * </ul>
      */
-    public static void apply(Path netns, int outboundPort, int inboundPort, int hbonePort, InetAddress probeSource)
-            throws IOException, InterruptedException {
-        // One process in the pod's namespace for the whole setup (each spawn from the JVM costs milliseconds, and
-        // this is on the pod's startup path), failing on the first error with that tool's message:
-        // - replies to the agent's transparent inbound sockets (SocketMarks.TRANSPARENT_MARK) are routed to the
-        //   pod's own stack (policy rule + local route; the rule is added once, a re-ADD finds it);
-        // - queued connections of a closing listener move to another SO_REUSEPORT listener (the new agent's);
-        // - the nft ruleset (stdin) replaces the table atomically.
-        String script = String.format(
-                Locale.ROOT,
-                "set -e; ip rule show fwmark %1$d lookup %2$d | grep -q . || ip rule add fwmark %1$d lookup %2$d; "
-                        + "ip route replace local 0.0.0.0/0 dev lo table %2$d; "
-                        + "sysctl -qw net.ipv4.tcp_migrate_req=1; nft -f -",
-                SocketMarks.TRANSPARENT_MARK,
-                ROUTE_TABLE);
-        NamespaceCommand.run(
-                netns, List.of("sh", "-c", script), ruleset(outboundPort, inboundPort, hbonePort, probeSource), null);
+    public static void apply(
+            NetworkNamespace netns, int outboundPort, int inboundPort, int hbonePort, InetAddress probeSource)
+            throws IOException {
+        String rules = ruleset(outboundPort, inboundPort, hbonePort, probeSource);
+        netns.call(() -> {
+            RouteNetlink.addFwmarkRule(SocketMarks.TRANSPARENT_MARK, ROUTE_TABLE);
+            RouteNetlink.replaceLocalDefaultRoute(ROUTE_TABLE);
+            NfTables.run(rules);
+            PodSysctl.ensureMigrateRequests(netns.path());
+            return null;
+        });
     }
 }

@@ -68,7 +68,19 @@ public record NodeConfig(
         String hostNetns,
         String cniConfDir,
         ConflistInstaller.Mode cniMode,
-        List<String> cniExcludedNamespaces) {
+        List<String> cniExcludedNamespaces,
+        UnplacedPods cniUnplacedPods) {
+
+    /**
+     * What the CNI plugin does with a call that names no pod namespace ({@code K8S_POD_NAMESPACE} missing from
+     * {@code CNI_ARGS}): it cannot tell whether the pod is enrolled.
+     */
+    public enum UnplacedPods {
+        /** ADD and CHECK fail naming the missing argument: an enrolled pod never starts uncaptured (Kubernetes). */
+        FAIL,
+        /** Started without Ferry: for a node whose runtime also runs non-Kubernetes containers (podman, say). */
+        PASSTHROUGH
+    }
 
     /** Which outbound connections to mesh pods tunnel over HBONE. */
     public enum HboneOutbound {
@@ -128,6 +140,7 @@ public record NodeConfig(
         Objects.requireNonNull(relay, "relay");
         podCidrs = List.copyOf(podCidrs);
         cniExcludedNamespaces = List.copyOf(cniExcludedNamespaces);
+        Objects.requireNonNull(cniUnplacedPods, "cniUnplacedPods");
         Objects.requireNonNull(captureAddress, "captureAddress");
         Objects.requireNonNull(unknownDestination, "unknownDestination");
     }

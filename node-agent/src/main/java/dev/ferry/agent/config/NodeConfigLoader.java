@@ -174,6 +174,10 @@ public final class NodeConfigLoader {
                     "kube-system,ferry-system",
                     "namespaces whose pods the plugin never sends to the agent (they start while it is down)"),
             new Key(
+                    "cniUnplacedPods",
+                    "fail",
+                    "a CNI call without K8S_POD_NAMESPACE: fail (the pod does not start; Kubernetes always passes it) or passthrough (starts without Ferry: non-Kubernetes runtimes on the node)"),
+            new Key(
                     "hostNetns",
                     "",
                     "the node's network namespace for the probe rule (e.g. /host/proc/1/ns/net); empty: the agent's own"));
@@ -332,7 +336,8 @@ public final class NodeConfigLoader {
                     parse("cniMode", v -> ConflistInstaller.Mode.valueOf(v.toUpperCase(Locale.ROOT))),
                     List.of(str("cniExcludedNamespaces").replace(" ", "").split(",")).stream()
                             .filter(n -> !n.isEmpty())
-                            .toList());
+                            .toList(),
+                    parse("cniUnplacedPods", v -> NodeConfig.UnplacedPods.valueOf(v.toUpperCase(Locale.ROOT))));
         }
 
         private String caAddress() throws ConfigException {

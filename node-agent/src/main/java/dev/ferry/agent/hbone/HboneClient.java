@@ -84,6 +84,8 @@ public final class HboneClient {
         final Channel channel;
         final Promise<Channel> ready;
         int streams;
+        /** The server sent GOAWAY: no new stream goes here. */
+        boolean goingAway;
 
         Connection(Channel channel, Promise<Channel> ready) {
             this.channel = channel;
@@ -112,23 +114,56 @@ public final class HboneClient {
             String authority) {
         Promise<Http2StreamChannel> result = loop.newPromise();
         Key key = new Key(source.identity(), sourceIp, destination, hbone, loop);
-        loop.execute(() -> {
-            Connection c = pick(key);
-            if (c == null) {
-                c = connect(key, sockets, source);
-            }
-            Connection conn = c;
-            conn.streams++;
-            conn.ready.addListener(f -> {
-                if (!f.isSuccess()) {
-                    conn.streams--;
-                    result.tryFailure(f.cause());
-                    return;
-                }
-                openStream(conn, key, authority, result);
-            });
-        });
+        loop.execute(() -> attempt(key, sockets, source, authority, result, true));
         return result;
+    }
+
+    /**
+     * One try on a pooled (or new) connection. A stream that its connection's end left unanswered — the server sent
+     * GOAWAY (an agent draining in a rolling replacement) or closed — was never served: it is tried once more, on a
+     * fresh connection, which reaches the new agent.
+     */
+    private void attempt(
+            Key key,
+            SocketFactory sockets,
+            WorkloadCertificate source,
+            String authority,
+            Promise<Http2StreamChannel> result,
+            boolean mayRetry) {
+        Connection c = pick(key);
+        if (c == null) {
+            c = connect(key, sockets, source);
+        }
+        Connection conn = c;
+        conn.streams++;
+        Promise<Http2StreamChannel> tried = key.loop().newPromise();
+        tried.addListener(f -> {
+            if (f.isSuccess()) {
+                if (!result.trySuccess(tried.getNow())) {
+                    tried.getNow().close(); // the caller gave up meanwhile
+                }
+            } else if (mayRetry && !result.isDone() && goneAway(conn, f.cause())) {
+                attempt(key, sockets, source, authority, result, false);
+            } else {
+                result.tryFailure(f.cause());
+            }
+        });
+        conn.ready.addListener(f -> {
+            if (!f.isSuccess()) {
+                conn.streams--;
+                tried.tryFailure(f.cause());
+                return;
+            }
+            openStream(conn, key, authority, tried);
+        });
+    }
+
+    /** Whether a failed stream failed because its connection is going (GOAWAY) or gone, not because of an answer. */
+    private static boolean goneAway(Connection conn, Throwable cause) {
+        boolean unanswered = cause instanceof HboneException h
+                && h.kind() == HboneException.Kind.REFUSED
+                && !String.valueOf(h.getMessage()).startsWith("CONNECT answered");
+        return unanswered && (conn.goingAway || !conn.channel.isActive());
     }
 
     /** Keys with at least one pooled connection (for tests: empty keys are dropped). */
@@ -141,7 +176,7 @@ public final class HboneClient {
         if (list == null) {
             return null;
         }
-        list.removeIf(c -> !c.channel.isOpen());
+        list.removeIf(c -> !c.channel.isOpen() || c.goingAway);
         for (Connection c : list) {
             if (c.streams < HboneLimits.MAX_CONCURRENT_STREAMS) {
                 return c;
@@ -161,7 +196,8 @@ public final class HboneClient {
                 // many streams flush small DATA frames: coalesce them into fewer TLS records and syscalls
                 ch.pipeline().addLast("flushes", new io.netty.handler.flush.FlushConsolidationHandler(256, true));
                 ch.pipeline().addLast("tls", ssl);
-                ch.pipeline().addLast("handshake", new ClientHandshake(key.destination(), ready));
+                ch.pipeline()
+                        .addLast("handshake", new ClientHandshake(key.destination(), ready, () -> goingAway(key, ch)));
             }
         });
         Connection c = new Connection(cf.channel(), ready);
@@ -185,6 +221,18 @@ public final class HboneClient {
             });
         });
         return c;
+    }
+
+    /** On the connection's loop: GOAWAY received; later streams take another connection. */
+    private void goingAway(Key key, Channel ch) {
+        List<Connection> list = pool.get(key);
+        if (list != null) {
+            for (Connection c : list) {
+                if (c.channel == ch) {
+                    c.goingAway = true;
+                }
+            }
+        }
     }
 
     private void openStream(Connection conn, Key key, String authority, Promise<Http2StreamChannel> result) {
@@ -245,10 +293,12 @@ public final class HboneClient {
     private static final class ClientHandshake extends ChannelInboundHandlerAdapter {
         private final Identity expected;
         private final Promise<Channel> ready;
+        private final Runnable onGoAway;
 
-        ClientHandshake(Identity expected, Promise<Channel> ready) {
+        ClientHandshake(Identity expected, Promise<Channel> ready, Runnable onGoAway) {
             this.expected = expected;
             this.ready = ready;
+            this.onGoAway = onGoAway;
         }
 
         @Override
@@ -291,10 +341,30 @@ public final class HboneClient {
                 }
             }));
             HboneLimits.raiseConnectionWindow(codec);
+            ctx.pipeline().addLast("goaway", new GoAwayWatch(onGoAway));
             ctx.pipeline().addLast("idle", new IdleStateHandler(0, 0, KEEPALIVE.toSeconds(), TimeUnit.SECONDS));
             ctx.pipeline().addLast("keepalive", new Keepalive(KEEPALIVE_TIMEOUT));
             ctx.pipeline().remove(this);
             ready.trySuccess(ctx.channel());
+        }
+    }
+
+    /** Notes a GOAWAY on the connection (the multiplexer has already failed the streams above its last id). */
+    private static final class GoAwayWatch extends ChannelInboundHandlerAdapter {
+        private final Runnable onGoAway;
+
+        GoAwayWatch(Runnable onGoAway) {
+            this.onGoAway = onGoAway;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof io.netty.handler.codec.http2.Http2GoAwayFrame) {
+                onGoAway.run();
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            ctx.fireChannelRead(msg);
         }
     }
 

@@ -60,7 +60,8 @@ public final class HboneServer {
             Supplier<Optional<WorkloadCertificate>> certificate,
             HboneTls tls,
             String trustDomain,
-            java.util.Set<Integer> ownPorts) {
+            java.util.Set<Integer> ownPorts,
+            io.netty.channel.group.ChannelGroup connections) {
         return pod.sockets()
                 .listen(
                         group,
@@ -82,6 +83,7 @@ public final class HboneServer {
                                     return;
                                 }
                                 ch.closeFuture().addListener(f -> pod.release().accept(source));
+                                connections.add(ch); // removed by the group when it closes
                                 Optional<WorkloadCertificate> cert = certificate.get();
                                 if (cert.isEmpty()) {
                                     log.warn(

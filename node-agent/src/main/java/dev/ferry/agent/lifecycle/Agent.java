@@ -77,6 +77,12 @@ import tools.jackson.databind.json.JsonMapper;
 public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    /**
+     * How long a starting agent waits for the mesh state and its workloads' certificates before re-attaching the pods
+     * a previous agent captured (see NodeCapture#start): a remote CA answers in well under a second; past this, a CA
+     * outage must not leave pods uncaptured when the previous agent goes.
+     */
+    private static final Duration RESTORE_WAIT = Duration.ofSeconds(20);
     /** What a mesh reload may take beyond its poll interval: a budget-sized file parses in well under this. */
     private final NodeConfig config;
 
@@ -292,7 +298,11 @@ public final class Agent implements AutoCloseable {
         own.add(outbound.localAddress());
         own.add(inbound.localAddress());
 
-        capture.start();
+        // restored pods' listeners take connections as soon as they are bound: not before the certificates are in
+        capture.start(
+                () -> snapshot.get().version() == 0 ? "no mesh state yet" : certificates.startupPending(),
+                RESTORE_WAIT,
+                ticker);
 
         // Then serve.
         outbound.serve();

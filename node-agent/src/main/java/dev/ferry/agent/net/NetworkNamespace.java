@@ -83,6 +83,40 @@ public final class NetworkNamespace implements AutoCloseable {
         }
     }
 
+    /** Work that runs inside a namespace and may fail with an I/O error (a netlink or nftables call). */
+    @FunctionalInterface
+    public interface Task<T> {
+        T run() throws IOException;
+    }
+
+    /** {@link #enter}, for work that throws {@link IOException}. */
+    public <T> T call(Task<T> task) throws IOException {
+        try {
+            return enter(() -> {
+                try {
+                    return task.run();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    /**
+     * Opens the namespace at {@code path}, runs {@code task} inside it and closes it; a null path runs it in the
+     * agent's own namespace. Blocking, for capture's setup threads.
+     */
+    public static <T> T call(Path path, Task<T> task) throws IOException {
+        if (path == null) {
+            return task.run();
+        }
+        try (NetworkNamespace ns = open(path)) {
+            return ns.call(task);
+        }
+    }
+
     /**
      * Back to the agent's namespace, or the end of the agent: a thread left in a pod's namespace (an event loop, say)
      * would create every later socket there — other pods' traffic in the wrong network. Nothing sane can follow, so
