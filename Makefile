@@ -10,18 +10,22 @@ JAVA_HOME_25 := $(shell \
     if [ -x "$$d/bin/javac" ] && [ "$$(v $$d)" -ge 25 ] 2>/dev/null; then echo "$$d"; exit; fi; \
   done)
 MVN := JAVA_HOME=$(JAVA_HOME_25) mvn -B -ntp
-APT_PACKAGES := maven python3 nftables iproute2 containernetworking-plugins nginx-light curl wrk nghttp2-client iperf3 haproxy socat hey procps musl-tools tcpdump openssl nodejs
+APT_PACKAGES := maven python3 nftables libnftables1 iproute2 containernetworking-plugins nginx-light curl wrk nghttp2-client iperf3 haproxy socat hey procps musl-tools tcpdump openssl nodejs podman crun
 AGENT_JAR := node-agent/target/ferry-agent.jar
+IMAGE := target/image/ferry-agent.oci.tar
 
-.PHONY: help jdk deps build test demo bench bench-l7 bench-cluster bench-kube fuzz soak fmt clean
+.PHONY: help jdk deps build image test demo bench bench-image bench-l7 bench-cluster bench-kube fuzz soak fmt clean
 
 help:
 	@echo "make demo   - build Ferry, then a simulated two-node cluster: pods through the real CNI plugins, traffic"
 	@echo "              between them over HBONE through both node agents (installs what is missing)"
 	@echo "make test   - the whole test suite, end-to-end tests included (installs what is missing)"
+	@echo "make image  - the container image as an OCI archive ($(IMAGE)), built here from Debian's packages and"
+	@echo "              a jlinked JDK 25, nothing pulled from a registry; load it with podman load -i"
 	@echo "make bench  - benchmarks: Ferry vs direct vs HAProxy in one run, then the simulated cluster"
 	@echo "make bench-l7 - only the L7 part: HTTP through Ferry L7 and L4, HAProxy mode http and direct"
 	@echo "make bench-cluster - only the cluster part: CNI ADD/DEL over 100 pods, cross-node wrk"
+	@echo "make bench-image - the image: size, container start to ready (p50 of 5) under podman"
 	@echo "make bench-kube - the Kubernetes source against a real API server: heap for 10k pods/2k services, change latency"
 	@echo "make fuzz   - coverage-guided fuzzing (Jazzer) of every untrusted-input parser, minutes per target"
 	@echo "make soak   - 30 minutes of mixed traffic with mesh and policy changes: flat heap and fds, no failures"
@@ -51,6 +55,9 @@ $(AGENT_JAR): $(SOURCES)
 	$(MVN) -q install -DskipTests
 	@touch $(AGENT_JAR)
 
+image: build
+	JAVA_HOME=$(JAVA_HOME_25) bash deploy/image/build.sh $(AGENT_JAR) cni-plugin/target/native/ferry-cni $(IMAGE)
+
 # The Kubernetes source's tests run a real kube-apiserver: built once per machine from Debian's source package
 # (about 9 minutes the first time, then cached in /var/cache/ferry) by tools/kube-apiserver.sh.
 test: jdk deps
@@ -68,6 +75,9 @@ bench-kube: build
 	set -o pipefail; FERRY_KUBE_APISERVER=$$(bash tools/kube-apiserver.sh | tail -1) && export FERRY_KUBE_APISERVER && \
 	  $(JAVA_HOME_25)/bin/java -Xmx1g -cp bench/target/benchmarks.jar dev.ferry.bench.KubeSourceBench 10000 2000 \
 	  2>&1 | grep -E 'ferry\.bench|Exception|ERROR'
+
+bench-image: image
+	bash bench/image.sh $(IMAGE)
 
 bench-l7: build
 	JAVA_HOME=$(JAVA_HOME_25) bash bench/l7.sh $(AGENT_JAR)

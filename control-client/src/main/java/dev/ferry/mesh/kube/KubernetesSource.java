@@ -384,7 +384,7 @@ public final class KubernetesSource implements MeshSource {
                         ? k.getStatus().getMessage()
                         : k.getMessage();
                 return "forbidden by RBAC: " + msg
-                        + " (the ClusterRole ferry-agent in deploy/kubernetes/ferry.yaml grants get, list and watch on it)";
+                        + " (the ClusterRole ferry-agent in deploy/daemonset.yaml grants get, list and watch on it)";
             }
             if (k.getCode() == 401) {
                 return "unauthorized: the API server rejected the credentials (token expired or wrong)";

@@ -277,7 +277,7 @@ class KubernetesSourceTest {
         assertThat(state.get().version()).isZero();
         // the DaemonSet's own ClusterRole and binding, from the manifest: then it syncs
         KubeFixtures.namespace(admin, "ferry-system");
-        String manifest = java.nio.file.Files.readString(java.nio.file.Path.of("../deploy/kubernetes/ferry.yaml"));
+        String manifest = java.nio.file.Files.readString(java.nio.file.Path.of("../deploy/daemonset.yaml"));
         for (String doc : manifest.split("(?m)^---$")) {
             if (doc.contains("kind: ClusterRole\n") || doc.contains("kind: ClusterRoleBinding")) {
                 KubeFixtures.apply(admin, doc);
@@ -305,11 +305,32 @@ class KubernetesSourceTest {
                     .as(item.getKind() + " " + item.getMetadata().getName())
                     .isNotNull();
         }
-        assertThat(admin.apps()
-                        .daemonSets()
+        var created = admin.apps()
+                .daemonSets()
+                .inNamespace("ferry-system")
+                .withName("ferry-agent")
+                .get();
+        assertThat(created).isNotNull();
+        // No controller runs here to create its pods: one made from the template, server-side dry run, passes the
+        // pod validation and admission (the system-node-critical priority class resolves) as a node's pod would.
+        var template = created.getSpec().getTemplate();
+        var pod = new io.fabric8.kubernetes.api.model.PodBuilder()
+                .withNewMetadata()
+                .withName("ferry-agent-dry-run")
+                .withNamespace("ferry-system")
+                .withLabels(template.getMetadata().getLabels())
+                .withAnnotations(template.getMetadata().getAnnotations())
+                .endMetadata()
+                .withSpec(template.getSpec())
+                .build();
+        var admitted =
+                admin.pods().inNamespace("ferry-system").resource(pod).dryRun().create();
+        assertThat(admitted.getSpec().getPriority()).as("system-node-critical").isEqualTo(2000001000);
+        assertThat(admin.pods()
                         .inNamespace("ferry-system")
-                        .withName("ferry-agent")
+                        .withName("ferry-agent-dry-run")
                         .get())
-                .isNotNull();
+                .as("a dry run creates nothing")
+                .isNull();
     }
 }

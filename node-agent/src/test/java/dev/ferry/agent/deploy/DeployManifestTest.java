@@ -18,12 +18,12 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /**
- * deploy/kubernetes/ferry.yaml cannot be applied here (no cluster), so what can go wrong in it without a cluster is
- * checked: its node config loads, and every path that config names is mounted where the agent, the plugin on the
- * host and nft expect it.
+ * deploy/daemonset.yaml, read as YAML: its node config loads, every path that config names is mounted where the agent
+ * and the plugin on the host expect it, and the pod is locked down as the README says. (KubernetesSourceTest applies
+ * it to a real API server; ContainerImageIT runs the image the way it does.)
  */
 class DeployManifestTest {
-    private static final Path MANIFEST = Path.of("..", "deploy", "kubernetes", "ferry.yaml");
+    private static final Path MANIFEST = Path.of("..", "deploy", "daemonset.yaml");
 
     @TempDir
     Path dir;
@@ -74,6 +74,41 @@ class DeployManifestTest {
                 .isEqualTo("/healthz/ready");
         assertThat(agent.path("securityContext").path("privileged").asBoolean(false))
                 .isFalse();
+    }
+
+    @Test
+    void theAgentRunsWithThreeCapabilitiesAReadOnlyRootAndTheBuiltImage() {
+        JsonNode sc = agent.path("securityContext");
+        assertThat(sc.path("capabilities").path("add").valueStream().map(JsonNode::asString))
+                .containsExactlyInAnyOrder("NET_ADMIN", "SYS_ADMIN", "NET_RAW");
+        assertThat(sc.path("capabilities").path("drop").valueStream().map(JsonNode::asString))
+                .containsExactly("ALL");
+        assertThat(sc.path("readOnlyRootFilesystem").asBoolean()).isTrue();
+        assertThat(pod.path("priorityClassName").asString()).isEqualTo("system-node-critical");
+        JsonNode annotations = byKind.get("DaemonSet/ferry-agent")
+                .path("spec")
+                .path("template")
+                .path("metadata")
+                .path("annotations");
+        assertThat(annotations.path("prometheus.io/port").asString()).isEqualTo(String.valueOf(config.metricsPort()));
+        assertThat(annotations.path("prometheus.io/scrape").asString()).isEqualTo("true");
+        JsonNode init = pod.path("initContainers").get(0);
+        assertThat(init.path("securityContext")
+                        .path("capabilities")
+                        .path("drop")
+                        .get(0)
+                        .asString())
+                .isEqualTo("ALL");
+        assertThat(init.path("securityContext").path("capabilities").has("add")).isFalse();
+        assertThat(init.path("securityContext").path("readOnlyRootFilesystem").asBoolean())
+                .isTrue();
+        for (JsonNode c : List.of(agent, init)) {
+            // the name deploy/image/build.sh gives the image, and java from its PATH
+            assertThat(c.path("image").asString()).isEqualTo("ferry/agent:0.1.0");
+            assertThat(c.path("command").get(0).asString()).isEqualTo("java");
+            assertThat(mountOf(c, "/tmp").path("name").asString()).isEqualTo("tmp");
+        }
+        assertThat(byKind.keySet()).noneMatch(k -> k.startsWith("PodDisruptionBudget/"));
     }
 
     @Test

@@ -84,7 +84,7 @@ class AgentProcessIT {
     void theLaunchFlagsIncludeExitOnOutOfMemory() throws Exception {
         // the tests launch the agent as the DaemonSet does; without the flag the agent warns at start
         assertThat(AgentProcess.command("run")).contains("-XX:+ExitOnOutOfMemoryError");
-        String manifest = Files.readString(Path.of("..", "deploy", "kubernetes", "ferry.yaml"));
+        String manifest = Files.readString(Path.of("..", "deploy", "daemonset.yaml"));
         assertThat(manifest).contains("\"-XX:+ExitOnOutOfMemoryError\"");
         assertThat(Files.readString(Path.of("..", "bin", "ferry-agent"))).contains("-XX:+ExitOnOutOfMemoryError");
         assertThat(Files.readString(Path.of("..", "deploy", "cluster.sh"))).contains("-XX:+ExitOnOutOfMemoryError");
