@@ -15,6 +15,9 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -176,22 +179,36 @@ public final class PodCapture implements AutoCloseable {
 
     /**
      * Stops taking connections: the listeners close (a new agent's SO_REUSEPORT listeners take the new and the queued
-     * ones) and the peers of open HBONE connections get GOAWAY (Netty's graceful close: streams under way finish, new
-     * ones go to a new connection, which lands on the new agent). The namespace stays open for what is draining.
+     * ones) and the peers of open HBONE connections get GOAWAY — sent, not Netty's close-with-GOAWAY, which closes
+     * at once when no stream is open and so cuts a stream the peer opened before it read the GOAWAY. Streams up to
+     * the GOAWAY's last id are served and counted by the drain; later ones are refused, and the peer retries them on a
+     * new connection, which lands on the new agent. The connections and the namespace stay open for the drain.
      */
     public void stopListening() {
+        closeListeners();
+        for (io.netty.channel.Channel c : hboneConnections) {
+            if (c.pipeline().get(Http2FrameCodec.class) != null) {
+                c.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
+            } else {
+                c.close(); // still in its handshake: no stream can be under way
+            }
+        }
+    }
+
+    private void closeListeners() {
         outbound.close();
         inbound.close();
         if (hbone != null) {
             hbone.close();
-            hboneConnections.close();
         }
     }
 
-    /** Closes the pod's listeners and namespace; the redirect rules stay (a stray DEL must never un-capture a pod). */
+    /** Closes the pod's listeners, connections and namespace; the redirect rules stay (a stray DEL must never
+     * un-capture a pod). */
     @Override
     public void close() {
-        stopListening();
+        closeListeners();
+        hboneConnections.close();
         namespace.close();
     }
 }
