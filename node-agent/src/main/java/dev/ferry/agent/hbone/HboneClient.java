@@ -61,7 +61,9 @@ public final class HboneClient {
             TLS,
             IDENTITY,
             DENIED,
-            REFUSED
+            REFUSED,
+            /** The stream ended, or could not open, before the server answered the CONNECT. */
+            UNANSWERED
         }
 
         private final Kind kind;
@@ -160,10 +162,9 @@ public final class HboneClient {
 
     /** Whether a failed stream failed because its connection is going (GOAWAY) or gone, not because of an answer. */
     private static boolean goneAway(Connection conn, Throwable cause) {
-        boolean unanswered = cause instanceof HboneException h
-                && h.kind() == HboneException.Kind.REFUSED
-                && !String.valueOf(h.getMessage()).startsWith("CONNECT answered");
-        return unanswered && (conn.goingAway || !conn.channel.isActive());
+        return cause instanceof HboneException h
+                && h.kind() == HboneException.Kind.UNANSWERED
+                && (conn.goingAway || !conn.channel.isActive());
     }
 
     /** Keys with at least one pooled connection (for tests: empty keys are dropped). */
@@ -249,7 +250,7 @@ public final class HboneClient {
                     if (!f.isSuccess()) {
                         conn.streams--;
                         result.tryFailure(new HboneException(
-                                HboneException.Kind.REFUSED,
+                                HboneException.Kind.UNANSWERED,
                                 "cannot open a stream: " + f.cause().getMessage()));
                         return;
                     }
@@ -398,7 +399,7 @@ public final class HboneClient {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            result.tryFailure(new HboneException(HboneException.Kind.REFUSED, "stream closed before an answer"));
+            result.tryFailure(new HboneException(HboneException.Kind.UNANSWERED, "stream closed before an answer"));
         }
     }
 }

@@ -80,7 +80,7 @@ public final class HboneConnector implements Connector {
             case TLS -> CloseReason.TLS_FAILURE;
             case IDENTITY -> CloseReason.IDENTITY_ERROR;
             case DENIED -> CloseReason.DENIED;
-            case REFUSED -> CloseReason.CONNECT_REFUSED;
+            case REFUSED, UNANSWERED -> CloseReason.CONNECT_REFUSED;
         };
     }
 

@@ -66,27 +66,21 @@ final class Libc {
                     ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT),
             Linker.Option.captureCallState("errno"));
 
+    /** {@code ssize_t f(int fd, void *buf, size_t len, int flags)}: send and recv. */
+    private static final FunctionDescriptor IO_DESC = FunctionDescriptor.of(
+            ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_INT,
+            ValueLayout.ADDRESS,
+            ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_INT);
+
     /** {@code ssize_t send(int fd, const void *buf, size_t len, int flags)}, errno captured. */
-    static final MethodHandle SEND = LINKER.downcallHandle(
-            find("send"),
-            FunctionDescriptor.of(
-                    ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_INT,
-                    ValueLayout.ADDRESS,
-                    ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_INT),
-            Linker.Option.captureCallState("errno"));
+    static final MethodHandle SEND =
+            LINKER.downcallHandle(find("send"), IO_DESC, Linker.Option.captureCallState("errno"));
 
     /** {@code ssize_t recv(int fd, void *buf, size_t len, int flags)}, errno captured. */
-    static final MethodHandle RECV = LINKER.downcallHandle(
-            find("recv"),
-            FunctionDescriptor.of(
-                    ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_INT,
-                    ValueLayout.ADDRESS,
-                    ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_INT),
-            Linker.Option.captureCallState("errno"));
+    static final MethodHandle RECV =
+            LINKER.downcallHandle(find("recv"), IO_DESC, Linker.Option.captureCallState("errno"));
 
     static final java.lang.foreign.MemoryLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
     private static final java.lang.invoke.VarHandle ERRNO =

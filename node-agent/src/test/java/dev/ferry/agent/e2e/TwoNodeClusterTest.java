@@ -7,6 +7,7 @@ import dev.ferry.agent.support.CniDriver;
 import dev.ferry.agent.support.Netns;
 import dev.ferry.agent.support.Nginx;
 import dev.ferry.agent.support.PromText;
+import dev.ferry.agent.support.ShopMesh;
 import dev.ferry.cni.install.ConflistInstaller;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,12 +77,12 @@ class TwoNodeClusterTest {
                     AgentFixture agent2 = agent("node-2", mesh, 2)) {
                 CniDriver cni1 = new CniDriver(node1, binDir);
                 CniDriver cni2 = new CniDriver(node2, binDir);
-                CniDriver.Result c = cni1.add(conf1, "c-client", netns(clientPod), "shop", "client-1", "uid-client");
+                CniDriver.Result c = cni1.add(conf1, "c-client", clientPod.path(), "shop", "client-1", "uid-client");
                 assertThat(c.code()).as(c.stdout()).isZero();
-                CniDriver.Result w = cni2.add(conf2, "c-web", netns(webPod), "shop", "web-1", "uid-web");
+                CniDriver.Result w = cni2.add(conf2, "c-web", webPod.path(), "shop", "web-1", "uid-web");
                 assertThat(w.code()).as(w.stdout()).isZero();
-                String clientIp = ip(c);
-                String webIp = ip(w);
+                String clientIp = c.ip();
+                String webIp = w.ip();
                 assertThat(clientIp).startsWith("10.244.1.");
                 assertThat(webIp).startsWith("10.244.2.");
 
@@ -112,10 +113,10 @@ class TwoNodeClusterTest {
                 authorizationAtTheDestination(mesh, meshYaml(clientIp, webIp), clientPod, agent2);
                 l7PolicyAtTheDestination(mesh, meshYaml(clientIp, webIp), clientPod, node1, webIp, agent2);
 
-                assertThat(cni1.del(conf1, "c-client", netns(clientPod), "shop", "client-1", "uid-client")
+                assertThat(cni1.del(conf1, "c-client", clientPod.path(), "shop", "client-1", "uid-client")
                                 .code())
                         .isZero();
-                assertThat(cni2.del(conf2, "c-web", netns(webPod), "shop", "web-1", "uid-web")
+                assertThat(cni2.del(conf2, "c-web", webPod.path(), "shop", "web-1", "uid-web")
                                 .code())
                         .isZero();
             }
@@ -431,16 +432,6 @@ class TwoNodeClusterTest {
         return JSON.readTree(Files.readString(new ConflistInstaller(confDir, ferry).chain()));
     }
 
-    private static Path netns(Netns ns) {
-        return Path.of("/run/netns", ns.name());
-    }
-
-    private static String ip(CniDriver.Result r) {
-        String cidr =
-                JSON.readTree(r.stdout()).path("ips").get(0).path("address").asString();
-        return cidr.substring(0, cidr.indexOf('/'));
-    }
-
     private static void awaitEndpoint(AgentFixture agent) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
         while (agent.agent.snapshot().services().isEmpty()
@@ -461,45 +452,12 @@ class TwoNodeClusterTest {
      * mark its agent would set through the API, and the source agent tunnels because of it ({@code auto}).
      */
     private String meshYaml(String clientIp, String webIp) {
-        return """
-                apiVersion: v1
-                kind: Namespace
-                metadata: {name: shop, labels: {ferry.dev/mesh: enabled}}
-                ---
-                apiVersion: v1
-                kind: Pod
-                metadata: {name: client-1, namespace: shop, uid: uid-client, labels: {app: client}%s}
-                spec: {nodeName: node-1, serviceAccountName: client, containers: [{name: c, image: i}]}
-                %s
-                ---
-                apiVersion: v1
-                kind: Pod
-                metadata: {name: web-1, namespace: shop, uid: uid-web, labels: {app: web}%s}
-                spec:
-                  nodeName: node-2
-                  serviceAccountName: web
-                  containers: [{name: c, image: i, ports: [{name: http, containerPort: 8080}]}]
-                %s
-                ---
-                apiVersion: v1
-                kind: Service
-                metadata: {name: web, namespace: shop}
-                spec: {clusterIP: 10.96.0.10, ports: [{port: 80, targetPort: http}], selector: {app: web}}
+        return ShopMesh.yaml(clientIp, webIp, "node-2", hbone) + """
                 ---
                 apiVersion: v1
                 kind: Service
                 metadata: {name: web-http, namespace: shop}
                 spec: {clusterIP: 10.96.0.11, ports: [{name: http, port: 80, targetPort: http}], selector: {app: web}}
-                """.formatted(mark(clientIp), status(clientIp), mark(webIp), status(webIp));
-    }
-
-    private String mark(String ip) {
-        return hbone && !ip.isEmpty() ? ", annotations: {ambient.istio.io/redirection: enabled}" : "";
-    }
-
-    private static String status(String ip) {
-        return ip.isEmpty()
-                ? "status: {phase: Pending}"
-                : "status: {phase: Running, podIP: " + ip + ", conditions: [{type: Ready, status: \"True\"}]}";
+                """;
     }
 }

@@ -7,6 +7,7 @@ import dev.ferry.agent.support.Netns;
 import dev.ferry.agent.support.Nginx;
 import dev.ferry.agent.support.Podman;
 import dev.ferry.agent.support.PromText;
+import dev.ferry.agent.support.ShopMesh;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -171,7 +172,7 @@ class ContainerImageIT {
                    "ipam":{"type":"host-local","ranges":[[{"subnet":"10.244.1.0/24"}]],"dataDir":"%s"}}]}
                 """.formatted(node.resolve("var/lib/cni")));
         Path mesh = etc.resolve("mesh.yaml");
-        Files.writeString(mesh, mesh("", ""));
+        Files.writeString(mesh, ShopMesh.yaml("", "", "node-1", true));
 
         try (Podman podman = new Podman(dir.resolve("podman"));
                 Netns host = new Netns("ferry-in");
@@ -237,16 +238,16 @@ class ContainerImageIT {
 
             // pods through the node's real chain, which ends in the plugin the image installed
             CniDriver cni = new CniDriver(host, bin);
-            CniDriver.Result c = cni.add(conflist, "c-client", netns(client), "shop", "client-1", "uid-client");
+            CniDriver.Result c = cni.add(conflist, "c-client", client.path(), "shop", "client-1", "uid-client");
             assertThat(c.code()).as(c.stdout()).isZero();
-            CniDriver.Result w = cni.add(conflist, "c-web", netns(web), "shop", "web-1", "uid-web");
+            CniDriver.Result w = cni.add(conflist, "c-web", web.path(), "shop", "web-1", "uid-web");
             assertThat(w.code()).as(w.stdout()).isZero();
-            String clientIp = ip(c);
-            String webIp = ip(w);
+            String clientIp = c.ip();
+            String webIp = w.ip();
             assertThat(client.exec("cat", "/proc/sys/net/ipv4/tcp_migrate_req").trim())
                     .as("set by the plugin: the agent's /proc/sys is read-only")
                     .isEqualTo("1");
-            Files.writeString(mesh, mesh(clientIp, webIp));
+            Files.writeString(mesh, ShopMesh.yaml(clientIp, webIp, "node-1", true));
             Nginx.startWhoAmI(web, dir, webIp, 8080);
             String expected = "hello from web, you are " + clientIp;
             awaitBody(client, expected, Duration.ofSeconds(30));
@@ -305,7 +306,7 @@ class ContainerImageIT {
                 "--name",
                 name,
                 "--network",
-                "ns:" + netns(ns),
+                "ns:" + ns.path(),
                 "--cap-drop",
                 "all",
                 "--cap-add",
@@ -376,55 +377,6 @@ class ContainerImageIT {
 
     private static String scrape(Netns agent) throws IOException, InterruptedException {
         return agent.exec("curl", "-sS", "--max-time", "5", "http://127.0.0.1:15020/stats/prometheus");
-    }
-
-    /** The control plane's view: both pods on node-1, marked captured once they have IPs (as the agent marks them). */
-    private static String mesh(String clientIp, String webIp) {
-        return """
-                apiVersion: v1
-                kind: Namespace
-                metadata: {name: shop, labels: {ferry.dev/mesh: enabled}}
-                ---
-                apiVersion: v1
-                kind: Pod
-                metadata: {name: client-1, namespace: shop, uid: uid-client, labels: {app: client}%s}
-                spec: {nodeName: node-1, serviceAccountName: client, containers: [{name: c, image: i}]}
-                %s
-                ---
-                apiVersion: v1
-                kind: Pod
-                metadata: {name: web-1, namespace: shop, uid: uid-web, labels: {app: web}%s}
-                spec:
-                  nodeName: node-1
-                  serviceAccountName: web
-                  containers: [{name: c, image: i, ports: [{name: http, containerPort: 8080}]}]
-                %s
-                ---
-                apiVersion: v1
-                kind: Service
-                metadata: {name: web, namespace: shop}
-                spec: {clusterIP: 10.96.0.10, ports: [{port: 80, targetPort: http}], selector: {app: web}}
-                """.formatted(mark(clientIp), status(clientIp), mark(webIp), status(webIp));
-    }
-
-    private static String mark(String ip) {
-        return ip.isEmpty() ? "" : ", annotations: {ambient.istio.io/redirection: enabled}";
-    }
-
-    private static String status(String ip) {
-        return ip.isEmpty()
-                ? "status: {phase: Pending}"
-                : "status: {phase: Running, podIP: " + ip + ", conditions: [{type: Ready, status: \"True\"}]}";
-    }
-
-    private static Path netns(Netns ns) {
-        return Path.of("/run/netns", ns.name());
-    }
-
-    private static String ip(CniDriver.Result r) {
-        String cidr =
-                JSON.readTree(r.stdout()).path("ips").get(0).path("address").asString();
-        return cidr.substring(0, cidr.indexOf('/'));
     }
 
     private static Path blob(Path layout, JsonNode descriptor) {

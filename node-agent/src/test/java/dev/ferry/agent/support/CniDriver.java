@@ -26,7 +26,14 @@ public final class CniDriver {
         this.binDir = binDir;
     }
 
-    public record Result(int code, String stdout) {}
+    public record Result(int code, String stdout) {
+        /** The first address the chain assigned (an ADD's result), without its prefix length. */
+        public String ip() {
+            String cidr =
+                    JSON.readTree(stdout).path("ips").get(0).path("address").asString();
+            return cidr.substring(0, cidr.indexOf('/'));
+        }
+    }
 
     /** A CNI_PATH under {@code dir}: Debian's reference plugins plus the freshly built ferry-cni. */
     public static Path pluginDir(Path dir) throws IOException {

@@ -46,6 +46,11 @@ public final class Netns implements AutoCloseable {
         return name;
     }
 
+    /** The namespace's path, as a runtime passes it in CNI_NETNS. */
+    public java.nio.file.Path path() {
+        return java.nio.file.Path.of("/run/netns", name);
+    }
+
     /** Runs a command in the root namespace; fails with its output on a non-zero exit. */
     public static String run(String... cmd) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
