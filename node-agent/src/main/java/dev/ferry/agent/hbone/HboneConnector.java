@@ -11,7 +11,9 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
@@ -20,15 +22,30 @@ import java.util.function.Function;
  * stream is made to look like a socket ({@link StreamFrameAdapter}) before the caller's handler.
  */
 public final class HboneConnector implements Connector {
+    /** How long a connection waits for its source's first certificate. */
+    static final Duration CERTIFICATE_WAIT = Duration.ofSeconds(5);
+
+    private static final Duration POLL = Duration.ofMillis(20);
+
     private final HboneClient client;
     private final Function<Identity, Optional<WorkloadCertificate>> certificates;
     private final String trustDomain;
+    private final Duration certificateWait;
 
     public HboneConnector(
             HboneClient client, Function<Identity, Optional<WorkloadCertificate>> certificates, String trustDomain) {
+        this(client, certificates, trustDomain, CERTIFICATE_WAIT);
+    }
+
+    HboneConnector(
+            HboneClient client,
+            Function<Identity, Optional<WorkloadCertificate>> certificates,
+            String trustDomain,
+            Duration certificateWait) {
         this.client = client;
         this.certificates = certificates;
         this.trustDomain = trustDomain;
+        this.certificateWait = certificateWait;
     }
 
     @Override
@@ -41,16 +58,38 @@ public final class HboneConnector implements Connector {
     @Override
     public Future<Channel> open(ConnectRequest r) {
         Promise<Channel> result = r.loop().newPromise();
-        Optional<WorkloadCertificate> source = certificates.apply(r.source().identity(trustDomain));
-        if (source.isEmpty()) {
-            return result.setFailure(
-                    new ConnectFailure(CloseReason.TLS_FAILURE, r.source().key() + " has no certificate yet"));
+        withCertificate(r, result, (int) (certificateWait.toMillis() / POLL.toMillis()));
+        return result;
+    }
+
+    /**
+     * A pod's first connection can come before its certificate: the CA is asked when the pod appears, and a signing
+     * takes a few milliseconds (local CA) to a round trip (istiod). The connection waits for it, polled on its own
+     * event loop (no lock, no thread), for at most {@link #CERTIFICATE_WAIT}; then it fails as a TLS failure naming
+     * the pod.
+     */
+    private void withCertificate(ConnectRequest r, Promise<Channel> result, int pollsLeft) {
+        if (result.isDone()) {
+            return; // the caller gave up
         }
+        Optional<WorkloadCertificate> source = certificates.apply(r.source().identity(trustDomain));
+        if (source.isPresent()) {
+            open(r, source.get(), result);
+        } else if (pollsLeft == 0) {
+            result.tryFailure(new ConnectFailure(
+                    CloseReason.TLS_FAILURE,
+                    r.source().key() + " has no certificate after " + certificateWait.toMillis() + " ms"));
+        } else {
+            r.loop().schedule(() -> withCertificate(r, result, pollsLeft - 1), POLL.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void open(ConnectRequest r, WorkloadCertificate source, Promise<Channel> result) {
         InetSocketAddress target = r.target();
         client.open(
                         r.sockets(),
                         r.loop(),
-                        source.get(),
+                        source,
                         r.sourceIp(),
                         r.destination().identity(trustDomain),
                         new InetSocketAddress(target.getAddress(), HboneServer.HBONE_PORT),
@@ -69,7 +108,6 @@ public final class HboneConnector implements Connector {
                         stream.close(); // the caller gave up meanwhile
                     }
                 });
-        return result;
     }
 
     private static CloseReason reason(Throwable cause) {

@@ -128,6 +128,18 @@ public final class NodeCertificates implements AutoCloseable {
             }
         }
         manager.want(ids);
+        // a new pod's certificate now, not at the next tick: its first connection may be on its way
+        try {
+            renewal.execute(() -> {
+                try {
+                    manager.runDue();
+                } catch (RuntimeException e) {
+                    log.error("certificate fetch failed", e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // shutting down: nothing to fetch for
+        }
         if (startupIdentities == null) {
             startupIdentities = Set.copyOf(ids);
         }
