@@ -61,10 +61,17 @@ public final class CertificateManager {
         this.validity = validity;
     }
 
-    /** The identities this node's workloads run as: new ones are due now, departed ones are dropped. */
-    public synchronized void want(Set<Identity> identities) {
+    /**
+     * The identities this node's workloads run as: new ones are due now, departed ones are dropped.
+     *
+     * @return whether any identity is new (a fetch is due at once)
+     */
+    public synchronized boolean want(Set<Identity> identities) {
         Instant now = ticker.wallClock().instant();
-        identities.forEach(id -> slots.computeIfAbsent(id, k -> new Slot(now)));
+        boolean added = false;
+        for (Identity id : identities) {
+            added |= slots.putIfAbsent(id, new Slot(now)) == null;
+        }
         slots.keySet().removeIf(id -> {
             boolean gone = !identities.contains(id);
             if (gone) {
@@ -72,6 +79,7 @@ public final class CertificateManager {
             }
             return gone;
         });
+        return added;
     }
 
     /** Fetches and renews what is due. Blocking (the CA); one caller at a time. */

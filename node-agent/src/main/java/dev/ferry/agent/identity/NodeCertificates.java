@@ -127,8 +127,15 @@ public final class NodeCertificates implements AutoCloseable {
                 ids.add(w.identity(config.trustDomain()));
             }
         }
-        manager.want(ids);
-        // a new pod's certificate now, not at the next tick: its first connection may be on its way
+        if (manager.want(ids)) {
+            fetchNow(); // a new pod's certificate now, not at the next tick: its first connection may be on its way
+        }
+        if (startupIdentities == null) {
+            startupIdentities = Set.copyOf(ids);
+        }
+    }
+
+    private void fetchNow() {
         try {
             renewal.execute(() -> {
                 try {
@@ -139,9 +146,6 @@ public final class NodeCertificates implements AutoCloseable {
             });
         } catch (java.util.concurrent.RejectedExecutionException closing) {
             // shutting down: nothing to fetch for
-        }
-        if (startupIdentities == null) {
-            startupIdentities = Set.copyOf(ids);
         }
     }
 

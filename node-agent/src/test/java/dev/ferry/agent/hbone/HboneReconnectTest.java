@@ -81,9 +81,7 @@ class HboneReconnectTest {
     @Test
     void aStreamCutByGoAwayIsTriedOnceMoreOnAFreshConnection() throws Exception {
         serve(n -> n == 1 ? Answer.GOAWAY_AND_CLOSE : Answer.OK);
-        Future<Channel> opened = connector(Duration.ofSeconds(5), id -> Optional.of(certificate(id)))
-                .open(request());
-        assertThat(opened.await(10, TimeUnit.SECONDS)).isTrue();
+        Future<Channel> opened = opened(Duration.ofSeconds(5), id -> Optional.of(certificate(id)));
         assertThat(opened.isSuccess()).as(String.valueOf(opened.cause())).isTrue();
         assertThat(accepted).hasValue(2);
         opened.getNow().close();
@@ -92,9 +90,7 @@ class HboneReconnectTest {
     @Test
     void onlyOnceAndNeverAfterAnAnswer() throws Exception {
         serve(n -> Answer.GOAWAY_AND_CLOSE);
-        Future<Channel> opened = connector(Duration.ofSeconds(5), id -> Optional.of(certificate(id)))
-                .open(request());
-        assertThat(opened.await(10, TimeUnit.SECONDS)).isTrue();
+        Future<Channel> opened = opened(Duration.ofSeconds(5), id -> Optional.of(certificate(id)));
         assertThat(opened.cause()).isInstanceOf(ConnectFailure.class);
         assertThat(((ConnectFailure) opened.cause()).reason()).isEqualTo(CloseReason.CONNECT_REFUSED);
         assertThat(accepted).hasValue(2);
@@ -102,9 +98,7 @@ class HboneReconnectTest {
         server.close().sync();
         accepted.set(0);
         serve(n -> Answer.UNAVAILABLE);
-        Future<Channel> refused = connector(Duration.ofSeconds(5), id -> Optional.of(certificate(id)))
-                .open(request());
-        assertThat(refused.await(10, TimeUnit.SECONDS)).isTrue();
+        Future<Channel> refused = opened(Duration.ofSeconds(5), id -> Optional.of(certificate(id)));
         assertThat(refused.cause()).hasMessageContaining("CONNECT answered 503");
         assertThat(accepted).hasValue(1);
     }
@@ -115,11 +109,8 @@ class HboneReconnectTest {
         WorkloadCertificate issued = certificate(CLIENT.identity(DOMAIN));
         AtomicInteger asked = new AtomicInteger();
         // the certificate arrives on the 5th look (~80 ms in): the connection must not fail before it
-        Future<Channel> opened = connector(
-                        Duration.ofSeconds(5),
-                        id -> asked.incrementAndGet() < 5 ? Optional.empty() : Optional.of(issued))
-                .open(request());
-        assertThat(opened.await(10, TimeUnit.SECONDS)).isTrue();
+        Future<Channel> opened = opened(
+                Duration.ofSeconds(5), id -> asked.incrementAndGet() < 5 ? Optional.empty() : Optional.of(issued));
         assertThat(opened.isSuccess()).as(String.valueOf(opened.cause())).isTrue();
         assertThat(asked).hasValue(5);
         opened.getNow().close();
@@ -128,13 +119,20 @@ class HboneReconnectTest {
     @Test
     void aCertificateThatNeverComesIsATlsFailureNamingThePod() throws Exception {
         serve(n -> Answer.OK);
-        Future<Channel> opened =
-                connector(Duration.ofMillis(200), id -> Optional.empty()).open(request());
-        assertThat(opened.await(10, TimeUnit.SECONDS)).isTrue();
+        Future<Channel> opened = opened(Duration.ofMillis(200), id -> Optional.empty());
         assertThat(opened.cause()).isInstanceOf(ConnectFailure.class);
         assertThat(((ConnectFailure) opened.cause()).reason()).isEqualTo(CloseReason.TLS_FAILURE);
         assertThat(opened.cause()).hasMessageContaining(CLIENT.key()).hasMessageContaining("200 ms");
         assertThat(accepted).as("nothing dialled without a certificate").hasValue(0);
+    }
+
+    /** Opens a stream through a fresh client and connector, and waits (bounded) for the outcome. */
+    private Future<Channel> opened(
+            Duration wait, java.util.function.Function<Identity, Optional<WorkloadCertificate>> certificates)
+            throws InterruptedException {
+        Future<Channel> f = connector(wait, certificates).open(request());
+        assertThat(f.await(10, TimeUnit.SECONDS)).as("outcome within 10 s").isTrue();
+        return f;
     }
 
     private HboneConnector connector(

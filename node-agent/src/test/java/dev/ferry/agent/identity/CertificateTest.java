@@ -176,7 +176,7 @@ class CertificateTest {
     @Test
     void certificatesAreIssuedAheadRenewedAtHalfLifeAndDroppedWithTheirWorkload() {
         CertificateManager m = new CertificateManager(ca, () -> bundle, ticker, DAY);
-        m.want(Set.of(WEB, DB));
+        assertThat(m.want(Set.of(WEB, DB))).as("new identities: fetch at once").isTrue();
         assertThat(m.current(WEB)).isEmpty();
         m.runDue();
         WorkloadCertificate first = m.current(WEB).orElseThrow();
@@ -196,7 +196,7 @@ class CertificateTest {
         assertThat(renewed.notAfter()).isAfter(first.notAfter());
         assertThat(renewed.key()).isNotEqualTo(first.key()); // a new key every time
 
-        m.want(Set.of(DB));
+        assertThat(m.want(Set.of(DB))).as("nothing new").isFalse();
         assertThat(m.current(WEB)).isEmpty();
         assertThat(m.identities()).containsExactly(DB);
     }
