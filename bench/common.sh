@@ -26,13 +26,15 @@ bench_namespace() {
 
 # nginx on the pod address answering 200 "ok" to everything, in the background.
 bench_nginx() {
-  mkdir -p "$WORK/tmp"
+  mkdir -p "$WORK/tmp" "$WORK/www"
+  head -c 65536 /dev/zero > "$WORK/www/64k"; head -c 1048576 /dev/zero > "$WORK/www/1m"
   cat > "$WORK/nginx.conf" <<NGX
 user root; worker_processes 1; master_process off; daemon off; pid $WORK/nginx.pid; error_log stderr error;
 events { worker_connections 4096; }
 http { access_log off; keepalive_requests 10000000; client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp;
   fastcgi_temp_path $WORK/tmp; uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp;
-  server { listen 10.244.0.5:8080 backlog=4096; location / { return 200 "ok"; } }
+  server { listen 10.244.0.5:8080 backlog=4096; location / { return 200 "ok"; }
+    location = /64k { alias $WORK/www/64k; } location = /1m { alias $WORK/www/1m; } }
   server { listen 10.244.0.5:8081 http2; location / { return 200 "ok"; } } }
 NGX
   inns nginx -c "$WORK/nginx.conf" -e stderr & PIDS+=($!)

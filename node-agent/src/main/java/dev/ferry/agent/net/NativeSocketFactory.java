@@ -11,6 +11,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ReflectiveChannelFactory;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.ServerChannelRecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollMode;
@@ -32,6 +33,25 @@ public final class NativeSocketFactory implements SocketFactory {
      */
     public static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
 
+    /**
+     * Connections accepted per listener readiness at most: large enough to take a burst of clients in a few loop
+     * iterations, bounded so a connection flood cannot hold the loop from the connections it already has.
+     */
+    static final int ACCEPTS_PER_WAKEUP = 256;
+
+    /**
+     * Epoll listeners accept until the queue is empty or {@link #ACCEPTS_PER_WAKEUP}. Netty's default stops after
+     * one accept on epoll: its "maybe more data" test compares the accepted descriptor with the one byte it "attempted", so with
+     * level-triggered epoll (the only mode of Netty 4.2) a listener took one connection per loop iteration, about
+     * 50 a second when 2,048 connections kept the loop busy, and clients timed out in the accept queue.
+     */
+    static ServerChannelRecvByteBufAllocator acceptBatches() {
+        ServerChannelRecvByteBufAllocator a = new ServerChannelRecvByteBufAllocator();
+        a.maxMessagesPerRead(ACCEPTS_PER_WAKEUP);
+        a.respectMaybeMoreData(false);
+        return a;
+    }
+
     private final Transport transport;
     private final Duration connectTimeout;
     private final boolean keepalive;
@@ -40,6 +60,8 @@ public final class NativeSocketFactory implements SocketFactory {
     private final boolean splice;
     private final NetworkNamespace namespace;
     private final int mark;
+    private final ChannelFactory<SocketChannel> connectFactory;
+    private final ChannelFactory<SocketChannel> transparentFactory;
     /** Cleared, once, when the agent may not set SO_MARK in its own namespace (see factory). */
     private volatile boolean hostMarking = true;
 
@@ -82,6 +104,10 @@ public final class NativeSocketFactory implements SocketFactory {
         this.connectTimeout = connectTimeout;
         this.keepalive = keepalive;
         this.keepaliveIdle = keepaliveIdle;
+        // Built once: a ReflectiveChannelFactory looks its constructor up when made, which per connection showed
+        // in the churn profile.
+        this.connectFactory = factory(transport.socketChannel(), mark);
+        this.transparentFactory = factory(transport.socketChannel(), SocketMarks.TRANSPARENT_MARK);
     }
 
     /** The same options, sockets created inside {@code namespace} and marked {@code mark}. */
@@ -151,6 +177,12 @@ public final class NativeSocketFactory implements SocketFactory {
         if (keepalive && transport.keepIdleOption() != null) {
             b.childOption(transport.keepIdleOption(), (int) keepaliveIdle.toSeconds());
         }
+        if (transport == Transport.EPOLL) {
+            // io_uring keeps Netty's default: its multishot accept already takes every queued connection in one
+            // completion batch (the accept queue stayed empty under 2,048 clients), and there this allocator would
+            // hold the listener's read-complete back until 256 accepts.
+            b.option(ChannelOption.RCVBUF_ALLOCATOR, acceptBatches());
+        }
         if (splice) {
             b.childOption(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED);
         }
@@ -187,7 +219,7 @@ public final class NativeSocketFactory implements SocketFactory {
     private Bootstrap bootstrap(EventLoop loop, ChannelHandler handler, int socketMark) {
         Bootstrap b = new Bootstrap()
                 .group(loop)
-                .channelFactory(this.<SocketChannel>factory(transport.socketChannel(), socketMark))
+                .channelFactory(socketMark == SocketMarks.TRANSPARENT_MARK ? transparentFactory : connectFactory)
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.TCP_NODELAY, true)

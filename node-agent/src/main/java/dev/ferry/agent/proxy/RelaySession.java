@@ -9,6 +9,7 @@ import dev.ferry.agent.observability.Metrics;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.socket.DuplexChannel;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -25,6 +26,10 @@ final class RelaySession implements Session {
     private boolean admitted;
     private boolean downstreamEof;
     private boolean upstreamEof;
+    /** Sides whose output we ended and that now report their peer's FIN by closing (see Streams#finishOutput). */
+    private boolean downstreamClosesOnEof;
+
+    private boolean upstreamClosesOnEof;
     private boolean reported;
     private long lastActivity;
     private java.util.concurrent.Future<?> idleTask;
@@ -137,10 +142,17 @@ final class RelaySession implements Session {
             upstreamEof = true;
         }
         Channel peer = peerOf(from);
-        if (peer != null && peer.isActive()) {
+        // Both ended: a socket gets its FIN from the close below; a tunnel still needs its END_STREAM first.
+        boolean closing = downstreamEof && upstreamEof && peer instanceof DuplexChannel;
+        if (peer != null && peer.isActive() && !closing) {
             peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
-                if (f.isSuccess()) {
-                    Streams.shutdownOutput(peer); // a socket's FIN, a tunnel's END_STREAM
+                if (!f.isSuccess()) {
+                    return;
+                }
+                if (splice != null) {
+                    Streams.shutdownOutput(peer); // the pipe may still hold bytes for it: Netty's own half-close
+                } else if (Streams.finishOutput(peer)) { // a socket's FIN, a tunnel's END_STREAM
+                    closesOnEof(peer);
                 }
             });
         }
@@ -159,9 +171,24 @@ final class RelaySession implements Session {
         }
     }
 
-    /** A socket went away without a FIN exchange. */
+    private void closesOnEof(Channel ch) {
+        if (ch == downstream) {
+            downstreamClosesOnEof = true;
+        } else {
+            upstreamClosesOnEof = true;
+        }
+    }
+
+    /**
+     * A socket closed. After we ended its output it closes on its peer's FIN (an error would have aborted first):
+     * that is its end of stream. Otherwise it went away without a FIN exchange.
+     */
     void inactive(Channel ch) {
         if (downstreamEof && upstreamEof) {
+            return;
+        }
+        if (ch == downstream ? downstreamClosesOnEof : upstreamClosesOnEof) {
+            eof(ch);
             return;
         }
         abort(ch == downstream ? CloseReason.DOWNSTREAM_ABORT : CloseReason.UPSTREAM_ABORT, "");

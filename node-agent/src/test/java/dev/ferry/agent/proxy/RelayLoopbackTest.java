@@ -192,6 +192,44 @@ class RelayLoopbackTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"io_uring", "epoll", "epoll+splice"})
+    void serverThatClosesFirstEndsEveryConnectionNormally(String transport) throws Exception {
+        // The short-connection shape (HTTP with Connection: close): the upstream answers and closes at once, the
+        // client reads to the end and closes. The relay ends its client side's output itself and takes the client's
+        // close that follows as its end of stream: every one must count as normal, none as an abort.
+        int n = 200;
+        try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getByName(POD_IP))) {
+            AgentFixture f = agentFor(transport, "short", server.getLocalPort(), Map.of());
+            try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+                Future<Integer> upstream = ex.submit(() -> {
+                    for (int i = 0; i < n; i++) {
+                        try (Socket s = server.accept()) {
+                            s.getInputStream().readNBytes(4);
+                            s.getOutputStream().write("pong".getBytes());
+                        } // closed first, right behind the answer
+                    }
+                    return n;
+                });
+                for (int i = 0; i < n; i++) {
+                    try (Socket c = connect(f.agent.outboundAddress())) {
+                        c.getOutputStream().write("ping".getBytes());
+                        assertThat(new String(c.getInputStream().readAllBytes()))
+                                .isEqualTo("pong");
+                    }
+                }
+                assertThat(upstream.get(20, TimeUnit.SECONDS)).isEqualTo(n);
+            }
+            waitFor(() -> f.agent.registry().size() == 0, "connections closed");
+            String metrics = f.scrape();
+            assertThat(PromText.sum(metrics, "ferry_connections_closed_total", Map.of("reason", "normal")))
+                    .isEqualTo(n);
+            assertThat(PromText.sum(metrics, "ferry_connections_closed_total", Map.of()))
+                    .as("no other reason")
+                    .isEqualTo(n);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"io_uring", "epoll", "epoll+splice"})
     void halfClosedConnectionIsNotKeptForeverWhenTheOtherSideNeverFinishes(String transport) throws Exception {
         // The upstream reads the client's FIN but never closes its side: without a linger bound this would sit
         // in CLOSE_WAIT forever.
