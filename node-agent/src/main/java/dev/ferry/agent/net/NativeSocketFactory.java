@@ -160,9 +160,12 @@ public final class NativeSocketFactory implements SocketFactory {
             InetSocketAddress address,
             ChannelHandler serverHandler,
             ChannelHandler childHandler) {
+        ChannelFactory<ServerChannel> listeners = this.listenerFactory(transport.serverChannel());
+        // Native listeners carry the keepalive options themselves and hand them to every accepted socket.
+        boolean inherited = keepalive && transport != Transport.NIO;
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
-                .channelFactory(this.<ServerChannel>listenerFactory(transport.serverChannel()))
+                .channelFactory(inherited ? () -> withKeepalive(listeners.newChannel()) : listeners)
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 // Bind everything, then serve: the caller turns accepting on once every listener is bound.
@@ -171,11 +174,14 @@ public final class NativeSocketFactory implements SocketFactory {
                 .childHandler(childHandler)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.SO_KEEPALIVE, keepalive)
+                // TCP_NODELAY: Netty's socket configs turn it on when they are made; setting it again cost a
+                // setsockopt per socket.
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK);
-        if (keepalive && transport.keepIdleOption() != null) {
-            b.childOption(transport.keepIdleOption(), (int) keepaliveIdle.toSeconds());
+        if (!inherited) {
+            b.childOption(ChannelOption.SO_KEEPALIVE, keepalive);
+            if (keepalive && transport.keepIdleOption() != null) {
+                b.childOption(transport.keepIdleOption(), (int) keepaliveIdle.toSeconds());
+            }
         }
         if (transport == Transport.EPOLL) {
             // io_uring keeps Netty's default: its multishot accept already takes every queued connection in one
@@ -192,6 +198,11 @@ public final class NativeSocketFactory implements SocketFactory {
             b.option(transport.reusePortOption(), true);
         }
         return b.bind(address);
+    }
+
+    private ServerChannel withKeepalive(ServerChannel listener) {
+        InheritedKeepalive.set(listener, (int) keepaliveIdle.toSeconds()); // before listen(): no socket escapes it
+        return listener;
     }
 
     @Override
@@ -222,8 +233,7 @@ public final class NativeSocketFactory implements SocketFactory {
                 .channelFactory(socketMark == SocketMarks.TRANSPARENT_MARK ? transparentFactory : connectFactory)
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, keepalive)
+                .option(ChannelOption.SO_KEEPALIVE, keepalive) // TCP_NODELAY: on from Netty's config
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .handler(handler);

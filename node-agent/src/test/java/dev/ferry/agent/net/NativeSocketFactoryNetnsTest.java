@@ -35,6 +35,8 @@ class NativeSocketFactoryNetnsTest {
             NativeSocketFactory host =
                     new NativeSocketFactory(transport, Duration.ofSeconds(2), true, Duration.ofSeconds(60), false);
             NativeSocketFactory inPod = host.inNamespace(ns, SocketMarks.FERRY_MARK);
+            java.util.concurrent.atomic.AtomicReference<Channel> accepted =
+                    new java.util.concurrent.atomic.AtomicReference<>();
 
             // A listener bound to 127.0.0.1 inside the pod: the pod's loopback, not the host's.
             ChannelFuture bound = inPod.listen(
@@ -44,6 +46,7 @@ class NativeSocketFactoryNetnsTest {
                             new ChannelInitializer<Channel>() {
                                 @Override
                                 protected void initChannel(Channel ch) {
+                                    accepted.set(ch);
                                     ch.config().setAutoRead(true);
                                     ch.pipeline().addLast(new Echo());
                                 }
@@ -63,6 +66,14 @@ class NativeSocketFactoryNetnsTest {
                     s.sendall(b"ping"); print(s.recv(4).decode())
                     """.formatted(port));
             assertThat(echoed.trim()).isEqualTo("ping");
+            // Keepalive comes from the listener (set once, inherited by the kernel), Nagle off from Netty's config:
+            // read back from the accepted socket itself.
+            Channel child = accepted.get();
+            assertThat(child.config().getOption(io.netty.channel.ChannelOption.SO_KEEPALIVE))
+                    .isTrue();
+            assertThat(child.config().getOption(transport.keepIdleOption())).isEqualTo(60);
+            assertThat(child.config().getOption(io.netty.channel.ChannelOption.TCP_NODELAY))
+                    .isTrue();
 
             // An upstream socket from the agent's event loop: connects within the pod (to the pod-only listener).
             ChannelFuture up = inPod.connect(
@@ -70,6 +81,10 @@ class NativeSocketFactoryNetnsTest {
             assertThat(up.await(5, TimeUnit.SECONDS)).isTrue();
             assertThat(up.isSuccess()).as(String.valueOf(up.cause())).isTrue();
             assertThat(SocketMarks.markOf(up.channel())).isEqualTo(SocketMarks.FERRY_MARK);
+            assertThat(up.channel().config().getOption(io.netty.channel.ChannelOption.TCP_NODELAY))
+                    .isTrue();
+            assertThat(up.channel().config().getOption(io.netty.channel.ChannelOption.SO_KEEPALIVE))
+                    .isTrue();
             up.channel().close().sync();
 
             // The event loop is back home: a host-namespace socket made on it does not see the pod's listener.
