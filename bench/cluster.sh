@@ -127,9 +127,10 @@ ip netns exec "ferry-client-$S" curl -sf --max-time 5 http://10.96.0.20/ >/dev/n
 ip netns exec "ferry-pclient-$S" curl -sf --max-time 5 "http://${IP[pweb]}:8080/" >/dev/null
 
 ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us/,"",v); printf "%.3f", v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v); printf "%.3f", v} else if (v ~ /s$/) {sub(/s/,"",v); printf "%.3f", v*1000} else print v }'; }
-run_wrk() { # label client-ns url
-  local out
-  out=$(ip netns exec "$2" wrk -t1 -c16 -d"$DURATION" --latency "$3")
+run_wrk() { # label client-ns url [header, e.g. "Connection: close" for a new connection per request]
+  local out extra=()
+  [ -n "${4:-}" ] && extra=(-H "$4")
+  out=$(ip netns exec "$2" wrk -t1 -c16 -d"$DURATION" --latency "${extra[@]}" "$3")
   echo "$1 $(echo "$out" | awk '/Requests\/sec/ {print $2}') $(ms "$(echo "$out" | awk '$1=="50%" {print $2}')") $(ms "$(echo "$out" | awk '$1=="99%" {print $2}')") $(echo "$out" | awk '/Non-2xx|Socket errors/ {print "ERR"}' | head -1)" >> "$WORK/wrk.txt"
 }
 echo "== HAProxy two-hop TLS tunnel: A on node-1 (10.244.1.1:9000), B on node-2 (192.168.100.2:9443)"
@@ -257,6 +258,11 @@ for r in $(seq 1 "$ROUNDS"); do
   run_wrk direct2 "ferry-pclient-$S" "http://${IP[pweb]}:8080/"
   run_wrk haproxy-tls2 "ferry-pclient-$S" "http://10.244.1.1:9000/"
   run_wrk ferry-hbone "ferry-client-$S" "http://10.96.0.20/"
+  # churn: a new client connection per request, so a new tunnel stream (Ferry: on a pooled HTTP/2 connection) or
+  # a new TLS connection (HAProxy) per request
+  run_wrk direct2-churn "ferry-pclient-$S" "http://${IP[pweb]}:8080/" "Connection: close"
+  run_wrk haproxy-tls2-churn "ferry-pclient-$S" "http://10.244.1.1:9000/" "Connection: close"
+  run_wrk ferry-hbone-churn "ferry-client-$S" "http://10.96.0.20/" "Connection: close"
   run_hey direct2 "ferry-pclient-$S" "http://${IP[pweb]}:8080/"
   run_hey haproxy-tls2 "ferry-pclient-$S" "http://10.244.1.1:9000/"
   run_hey ferry-hbone "ferry-client-$S" "http://10.96.0.20/"
@@ -300,7 +306,10 @@ for phase, direct, hap, paths in [
         ("plaintext", "direct", "haproxy-tls", [("direct pod → pod (unenrolled)", "direct"), ("HAProxy two-hop TLS tunnel", "haproxy-tls"),
                                                ("pod → VIP through both agents", "ferry-vip"), ("pod → pod IP through both agents", "ferry-podip")]),
         ("HBONE", "direct2", "haproxy-tls2", [("direct pod → pod (unenrolled)", "direct2"), ("HAProxy two-hop TLS tunnel", "haproxy-tls2"),
-                                             ("pod → VIP over HBONE (mTLS, two agents)", "ferry-hbone")])]:
+                                             ("pod → VIP over HBONE (mTLS, two agents)", "ferry-hbone")]),
+        ("HBONE churn (Connection: close)", "direct2-churn", "haproxy-tls2-churn",
+         [("direct pod → pod (unenrolled)", "direct2-churn"), ("HAProxy two-hop TLS tunnel", "haproxy-tls2-churn"),
+          ("pod → VIP over HBONE (mTLS, two agents)", "ferry-hbone-churn")])]:
     if direct not in rows or hap not in rows:
         continue
     drps = med(direct, 0); hrps = med(hap, 0); dp50 = med(direct, 1)
