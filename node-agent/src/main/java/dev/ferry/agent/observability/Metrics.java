@@ -32,6 +32,11 @@ public final class Metrics {
     private final Gauge transportInfo;
 
     private final RequestMetrics requests;
+    private final java.util.concurrent.ConcurrentHashMap<ConnectionLabels, ConnectionSeries> series =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    /** ferry_connections_closed_total's data points per direction, indexed by close reason. */
+    private final java.util.concurrent.ConcurrentHashMap<String, CounterDataPoint[]> closeReasonPoints =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Exemplars are off on every data-path counter: sampling one costs a clock read and a span lookup per inc(). */
     public Metrics() {
@@ -222,16 +227,39 @@ public final class Metrics {
 
     /** Per-connection handles, looked up once so the per-read cost is one adder increment. */
     public ConnectionMetrics connection(ConnectionLabels labels) {
-        String[] open = labels.values("-");
-        opened.labelValues(open).inc();
-        return new ConnectionMetrics(labels, sentBytes.labelValues(open), receivedBytes.labelValues(open));
+        ConnectionSeries s = series(labels);
+        s.opened.inc();
+        return new ConnectionMetrics(labels, s.sent, s.received);
     }
 
     public void closed(ConnectionLabels labels, String direction, CloseReason reason) {
-        closed.labelValues(labels.values(reason.responseFlag())).inc();
-        closeReasons
-                .labelValues(direction, reason.name().toLowerCase(java.util.Locale.ROOT))
-                .inc();
+        series(labels).closed(reason).inc();
+        CounterDataPoint[] reasons = closeReasonPoints.get(direction);
+        if (reasons == null) {
+            reasons = new CounterDataPoint[CloseReason.values().length];
+            for (CloseReason r : CloseReason.values()) {
+                reasons[r.ordinal()] =
+                        closeReasons.labelValues(direction, r.name().toLowerCase(java.util.Locale.ROOT));
+            }
+            closeReasonPoints.putIfAbsent(direction, reasons);
+        }
+        reasons[reason.ordinal()].inc();
+    }
+
+    /**
+     * As many entries as the counters have series (label sets come from the mesh state, never from a peer's bytes;
+     * the counters keep every series too). A get is lock-free; only a new label set takes a map bin's lock.
+     */
+    private ConnectionSeries series(ConnectionLabels labels) {
+        ConnectionSeries s = series.get(labels);
+        if (s == null) {
+            s = new ConnectionSeries(labels, opened, sentBytes, receivedBytes, closed);
+            ConnectionSeries raced = series.putIfAbsent(labels, s);
+            if (raced != null) {
+                s = raced;
+            }
+        }
+        return s;
     }
 
     /** Byte counters of one connection. */
