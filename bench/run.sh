@@ -292,23 +292,23 @@ def med(kind,t,col):
 T=["direct","ferry_uring","ferry_epoll","ferry_splice","haproxy"]
 out=[]
 out.append("Machine: $(nproc) cores, $(uname -r), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo). Ferry: 1 event loop, SerialGC, -Xmx160m, no speculative C2 traps, access log off; HAProxy $(haproxy -v | head -1 | awk '{print $3}') nbthread 1, mode tcp. Rounds: $ROUNDS, alternating; median (min-max).")
-out.append("")
-out.append("| scenario | direct | Ferry io_uring | Ferry epoll | Ferry epoll+splice | HAProxy | io_uring/HAProxy | epoll/HAProxy | splice/HAProxy | io_uring/direct |")
-out.append("|---|---|---|---|---|---|---|---|---|---|")
-def line(name,kind,col,fmt):
-    m={t:med(kind,t,col) for t in T}
-    cell=lambda t: (fmt % m[t][0]) + " (" + (fmt % m[t][1]) + "–" + (fmt % m[t][2]) + ")"
-    r=lambda a,b: "%.2f×" % (m[a][0]/m[b][0]) if m[b][0] else "-"
-    out.append(f"| {name} | {cell('direct')} | {cell('ferry_uring')} | {cell('ferry_epoll')} | {cell('ferry_splice')} | {cell('haproxy')} | {r('ferry_uring','haproxy')} | {r('ferry_epoll','haproxy')} | {r('ferry_splice','haproxy')} | {r('ferry_uring','direct')} |")
-line("iperf3 1 stream, Gbit/s","iperf",3,"%.2f")
-line("wrk -c32 HTTP/1.1, req/s","wrk",3,"%.0f")
-line("wrk p50 latency, ms","wrk",4,"%.3f")
-line("wrk p99 latency, ms","wrk",5,"%.3f")
-line("hey ~1,000 req/s p50 latency, ms","hey",4,"%.3f")
-line("hey ~1,000 req/s p99 latency, ms","hey",5,"%.3f")
-line("proxy CPU s per GB (iperf3)","iperf",6,"%.2f")
-line("proxy CPU µs per request (wrk)","wrk",6,"%.2f")
-if not any(r[0]=="wrk" for r in rows): out=out[:2]
+def row(prefix,kind,col,fmt,targets,ratios):
+    # one table row: the prefix cells, each target's median (min-max), then the ratios of medians
+    m={t:med(kind,t,col) for t in targets}
+    if all(m[t][0]!=m[t][0] for t in targets): return
+    cell=lambda t: "-" if m[t][0]!=m[t][0] else (fmt % m[t][0]) + " (" + (fmt % m[t][1]) + "–" + (fmt % m[t][2]) + ")"
+    r=lambda a,b: "%.2f×" % (m[a][0]/m[b][0]) if m[a][0]==m[a][0] and m[b][0]==m[b][0] and m[b][0] else "-"
+    out.append("| " + " | ".join(prefix + [cell(t) for t in targets] + [r(x,y) for x,y in ratios]) + " |")
+if any(r[0] in ("iperf","wrk","hey") for r in rows):
+    out.append("")
+    out.append("| scenario | direct | Ferry io_uring | Ferry epoll | Ferry epoll+splice | HAProxy | io_uring/HAProxy | epoll/HAProxy | splice/HAProxy | io_uring/direct |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|")
+    R=[("ferry_uring","haproxy"),("ferry_epoll","haproxy"),("ferry_splice","haproxy"),("ferry_uring","direct")]
+    for name,kind,col,fmt in [("iperf3 1 stream, Gbit/s","iperf",3,"%.2f"),("wrk -c32 HTTP/1.1, req/s","wrk",3,"%.0f"),
+            ("wrk p50 latency, ms","wrk",4,"%.3f"),("wrk p99 latency, ms","wrk",5,"%.3f"),
+            ("hey ~1,000 req/s p50 latency, ms","hey",4,"%.3f"),("hey ~1,000 req/s p99 latency, ms","hey",5,"%.3f"),
+            ("proxy CPU s per GB (iperf3)","iperf",6,"%.2f"),("proxy CPU µs per request (wrk)","wrk",6,"%.2f")]:
+        row([name],kind,col,fmt,T,R)
 L=["direct","ferry_uring","ferry_epoll","haproxy"]
 if any(r[0] in ("churn","c512","c2048","fixed5k","body64k","body1m") for r in rows):
     out.append("")
@@ -316,12 +316,7 @@ if any(r[0] in ("churn","c512","c2048","fixed5k","body64k","body1m") for r in ro
     out.append("")
     out.append("| load | figure | direct | Ferry io_uring | Ferry epoll | HAProxy | io_uring/HAProxy | epoll/HAProxy |")
     out.append("|---|---|---|---|---|---|---|---|")
-    def lline(load,fig,col,fmt):
-        m={t:med(load,t,col) for t in L}
-        if all(m[t][0]!=m[t][0] for t in L): return
-        cell=lambda t: "-" if m[t][0]!=m[t][0] else (fmt % m[t][0]) + " (" + (fmt % m[t][1]) + "–" + (fmt % m[t][2]) + ")"
-        r=lambda a,b: "%.2f×" % (m[a][0]/m[b][0]) if m[b][0]==m[b][0] and m[b][0] else "-"
-        out.append(f"| {load} | {fig} | {cell('direct')} | {cell('ferry_uring')} | {cell('ferry_epoll')} | {cell('haproxy')} | {r('ferry_uring','haproxy')} | {r('ferry_epoll','haproxy')} |")
+    lline=lambda load,fig,col,fmt: row([load,fig],load,col,fmt,L,[("ferry_uring","haproxy"),("ferry_epoll","haproxy")])
     names={"churn":"new connection per request, wrk -c32 Connection: close","c512":"512 keep-alive connections, wrk -t2","c2048":"2,048 keep-alive connections, wrk -t2","fixed5k":"fixed 5,000 req/s over 64 connections, hey -c64 -q78","body64k":"64 KiB responses, wrk -c16","body1m":"1 MiB responses, wrk -c16"}
     for load in ("churn","c512","c2048","fixed5k","body64k","body1m"):
         if not any(r[0]==load for r in rows): continue

@@ -11,6 +11,8 @@ import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.LongSupplier;
 
 /**
@@ -32,11 +34,10 @@ public final class Metrics {
     private final Gauge transportInfo;
 
     private final RequestMetrics requests;
-    private final java.util.concurrent.ConcurrentHashMap<ConnectionLabels, ConnectionSeries> series =
-            new java.util.concurrent.ConcurrentHashMap<>();
-    /** ferry_connections_closed_total's data points per direction, indexed by close reason. */
-    private final java.util.concurrent.ConcurrentHashMap<String, CounterDataPoint[]> closeReasonPoints =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConcurrentHashMap<ConnectionLabels, ConnectionSeries> series = new ConcurrentHashMap<>();
+    /** ferry_connections_closed_total's data points per direction, indexed by close reason, filled on first use. */
+    private final ConcurrentHashMap<String, AtomicReferenceArray<CounterDataPoint>> closeReasonPoints =
+            new ConcurrentHashMap<>();
 
     /** Exemplars are off on every data-path counter: sampling one costs a clock read and a span lookup per inc(). */
     public Metrics() {
@@ -234,16 +235,17 @@ public final class Metrics {
 
     public void closed(ConnectionLabels labels, String direction, CloseReason reason) {
         series(labels).closed(reason).inc();
-        CounterDataPoint[] reasons = closeReasonPoints.get(direction);
+        AtomicReferenceArray<CounterDataPoint> reasons = closeReasonPoints.get(direction);
         if (reasons == null) {
-            reasons = new CounterDataPoint[CloseReason.values().length];
-            for (CloseReason r : CloseReason.values()) {
-                reasons[r.ordinal()] =
-                        closeReasons.labelValues(direction, r.name().toLowerCase(java.util.Locale.ROOT));
-            }
-            closeReasonPoints.putIfAbsent(direction, reasons);
+            closeReasonPoints.putIfAbsent(direction, new AtomicReferenceArray<>(CloseReason.values().length));
+            reasons = closeReasonPoints.get(direction);
         }
-        reasons[reason.ordinal()].inc();
+        CounterDataPoint p = reasons.get(reason.ordinal());
+        if (p == null) { // first close for this reason: its series appears now, as it did without the cache
+            p = closeReasons.labelValues(direction, reason.name().toLowerCase(java.util.Locale.ROOT));
+            reasons.set(reason.ordinal(), p);
+        }
+        p.inc();
     }
 
     /**

@@ -26,9 +26,8 @@ final class RelaySession implements Session {
     private boolean admitted;
     private boolean downstreamEof;
     private boolean upstreamEof;
-    /** Sides whose output we ended and that now report their peer's FIN by closing (see Streams#finishOutput). */
+    // Sides whose output we ended and that now report their peer's FIN by closing (see Streams#finishOutput).
     private boolean downstreamClosesOnEof;
-
     private boolean upstreamClosesOnEof;
     private boolean reported;
     private long lastActivity;

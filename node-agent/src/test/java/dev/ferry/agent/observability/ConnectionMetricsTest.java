@@ -74,5 +74,8 @@ class ConnectionMetricsTest {
                         "ferry_connections_closed_total",
                         Map.of("direction", "outbound", "reason", "upstream_abort")))
                 .isEqualTo(1);
+        assertThat(text)
+                .as("a reason's series appears with its first close, not before")
+                .doesNotContain("reason=\"idle_timeout\"");
     }
 }
