@@ -12,9 +12,11 @@ JAVA_HOME_25 := $(shell \
 MVN := JAVA_HOME=$(JAVA_HOME_25) mvn -B -ntp
 APT_PACKAGES := maven python3 nftables libnftables1 iproute2 containernetworking-plugins nginx-light curl wrk nghttp2-client iperf3 haproxy socat hey procps musl-tools tcpdump openssl nodejs podman crun
 AGENT_JAR := node-agent/target/ferry-agent.jar
+# The AOT cache of that jar (tools/aot-train.sh): bin/ferry-agent, the simulated cluster and the benchmarks use it
+AOT_CACHE := node-agent/target/ferry-agent.aot
 IMAGE := target/image/ferry-agent.oci.tar
 
-.PHONY: help jdk deps build image test demo bench bench-image bench-l7 bench-cluster bench-kube fuzz soak fmt clean
+.PHONY: help jdk deps build image test demo bench bench-image bench-l7 bench-cluster bench-kube bench-footprint fuzz soak fmt clean
 
 help:
 	@echo "make demo   - build Ferry, then a simulated two-node cluster: pods through the real CNI plugins, traffic"
@@ -27,6 +29,7 @@ help:
 	@echo "make bench-cluster - only the cluster part: CNI ADD/DEL over 100 pods, cross-node wrk"
 	@echo "make bench-image - the image: size, container start to ready (p50 of 5) under podman"
 	@echo "make bench-kube - the Kubernetes source against a real API server: heap for 10k pods/2k services, change latency"
+	@echo "make bench-footprint - one agent's memory (RSS, NMT), CPU and start-up next to HAProxy; fails over budget"
 	@echo "make fuzz   - coverage-guided fuzzing (Jazzer) of every untrusted-input parser, minutes per target"
 	@echo "make soak   - 30 minutes of mixed traffic with mesh and policy changes: flat heap and fds, no failures"
 	@echo "make fmt    - format the Java sources (palantir-java-format)"
@@ -49,11 +52,14 @@ deps:
 # The jar is rebuilt only when a source, resource or POM is newer than it (make demo twice does not rebuild).
 SOURCES := $(shell find pom.xml */pom.xml */src/main cni-plugin/src -type f 2>/dev/null)
 
-build: jdk deps $(AGENT_JAR)
+build: jdk deps $(AGENT_JAR) $(AOT_CACHE)
 
 $(AGENT_JAR): $(SOURCES)
 	$(MVN) -q install -DskipTests
 	@touch $(AGENT_JAR)
+
+$(AOT_CACHE): $(AGENT_JAR) deploy/jvm.options tools/aot-train.sh
+	JAVA_HOME=$(JAVA_HOME_25) bash tools/aot-train.sh $(AGENT_JAR)
 
 image: build
 	JAVA_HOME=$(JAVA_HOME_25) bash deploy/image/build.sh $(AGENT_JAR) cni-plugin/target/native/ferry-cni $(IMAGE)
@@ -70,6 +76,7 @@ bench: build
 	JAVA_HOME=$(JAVA_HOME_25) bash bench/run.sh $(AGENT_JAR)
 	JAVA_HOME=$(JAVA_HOME_25) bash bench/l7.sh $(AGENT_JAR)
 	JAVA_HOME=$(JAVA_HOME_25) bash bench/cluster.sh $(AGENT_JAR)
+	JAVA_HOME=$(JAVA_HOME_25) bash bench/footprint.sh $(AGENT_JAR)
 
 bench-kube: build
 	set -o pipefail; FERRY_KUBE_APISERVER=$$(bash tools/kube-apiserver.sh | tail -1) && export FERRY_KUBE_APISERVER && \
@@ -78,6 +85,9 @@ bench-kube: build
 
 bench-image: image
 	bash bench/image.sh $(IMAGE)
+
+bench-footprint: build
+	JAVA_HOME=$(JAVA_HOME_25) bash bench/footprint.sh $(AGENT_JAR)
 
 bench-l7: build
 	JAVA_HOME=$(JAVA_HOME_25) bash bench/l7.sh $(AGENT_JAR)

@@ -40,6 +40,15 @@ NGX
   inns nginx -c "$WORK/nginx.conf" -e stderr & PIDS+=($!)
 }
 
+# The agent's JVM flags as shipped: deploy/jvm.options and the jar's AOT cache when one was trained for it (make
+# build). JVM_OPTS replaces them (e.g. an older flag set, for a before/after in one run).
+agent_jvm_opts() { # jar
+  if [ -n "${JVM_OPTS:-}" ]; then echo "$JVM_OPTS"; return; fi
+  local o="@$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/deploy/jvm.options" aot=${1%.jar}.aot
+  if [ -f "$aot" ] && [ "$aot" -nt "$1" ]; then o="$o -XX:AOTCache=$aot"; fi
+  echo "$o"
+}
+
 # CPU seconds used by a process so far (utime+stime, clock ticks -> s)
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat"; }
 # wrk's latency (e.g. 812.00us, 1.20ms, 2.00s) in ms

@@ -59,8 +59,7 @@ container() {
   echo $!
 }
 host() {
-  ip netns exec "$NS" "$JAVA_HOME/bin/java" -XX:+ExitOnOutOfMemoryError -XX:+UseSerialGC -Xmx256m -Xmn128m \
-    -XX:MaxTenuringThreshold=2 -XX:PerMethodTrapLimit=0 -XX:-UseTypeSpeculation \
+  ip netns exec "$NS" "$JAVA_HOME/bin/java" "@$ROOT/deploy/jvm.options" \
     -jar "$JAR" run --config "$WORK/host-node.yaml" >"$WORK/host.log" 2>&1 &
   echo $!
 }

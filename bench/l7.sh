@@ -136,7 +136,7 @@ maxConnectionsPerWorkload: 9500
 maxConnectionsPerSource: 9500
 reservedConnectionsPercent: 0
 CFG
-inns bash -c "ulimit -n 20000; exec $JAVA ${EXTRA_JVM:-} -XX:+ExitOnOutOfMemoryError -Xms64m -Xmx160m -XX:+UseSerialGC -XX:PerMethodTrapLimit=0 -XX:-UseTypeSpeculation -Xss512k -XX:MaxDirectMemorySize=96m -jar $ROOT/$JAR run --config $WORK/agent.yaml" > "$WORK/agent.log" 2>&1 &
+inns bash -c "ulimit -n 20000; exec $JAVA $(agent_jvm_opts "$ROOT/$JAR") ${EXTRA_JVM:-} -jar $ROOT/$JAR run --config $WORK/agent.yaml" > "$WORK/agent.log" 2>&1 &
 AGENT=$!; PIDS+=($AGENT)
 for i in $(seq 1 150); do inns curl -sf --max-time 1 "http://127.0.0.1:15021/healthz/ready" >/dev/null 2>&1 && break; sleep 0.2; done
 inns curl -sf --max-time 1 "http://127.0.0.1:15021/healthz/ready" >/dev/null || { cat "$WORK/agent.log"; echo "bench: agent not ready"; exit 1; }
@@ -194,7 +194,7 @@ def med(kind,t,col):
     v=[float(r[col]) for r in rows if r[0]==kind and r[1]==t and r[col] not in ("-","","nan")]
     return (st.median(v),min(v),max(v)) if v else (float("nan"),)*3
 T=["direct","ferry_l7","ferry_l4","haproxy"]
-out=["Machine: $(nproc) cores, $(uname -r). Ferry: io_uring, 1 event loop, SerialGC, -Xmx160m, access log off, l7Outbound; HAProxy $(haproxy -v | head -1 | awk '{print $3}') nbthread 1, mode http, http-reuse always, the same path rule. Rounds: $ROUNDS, alternating; median (min-max). Requests counted by Ferry's istio_requests_total (200): $SERVED.",""]
+out=["Machine: $(nproc) cores, $(uname -r). Ferry: io_uring, 1 event loop, JVM flags $(agent_jvm_opts "$ROOT/$JAR" | sed "s#@$ROOT/##; s#-XX:AOTCache=[^ ]*#+ AOT cache#"), access log off, l7Outbound; HAProxy $(haproxy -v | head -1 | awk '{print $3}') nbthread 1, mode http, http-reuse always, the same path rule. Rounds: $ROUNDS, alternating; median (min-max). Requests counted by Ferry's istio_requests_total (200): $SERVED.",""]
 out.append("| scenario | direct | Ferry L7 | Ferry L4 | HAProxy http | L7/HAProxy | L7/L4 | L7/direct |")
 out.append("|---|---|---|---|---|---|---|---|")
 def line(name,kind,col,fmt):

@@ -146,7 +146,7 @@ maxConnectionsPerSource: 9500
 # one client holds every idle connection: no share kept back for others
 reservedConnectionsPercent: 0
 CFG
-  inns bash -c "ulimit -n 20000; exec $JAVA ${EXTRA_JVM:-} -XX:+ExitOnOutOfMemoryError -Xms64m -Xmx160m -XX:+UseSerialGC -XX:PerMethodTrapLimit=0 -XX:-UseTypeSpeculation -Xss512k -XX:MaxDirectMemorySize=96m -jar $JAR_PATH run --config $WORK/$1.yaml" > "$WORK/$1.log" 2>&1 &
+  inns bash -c "ulimit -n 20000; exec $JAVA $(agent_jvm_opts "$JAR_PATH") ${EXTRA_JVM:-} -jar $JAR_PATH run --config $WORK/$1.yaml" > "$WORK/$1.log" 2>&1 &
   PIDS+=($!)
   eval "AGENT_$1=$!"
   for i in $(seq 1 150); do inns curl -sf --max-time 1 "http://127.0.0.1:$7/healthz/ready" >/dev/null 2>&1 && return 0; sleep 0.2; done
@@ -291,7 +291,7 @@ def med(kind,t,col):
     return (st.median(v),min(v),max(v)) if v else (float("nan"),)*3
 T=["direct","ferry_uring","ferry_epoll","ferry_splice","haproxy"]
 out=[]
-out.append("Machine: $(nproc) cores, $(uname -r), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo). Ferry: 1 event loop, SerialGC, -Xmx160m, no speculative C2 traps, access log off; HAProxy $(haproxy -v | head -1 | awk '{print $3}') nbthread 1, mode tcp. Rounds: $ROUNDS, alternating; median (min-max).")
+out.append("Machine: $(nproc) cores, $(uname -r), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo). Ferry: 1 event loop, JVM flags $(agent_jvm_opts "$JAR_PATH" | sed "s#@$ROOT/##; s#-XX:AOTCache=[^ ]*#+ AOT cache#"), access log off; HAProxy $(haproxy -v | head -1 | awk '{print $3}') nbthread 1, mode tcp. Rounds: $ROUNDS, alternating; median (min-max).")
 def row(prefix,kind,col,fmt,targets,ratios):
     # one table row: the prefix cells, each target's median (min-max), then the ratios of medians
     m={t:med(kind,t,col) for t in targets}

@@ -6,9 +6,14 @@
 # wired by Debian's real bridge + host-local plugins with ferry-cni chained last. The caller sets JAR, PLUGIN, JAVA
 # and WORK (a scratch dir), calls cluster_up, and traps cluster_cleanup: everything it made is torn down.
 S=$$
-# The agents' JVM flags (override to experiment, e.g. with -Xlog:gc): the DaemonSet's, scaled to a 128 MiB heap
-# (see "Running the agent" in the README for why each).
-AGENT_JAVA_OPTS=${AGENT_JAVA_OPTS:--XX:+ExitOnOutOfMemoryError -XX:+UseSerialGC -Xmx128m -Xmn80m -XX:MaxTenuringThreshold=2 -XX:PerMethodTrapLimit=0 -XX:-UseTypeSpeculation}
+# The agents' JVM flags (override to experiment, e.g. with -Xlog:gc): the DaemonSet's (deploy/jvm.options, with
+# -XX:+ExitOnOutOfMemoryError), and the jar's AOT cache when make build trained one for this jar.
+agent_java_opts() {
+  local o="@$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/jvm.options" aot=${JAR%.jar}.aot
+  if [ -f "$aot" ] && [ "$aot" -nt "$JAR" ]; then o="$o -XX:AOTCache=$aot"; fi
+  echo "$o"
+}
+AGENT_JAVA_OPTS=${AGENT_JAVA_OPTS:-$(agent_java_opts)}
 N1=ferry-node1-$S
 N2=ferry-node2-$S
 CLUSTER_NS=()

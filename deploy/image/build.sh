@@ -4,7 +4,8 @@
 #                  agent calls in-process instead of spawning nft), copied from this machine's Debian packages with
 #                  their copyright files and a list of the package versions; /etc/passwd, /etc/group, /tmp
 #   layer 2 "jre"  a jlinked Java runtime with only the modules the agent needs (MODULES below)
-#   layer 3 "app"  the agent's jar and the static CNI plugin
+#   layer 3 "app"  the agent's jar, its JVM flags (deploy/jvm.options, read as java @/opt/ferry/jvm.options) and the
+#                  static CNI plugin
 # No shell, no package manager, no tools: the agent spawns nothing.
 #
 # Why an OCI layout written here (tar + sha256sum + gzip -n): no image tool is needed to build (podman is only
@@ -45,6 +46,7 @@ mkdir -p "$WORK/jre/opt/ferry"
 mkdir -p "$WORK/app/opt/ferry/bin"
 cp "$JAR" "$WORK/app/opt/ferry/ferry-agent.jar"
 cp "$PLUGIN" "$WORK/app/opt/ferry/bin/ferry-cni"
+cp "$(dirname "$0")/../jvm.options" "$WORK/app/opt/ferry/jvm.options" # deploy/jvm.options
 chmod 0644 "$WORK/app/opt/ferry/ferry-agent.jar"
 chmod 0755 "$WORK/app/opt/ferry/bin/ferry-cni"
 if ldd "$PLUGIN" >/dev/null 2>&1; then echo "image: $PLUGIN is dynamically linked; the plugin must be static" >&2; exit 1; fi
@@ -119,7 +121,7 @@ done
 # The agent's JVM flags live in the DaemonSet's command (deploy/daemonset.yaml); the image's default command is the
 # same, so `podman run IMAGE` behaves like the DaemonSet's container.
 cat >"$WORK/config.json" <<EOF
-{"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z","config":{"User":"0:0","Env":["PATH=/opt/ferry/jre/bin:/opt/ferry/bin"],"Entrypoint":["java"],"Cmd":["-XX:+ExitOnOutOfMemoryError","-XX:+UseSerialGC","-Xmx256m","-Xmn128m","-XX:MaxTenuringThreshold=2","-XX:PerMethodTrapLimit=0","-XX:-UseTypeSpeculation","-jar","/opt/ferry/ferry-agent.jar","run","--config","/etc/ferry/node.yaml"],"WorkingDir":"/","Labels":{"org.opencontainers.image.title":"ferry-agent","org.opencontainers.image.version":"${REF##*:}","org.opencontainers.image.description":"Ferry node agent: sidecarless service-mesh data plane"}},"rootfs":{"type":"layers","diff_ids":[$diffs]},"history":[$history]}
+{"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z","config":{"User":"0:0","Env":["PATH=/opt/ferry/jre/bin:/opt/ferry/bin"],"Entrypoint":["java"],"Cmd":["@/opt/ferry/jvm.options","-jar","/opt/ferry/ferry-agent.jar","run","--config","/etc/ferry/node.yaml"],"WorkingDir":"/","Labels":{"org.opencontainers.image.title":"ferry-agent","org.opencontainers.image.version":"${REF##*:}","org.opencontainers.image.description":"Ferry node agent: sidecarless service-mesh data plane"}},"rootfs":{"type":"layers","diff_ids":[$diffs]},"history":[$history]}
 EOF
 read -r cd cs < <(blob "$WORK/config.json")
 cat >"$WORK/manifest.json" <<EOF

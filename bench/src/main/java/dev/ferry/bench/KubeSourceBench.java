@@ -74,7 +74,7 @@ public final class KubeSourceBench {
             t0 = TICKER.nanoTime();
             for (int i = 0; i < services; i++) {
                 int svc = i;
-                work.add(pool.submit(() -> serviceWithSlice(admin, svc, perService, services, pods)));
+                work.add(pool.submit(() -> serviceWithSlice(admin, svc, perService, services, pods, 0)));
             }
             drain(work);
             log.info(String.format(
@@ -142,11 +142,11 @@ public final class KubeSourceBench {
         }
     }
 
-    private static String ip(int i) {
+    static String ip(int i) {
         return "10.244." + (i / 250) + "." + (i % 250 + 1);
     }
 
-    private static void serviceWithSlice(KubernetesClient admin, int svc, int perService, int services, int pods) {
+    static void serviceWithSlice(KubernetesClient admin, int svc, int perService, int services, int pods, int firstIp) {
         String ns = "ns-" + (svc % 10);
         admin.services()
                 .inNamespace(ns)
@@ -169,7 +169,7 @@ public final class KubeSourceBench {
         List<String> ips = new ArrayList<>();
         for (int p = 0; p < pods; p++) {
             if ((p / perService) % services == svc && p % 10 == svc % 10) {
-                ips.add(ip(p));
+                ips.add(ip(p + firstIp));
             }
         }
         slice(admin, svc, ips);
@@ -179,7 +179,7 @@ public final class KubeSourceBench {
         KubeFixtures.slice(admin, "ns-" + (svc % 10), "svc-" + svc + "-1", "svc-" + svc, ips);
     }
 
-    private static void drain(List<Future<?>> work) throws Exception {
+    static void drain(List<Future<?>> work) throws Exception {
         for (Future<?> f : work) {
             f.get();
         }

@@ -34,6 +34,12 @@ public final class KubeFixtures {
 
     /** The same, labelled {@code app: <app>}. */
     public static void runningPod(KubernetesClient c, String ns, String name, String ip, String phase, String app) {
+        runningPod(c, ns, name, ip, phase, app, "node-1");
+    }
+
+    /** The same, on the given node. */
+    public static void runningPod(
+            KubernetesClient c, String ns, String name, String ip, String phase, String app, String node) {
         Pod p = new PodBuilder()
                 .withNewMetadata()
                 .withName(name)
@@ -41,7 +47,7 @@ public final class KubeFixtures {
                 .addToLabels("app", app)
                 .endMetadata()
                 .withNewSpec()
-                .withNodeName("node-1")
+                .withNodeName(node)
                 .withServiceAccountName("web")
                 .addNewContainer()
                 .withName("c")

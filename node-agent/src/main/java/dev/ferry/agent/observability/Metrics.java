@@ -2,13 +2,23 @@ package dev.ferry.agent.observability;
 
 import dev.ferry.agent.connection.CloseReason;
 import dev.ferry.agent.connection.ConnectionLabels;
-import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufAllocatorMetric;
+import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
-import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmBufferPoolMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmClassLoadingMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmCompilationMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmGarbageCollectorMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmMemoryMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmMemoryPoolAllocationMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmRuntimeInfoMetric;
+import io.prometheus.metrics.instrumentation.jvm.JvmThreadsMetrics;
+import io.prometheus.metrics.instrumentation.jvm.ProcessMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
 import java.util.concurrent.ConcurrentHashMap;
@@ -101,19 +111,36 @@ public final class Metrics {
                 .help("The I/O transport in use (value is always 1)")
                 .labelNames("transport", "event_loops")
                 .register(registry);
-        JvmMetrics.builder().register(registry);
+        // JvmMetrics.builder() less its native-memory part: that one reads NMT through the platform MBean server,
+        // whose diagnostic-command bean loads JMX and the JFR commands' classes (~290) on every node, for gauges
+        // that stay empty unless the JVM runs with -XX:NativeMemoryTracking (make bench-footprint reads NMT itself)
+        JvmThreadsMetrics.builder().register(registry);
+        JvmBufferPoolMetrics.builder().register(registry);
+        JvmClassLoadingMetrics.builder().register(registry);
+        JvmCompilationMetrics.builder().register(registry);
+        JvmGarbageCollectorMetrics.builder().register(registry);
+        JvmMemoryPoolAllocationMetrics.builder().register(registry);
+        JvmMemoryMetrics.builder().register(registry);
+        JvmRuntimeInfoMetric.builder().register(registry);
+        ProcessMetrics.builder().register(registry);
+        ByteBufAllocatorMetric allocator = bufferAllocator();
         GaugeWithCallback.builder()
                 .name("ferry_netty_direct_memory_bytes")
-                .help("Direct memory held by Netty's pooled allocator")
+                .help("Direct memory held by Netty's buffer allocator (the one the channels use)")
                 .unit(Unit.BYTES)
-                .callback(cb -> cb.call(PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory()))
+                .callback(cb -> cb.call(allocator.usedDirectMemory()))
                 .register(registry);
         GaugeWithCallback.builder()
                 .name("ferry_netty_heap_memory_bytes")
-                .help("Heap memory held by Netty's pooled allocator")
+                .help("Heap memory held by Netty's buffer allocator (the one the channels use)")
                 .unit(Unit.BYTES)
-                .callback(cb -> cb.call(PooledByteBufAllocator.DEFAULT.metric().usedHeapMemory()))
+                .callback(cb -> cb.call(allocator.usedHeapMemory()))
                 .register(registry);
+    }
+
+    /** The allocator the channels use: Netty 4.2's default, the adaptive one (the pooled arenas stay empty). */
+    public static ByteBufAllocatorMetric bufferAllocator() {
+        return ((ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT).metric();
     }
 
     public PrometheusRegistry registry() {

@@ -82,12 +82,17 @@ class AgentProcessIT {
 
     @Test
     void theLaunchFlagsIncludeExitOnOutOfMemory() throws Exception {
-        // the tests launch the agent as the DaemonSet does; without the flag the agent warns at start
-        assertThat(AgentProcess.command("run")).contains("-XX:+ExitOnOutOfMemoryError");
+        // one argument file holds the flags; the tests launch the agent with it as the DaemonSet, the image, the
+        // launcher and the simulation do, and without the OOM flag the agent warns at start
+        assertThat(Files.readAllLines(AgentProcess.JVM_OPTIONS)).contains("-XX:+ExitOnOutOfMemoryError");
+        assertThat(AgentProcess.command("run")).contains("@" + AgentProcess.JVM_OPTIONS.toAbsolutePath());
         String manifest = Files.readString(Path.of("..", "deploy", "daemonset.yaml"));
-        assertThat(manifest).contains("\"-XX:+ExitOnOutOfMemoryError\"");
-        assertThat(Files.readString(Path.of("..", "bin", "ferry-agent"))).contains("-XX:+ExitOnOutOfMemoryError");
-        assertThat(Files.readString(Path.of("..", "deploy", "cluster.sh"))).contains("-XX:+ExitOnOutOfMemoryError");
+        assertThat(manifest).contains("\"@/opt/ferry/jvm.options\"");
+        assertThat(Files.readString(Path.of("..", "deploy", "image", "build.sh")))
+                .contains("\"@/opt/ferry/jvm.options\"")
+                .contains("deploy/jvm.options");
+        assertThat(Files.readString(Path.of("..", "bin", "ferry-agent"))).contains("/deploy/jvm.options");
+        assertThat(Files.readString(Path.of("..", "deploy", "cluster.sh"))).contains("jvm.options");
     }
 
     @Test

@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ferry.agent.connection.ConnectionRecord;
+import dev.ferry.agent.observability.Metrics;
 import dev.ferry.agent.support.AgentFixture;
 import dev.ferry.agent.support.EchoServer;
 import dev.ferry.agent.support.ManualTimers;
 import dev.ferry.agent.support.MeshFiles;
 import dev.ferry.agent.support.PromText;
-import io.netty.buffer.PooledByteBufAllocator;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -362,7 +362,7 @@ class RelayLoopbackTest {
         // Upstream pushes as fast as it can; the client never reads. Back-pressure must stop the agent reading.
         try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getByName(POD_IP))) {
             AgentFixture f = agentFor(transport, "fire", server.getLocalPort(), Map.of());
-            long directBefore = PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory();
+            long directBefore = Metrics.bufferAllocator().usedDirectMemory();
             try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor();
                     Socket c = connect(f.agent.outboundAddress())) {
                 c.setReceiveBufferSize(64 * 1024);
@@ -386,7 +386,7 @@ class RelayLoopbackTest {
                 Thread.sleep(3500);
                 ConnectionRecord r = f.agent.registry().records().getFirst();
                 long relayed = r.bytesSent();
-                long direct = PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory() - directBefore;
+                long direct = Metrics.bufferAllocator().usedDirectMemory() - directBefore;
                 // kernel buffers on both hops hold a few MiB; the agent itself may hold ~one high-water mark
                 assertThat(relayed).isLessThan(48L << 20);
                 assertThat(direct).isLessThan(16L << 20);

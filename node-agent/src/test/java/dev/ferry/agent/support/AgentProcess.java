@@ -19,14 +19,16 @@ public final class AgentProcess implements AutoCloseable {
         this.log = log;
     }
 
+    /** The JVM flags every launch of the agent reads (bin/ferry-agent, the image, the DaemonSet, the simulation). */
+    public static final Path JVM_OPTIONS = Path.of("..", "deploy", "jvm.options");
+
     public static List<String> command(String... args) {
         String jar = System.getProperty("ferry.agent.jar");
         if (jar == null || !Files.exists(Path.of(jar))) {
             throw new IllegalStateException("ferry.agent.jar not built: " + jar + " (run through mvn verify)");
         }
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = new ArrayList<>(
-                List.of(java, "-XX:+ExitOnOutOfMemoryError", "-Xmx256m", "-XX:+UseSerialGC", "-jar", jar));
+        List<String> cmd = new ArrayList<>(List.of(java, "@" + JVM_OPTIONS.toAbsolutePath(), "-jar", jar));
         cmd.addAll(List.of(args));
         return cmd;
     }
