@@ -56,7 +56,7 @@ table ip ferry {
 }
 NFT
 bench_nginx
-inns bash -c "ulimit -n 30000; exec /usr/bin/python3 $ROOT/bench/idle_conns.py sink 10.244.0.5 7000 3600" & PIDS+=($!)
+inns bash -c "ulimit -n 20000; exec /usr/bin/python3 $ROOT/bench/idle_conns.py sink 10.244.0.5 7000 3600" & PIDS+=($!)
 cat > "$WORK/haproxy.cfg" <<HAP
 global
   nbthread 1
@@ -77,7 +77,7 @@ frontend sink
 backend sink
   server s1 10.244.0.5:7000
 HAP
-inns bash -c "ulimit -n 30000; exec haproxy -f $WORK/haproxy.cfg -db" > "$WORK/haproxy.log" 2>&1 & PIDS+=($!)
+inns bash -c "ulimit -n 20000; exec haproxy -f $WORK/haproxy.cfg -db" > "$WORK/haproxy.log" 2>&1 & PIDS+=($!)
 
 cat > "$WORK/mesh.yaml" <<'MESH'
 apiVersion: v1
@@ -127,7 +127,7 @@ AGENT=""
 start_agent() { # extra JVM flags; sets AGENT (the JVM's PID) and READY_MS
   local t0 t1
   t0=${EPOCHREALTIME/./}
-  ip netns exec "$NS" bash -c "ulimit -n 30000; exec $JAVA $(agent_jvm_opts "$JAR_PATH") $* -jar $JAR_PATH run --config $WORK/node.yaml" > "$WORK/agent.log" 2>&1 &
+  ip netns exec "$NS" bash -c "ulimit -n 20000; exec $JAVA $(agent_jvm_opts "$JAR_PATH") $* -jar $JAR_PATH run --config $WORK/node.yaml" > "$WORK/agent.log" 2>&1 &
   AGENT=$!; PIDS+=($AGENT)
   for i in $(seq 1 3000); do
     inns curl -sf --max-time 1 http://127.0.0.1:15021/healthz/ready >/dev/null 2>&1 && break
@@ -144,6 +144,10 @@ stop_agent() {
   kill -9 "$AGENT" 2>/dev/null || true; wait "$AGENT" 2>/dev/null || true
 }
 
+# HOLD=<s>: one agent up that long, for probing by hand (smaps, jcmd, a profiler), then the run goes on
+if [ -n "${HOLD:-}" ]; then
+  start_agent ${HOLD_JVM:-}; echo "bench: holding $NS for ${HOLD}s (agent $AGENT, ready in $READY_MS ms)"; sleep "$HOLD"; stop_agent
+fi
 echo "bench: start-up, $STARTS runs"
 STARTUP=()
 for r in $(seq 1 "$STARTS"); do start_agent; STARTUP+=("$READY_MS"); stop_agent; done
@@ -179,7 +183,7 @@ measure() { # who pid url idle-url [nmt]
   RATE=$(inns wrk -t1 -c32 -d"${SAT_SECS}s" "$3" | awk '/Requests\/sec/ {printf "%.0f", $2}')
   record "$1" saturated "$2" "${5:-}"
   RATE=""
-  inns bash -c "ulimit -n 30000; exec /usr/bin/python3 $ROOT/bench/idle_conns.py client ${4% *} ${4#* } $IDLE_CONNS 15" > "$WORK/idle.txt" 2>&1 & local idle=$!
+  inns bash -c "ulimit -n 20000; exec /usr/bin/python3 $ROOT/bench/idle_conns.py client ${4% *} ${4#* } $IDLE_CONNS 15" > "$WORK/idle.txt" 2>&1 & local idle=$!
   for i in $(seq 1 120); do grep -q "open=" "$WORK/idle.txt" && break; sleep 0.5; done
   sleep 3
   RATE=$(awk -F'[= ]' '/open=/ {print $2}' "$WORK/idle.txt")
