@@ -49,6 +49,13 @@ agent_jvm_opts() { # jar
   echo "$o"
 }
 
+# HAProxy 2.6 as the benches run it (mode tcp, one thread), the global and defaults sections; the caller appends its
+# frontends and backends.
+bench_haproxy_tcp_head() {
+  printf '%s\n' global '  nbthread 1' '  maxconn 9500' defaults '  mode tcp' '  timeout connect 5s' '  timeout client 1h' \
+    '  timeout server 1h'
+}
+
 # CPU seconds used by a process so far (utime+stime, clock ticks -> s)
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat"; }
 # wrk's latency (e.g. 812.00us, 1.20ms, 2.00s) in ms

@@ -57,15 +57,7 @@ table ip ferry {
 NFT
 bench_nginx
 inns bash -c "ulimit -n 20000; exec /usr/bin/python3 $ROOT/bench/idle_conns.py sink 10.244.0.5 7000 3600" & PIDS+=($!)
-cat > "$WORK/haproxy.cfg" <<HAP
-global
-  nbthread 1
-  maxconn 9500
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 1h
-  timeout server 1h
+{ bench_haproxy_tcp_head; cat <<HAP; } > "$WORK/haproxy.cfg"
 frontend web
   bind 127.0.0.1:16080
   default_backend web

@@ -57,15 +57,7 @@ inns nft -f "$WORK/redirect.nft"
 
 bench_nginx
 inns iperf3 -s -B 10.244.0.5 -p 5201 >/dev/null 2>&1 & PIDS+=($!)
-cat > "$WORK/haproxy.cfg" <<HAP
-global
-  nbthread 1
-  maxconn 9500
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 1h
-  timeout server 1h
+{ bench_haproxy_tcp_head; cat <<HAP; } > "$WORK/haproxy.cfg"
 frontend web
   bind 127.0.0.1:16080
   default_backend web

@@ -5,9 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.ferry.agent.connection.CloseReason;
 import dev.ferry.agent.connection.ConnectionLabels;
 import dev.ferry.agent.support.PromText;
-import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -19,9 +16,7 @@ class ConnectionMetricsTest {
     }
 
     private static String scrape(Metrics m) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PrometheusTextFormatWriter.create().write(out, m.registry().scrape());
-        return out.toString(StandardCharsets.UTF_8);
+        return PromText.scrape(m.registry());
     }
 
     @Test

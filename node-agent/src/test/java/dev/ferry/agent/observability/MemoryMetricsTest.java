@@ -5,18 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.ferry.agent.support.PromText;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The memory gauges read the allocator the channels use, and the JVM's own metrics are there without NMT's. */
 class MemoryMetricsTest {
     private static String scrape(Metrics m) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PrometheusTextFormatWriter.create().write(out, m.registry().scrape());
-        return out.toString(StandardCharsets.UTF_8);
+        return PromText.scrape(m.registry());
     }
 
     @Test

@@ -1,10 +1,22 @@
 package dev.ferry.agent.support;
 
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 /** Reads sample values out of Prometheus text exposition, matching a metric name and a subset of labels. */
 public final class PromText {
     private PromText() {}
+
+    /** A registry's samples as the metrics endpoint would write them. */
+    public static String scrape(PrometheusRegistry registry) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrometheusTextFormatWriter.create().write(out, registry.scrape());
+        return out.toString(StandardCharsets.UTF_8);
+    }
 
     /** Sum of all samples of {@code name} whose labels include every entry of {@code labels}. */
     public static double sum(String text, String name, Map<String, String> labels) {
