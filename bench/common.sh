@@ -44,9 +44,23 @@ NGX
 # build). JVM_OPTS replaces them (e.g. an older flag set, for a before/after in one run).
 agent_jvm_opts() { # jar
   if [ -n "${JVM_OPTS:-}" ]; then echo "$JVM_OPTS"; return; fi
-  local o="@$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/deploy/jvm.options" aot=${1%.jar}.aot
-  if [ -f "$aot" ] && [ "$aot" -nt "$1" ]; then o="$o -XX:AOTCache=$aot"; fi
-  echo "$o"
+  bash "$(dirname "${BASH_SOURCE[0]}")/../deploy/jvm-opts.sh" "$1"
+}
+
+# The mesh documents of the bench's enrolled namespace and its one pod, server-1 at 10.244.0.5 (app: server), for a
+# mesh file or the API server; the caller appends its Services.
+bench_mesh_server() { # namespace
+  cat <<MESH
+apiVersion: v1
+kind: Namespace
+metadata: {name: $1, labels: {ferry.dev/mesh: enabled}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: server-1, namespace: $1, labels: {app: server}}
+spec: {nodeName: node-1, containers: [{name: c, image: i}]}
+status: {phase: Running, podIP: 10.244.0.5, podIPs: [{ip: 10.244.0.5}], conditions: [{type: Ready, status: "True"}]}
+MESH
 }
 
 # HAProxy 2.6 as the benches run it (mode tcp, one thread), the global and defaults sections; the caller appends its

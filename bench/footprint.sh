@@ -71,16 +71,7 @@ backend sink
 HAP
 inns bash -c "ulimit -n 20000; exec haproxy -f $WORK/haproxy.cfg -db" > "$WORK/haproxy.log" 2>&1 & PIDS+=($!)
 
-cat > "$WORK/mesh.yaml" <<'MESH'
-apiVersion: v1
-kind: Namespace
-metadata: {name: bench, labels: {ferry.dev/mesh: enabled}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: server-1, namespace: bench, labels: {app: server}}
-spec: {nodeName: node-1, containers: [{name: c, image: i}]}
-status: {phase: Running, podIP: 10.244.0.5, podIPs: [{ip: 10.244.0.5}], conditions: [{type: Ready, status: "True"}]}
+{ bench_mesh_server bench; cat <<'MESH'; } > "$WORK/mesh.yaml"
 ---
 apiVersion: v1
 kind: Service

@@ -8,12 +8,7 @@
 S=$$
 # The agents' JVM flags (override to experiment, e.g. with -Xlog:gc): the DaemonSet's (deploy/jvm.options, with
 # -XX:+ExitOnOutOfMemoryError), and the jar's AOT cache when make build trained one for this jar.
-agent_java_opts() {
-  local o="@$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/jvm.options" aot=${JAR%.jar}.aot
-  if [ -f "$aot" ] && [ "$aot" -nt "$JAR" ]; then o="$o -XX:AOTCache=$aot"; fi
-  echo "$o"
-}
-AGENT_JAVA_OPTS=${AGENT_JAVA_OPTS:-$(agent_java_opts)}
+AGENT_JAVA_OPTS=${AGENT_JAVA_OPTS:-$(bash "$(dirname "${BASH_SOURCE[0]}")/jvm-opts.sh" "$JAR")}
 N1=ferry-node1-$S
 N2=ferry-node2-$S
 CLUSTER_NS=()

@@ -19,7 +19,7 @@ NS=ferry-aot-$$
 WORK=$(mktemp -d /tmp/ferry-aot.XXXXXX)
 PIDS=()
 . "$ROOT/bench/common.sh"
-trap "cp \"\$WORK/agent.log\" /tmp/aot-agent.log 2>/dev/null; cleanup" EXIT INT TERM
+trap cleanup EXIT INT TERM
 for t in wrk hey nginx nft curl; do command -v $t >/dev/null || { echo "aot-train: $t missing (make deps)" >&2; exit 1; }; done
 
 bench_namespace
@@ -33,16 +33,7 @@ table ip ferry {
 }
 NFT
 bench_nginx
-cat > "$WORK/mesh.yaml" <<'MESH'
-apiVersion: v1
-kind: Namespace
-metadata: {name: train, labels: {ferry.dev/mesh: enabled}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: server-1, namespace: train, uid: u1, labels: {app: server}}
-spec: {nodeName: node-1, containers: [{name: c, image: i}]}
-status: {phase: Running, podIP: 10.244.0.5, conditions: [{type: Ready, status: "True"}]}
+{ bench_mesh_server train; cat <<'MESH'; } > "$WORK/mesh.yaml"
 ---
 apiVersion: v1
 kind: Service
@@ -72,7 +63,7 @@ l7Outbound: true
 accessLog: false
 metricsAddress: 127.0.0.1
 CFG
-rm -f "$OUT"; [ -n "${AOT_DEBUG:-}" ] && set -x
+rm -f "$OUT"
 ip netns exec "$NS" "$JAVA_HOME/bin/java" "@$ROOT/deploy/jvm.options" "-XX:AOTCacheOutput=$OUT" \
   -jar "$JAR" run --config "$WORK/node.yaml" > "$WORK/agent.log" 2>&1 & AGENT=$!; PIDS+=($AGENT)
 for i in $(seq 1 300); do inns curl -sf --max-time 1 http://127.0.0.1:15021/healthz/ready >/dev/null 2>&1 && break; sleep 0.1; done

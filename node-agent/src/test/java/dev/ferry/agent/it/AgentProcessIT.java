@@ -91,8 +91,10 @@ class AgentProcessIT {
         assertThat(Files.readString(Path.of("..", "deploy", "image", "build.sh")))
                 .contains("\"@/opt/ferry/jvm.options\"")
                 .contains("deploy/jvm.options");
-        assertThat(Files.readString(Path.of("..", "bin", "ferry-agent"))).contains("/deploy/jvm.options");
-        assertThat(Files.readString(Path.of("..", "deploy", "cluster.sh"))).contains("jvm.options");
+        // the launcher and the simulation take their flags from deploy/jvm-opts.sh, which names the file
+        assertThat(Files.readString(Path.of("..", "deploy", "jvm-opts.sh"))).contains("/jvm.options\"");
+        assertThat(Files.readString(Path.of("..", "bin", "ferry-agent"))).contains("/deploy/jvm-opts.sh");
+        assertThat(Files.readString(Path.of("..", "deploy", "cluster.sh"))).contains("/jvm-opts.sh");
     }
 
     @Test
