@@ -146,6 +146,8 @@ JA=$(pgrep -P "$AGENT" java || echo "$AGENT"); JH=$(pgrep -n haproxy)
 declare -A URL=( [direct]=http://10.244.0.5:8080/api/items [ferry_l7]=http://10.96.0.10/api/items [ferry_l4]=http://10.96.0.20/api/items [haproxy]=http://127.0.0.1:16080/api/items )
 declare -A URL2=( [direct]=http://10.244.0.5:8081/api/items [ferry_l7]=http://10.96.0.11/api/items [ferry_l4]=http://10.96.0.21/api/items [haproxy]=http://127.0.0.1:16081/api/items )
 declare -A PROC=( [direct]="" [ferry_l7]=$JA [ferry_l4]=$JA [haproxy]=$JH )
+# HOLD=<s>: keep the namespace, nginx, HAProxy and the agent up that long for probing by hand (a profiler, ss)
+if [ -n "${HOLD:-}" ]; then echo "bench-l7: holding $NS for ${HOLD}s (agent $JA, HAProxy $JH)"; sleep "$HOLD"; fi
 TARGETS=(direct ferry_l7 ferry_l4 haproxy)
 RES=$WORK/results.tsv; : > "$RES"
 
