@@ -12,7 +12,10 @@ set -euo pipefail
 JAR=${1:-node-agent/target/ferry-agent.jar}
 ROUNDS=${ROUNDS:-3}
 WRK_SECS=${WRK_SECS:-8}
+# LOADS: which loads each round runs (all by default); TARGETS_ONLY: a subset of direct ferry_l7 ferry_l4 haproxy
+LOADS=${LOADS:-c32 c256 churn hey h2}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+case $JAR in /*) ;; *) JAR=$ROOT/$JAR ;; esac # an absolute path measures another build
 JAVA_HOME=${JAVA_HOME:-$(ls -d /usr/lib/jvm/temurin-25* | head -1)}
 JAVA=$JAVA_HOME/bin/java
 NS=ferry-bench7-$$
@@ -136,7 +139,7 @@ maxConnectionsPerWorkload: 9500
 maxConnectionsPerSource: 9500
 reservedConnectionsPercent: 0
 CFG
-inns bash -c "ulimit -n 20000; exec $JAVA $(agent_jvm_opts "$ROOT/$JAR") ${EXTRA_JVM:-} -jar $ROOT/$JAR run --config $WORK/agent.yaml" > "$WORK/agent.log" 2>&1 &
+inns bash -c "ulimit -n 20000; exec $JAVA $(agent_jvm_opts "$JAR") ${EXTRA_JVM:-} -jar $JAR run --config $WORK/agent.yaml" > "$WORK/agent.log" 2>&1 &
 AGENT=$!; PIDS+=($AGENT)
 for i in $(seq 1 150); do inns curl -sf --max-time 1 "http://127.0.0.1:15021/healthz/ready" >/dev/null 2>&1 && break; sleep 0.2; done
 inns curl -sf --max-time 1 "http://127.0.0.1:15021/healthz/ready" >/dev/null || { cat "$WORK/agent.log"; echo "bench: agent not ready"; exit 1; }
@@ -147,8 +150,8 @@ declare -A URL=( [direct]=http://10.244.0.5:8080/api/items [ferry_l7]=http://10.
 declare -A URL2=( [direct]=http://10.244.0.5:8081/api/items [ferry_l7]=http://10.96.0.11/api/items [ferry_l4]=http://10.96.0.21/api/items [haproxy]=http://127.0.0.1:16081/api/items )
 declare -A PROC=( [direct]="" [ferry_l7]=$JA [ferry_l4]=$JA [haproxy]=$JH )
 # HOLD=<s>: keep the namespace, nginx, HAProxy and the agent up that long for probing by hand (a profiler, ss)
-if [ -n "${HOLD:-}" ]; then echo "bench-l7: holding $NS for ${HOLD}s (agent $JA, HAProxy $JH)"; sleep "$HOLD"; fi
-TARGETS=(direct ferry_l7 ferry_l4 haproxy)
+if [ -n "${HOLD:-}" ]; then echo "bench-l7: holding $NS for ${HOLD}s (agent $JA, HAProxy $JH)"; sleep "$HOLD" & wait $!; fi
+read -r -a TARGETS <<<"${TARGETS_ONLY:-direct ferry_l7 ferry_l4 haproxy}"
 RES=$WORK/results.tsv; : > "$RES"
 
 run_wrk() { # kind target round wrk-args...
@@ -178,29 +181,40 @@ run_hey() { # target round: ~1,000 req/s (16 workers x 62.5 req/s)
 }
 
 echo "bench-l7: warm-up round (discarded; 10 s each, so the JIT has compiled the L7 path before it is measured)"
-for t in "${TARGETS[@]}"; do inns wrk -t1 -c32 -d${WARM_SECS:-10}s "${URL[$t]}" >/dev/null; done
+for t in "${TARGETS[@]}"; do
+  inns wrk -t1 -c32 -d${WARM_SECS:-10}s "${URL[$t]}" >/dev/null
+  case " $LOADS " in *" h2 "*) inns h2load -c 4 -m 100 -t 1 -D ${WARM_SECS:-10} "${URL2[$t]}" >/dev/null 2>&1 ;; esac
+done
 for r in $(seq 1 "$ROUNDS"); do
   echo "bench-l7: round $r/$ROUNDS"
-  for t in "${TARGETS[@]}"; do run_wrk c32 "$t" "$r" -t1 -c32; done
-  for t in "${TARGETS[@]}"; do run_wrk c256 "$t" "$r" -t2 -c256; done
-  for t in "${TARGETS[@]}"; do run_wrk churn "$t" "$r" -t1 -c32 -H "Connection: close"; done
-  for t in "${TARGETS[@]}"; do run_hey "$t" "$r"; done
-  for t in "${TARGETS[@]}"; do run_h2load "$t" "$r"; done
+  for l in $LOADS; do
+    for t in "${TARGETS[@]}"; do
+      case $l in
+        c32) run_wrk c32 "$t" "$r" -t1 -c32 ;;
+        c256) run_wrk c256 "$t" "$r" -t2 -c256 ;;
+        churn) run_wrk churn "$t" "$r" -t1 -c32 -H "Connection: close" ;;
+        hey) run_hey "$t" "$r" ;;
+        h2) run_h2load "$t" "$r" ;;
+      esac
+    done
+  done
 done
 SERVED=$(inns curl -s http://127.0.0.1:15020/metrics | awk '/^istio_requests_total\{/ && /response_code="200"/ {s+=$2} END {printf "%.0f", s}')
 
 /usr/bin/python3 - "$RES" "$OUT" <<PY
-import sys, statistics as st
+import sys, math, statistics as st
 rows=[l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 def med(kind,t,col):
     v=[float(r[col]) for r in rows if r[0]==kind and r[1]==t and r[col] not in ("-","","nan")]
     return (st.median(v),min(v),max(v)) if v else (float("nan"),)*3
 T=["direct","ferry_l7","ferry_l4","haproxy"]
-out=["Machine: $(nproc) cores, $(uname -r). Ferry: io_uring, 1 event loop, JVM flags $(agent_jvm_opts "$ROOT/$JAR" | sed "s#@$ROOT/##; s#-XX:AOTCache=[^ ]*#+ AOT cache#"), access log off, l7Outbound; HAProxy $(haproxy -v | head -1 | awk '{print $3}') nbthread 1, mode http, http-reuse always, the same path rule. Rounds: $ROUNDS, alternating; median (min-max). Requests counted by Ferry's istio_requests_total (200): $SERVED.",""]
+out=["Machine: $(nproc) cores, $(uname -r). Ferry: io_uring, 1 event loop, JVM flags $(agent_jvm_opts "$JAR" | sed "s#@$ROOT/##; s#-XX:AOTCache=[^ ]*#+ AOT cache#"), access log off, l7Outbound; HAProxy $(haproxy -v | head -1 | awk '{print $3}') nbthread 1, mode http, http-reuse always, the same path rule. Rounds: $ROUNDS, alternating; median (min-max). Requests counted by Ferry's istio_requests_total (200): $SERVED.",""]
 out.append("| scenario | direct | Ferry L7 | Ferry L4 | HAProxy http | L7/HAProxy | L7/L4 | L7/direct |")
 out.append("|---|---|---|---|---|---|---|---|")
 def line(name,kind,col,fmt):
     m={t:med(kind,t,col) for t in T}
+    if all(math.isnan(m[t][0]) for t in T):
+        return  # a load this run left out (LOADS)
     cell=lambda t: (fmt % m[t][0]) + " (" + (fmt % m[t][1]) + "–" + (fmt % m[t][2]) + ")"
     r=lambda a,b: "%.2f×" % (m[a][0]/m[b][0]) if m[b][0] else "-"
     out.append(f"| {name} | {cell('direct')} | {cell('ferry_l7')} | {cell('ferry_l4')} | {cell('haproxy')} | {r('ferry_l7','haproxy')} | {r('ferry_l7','ferry_l4')} | {r('ferry_l7','direct')} |")

@@ -11,7 +11,6 @@ import dev.ferry.mesh.Endpoint;
 import dev.ferry.mesh.Workload;
 import dev.ferry.mesh.route.HttpRouteRule;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -61,7 +60,7 @@ final class Exchange implements Attempt.Events {
 
     private final HttpOutbound http;
     private final HttpConnection conn;
-    private final ChannelHandlerContext ctx;
+    private final Downstream down;
     private final Owner owner;
     private final SeriesCache series;
     final HttpRequest request;
@@ -108,14 +107,14 @@ final class Exchange implements Attempt.Events {
     Exchange(
             HttpOutbound http,
             HttpConnection conn,
-            ChannelHandlerContext ctx,
+            Downstream down,
             Owner owner,
             SeriesCache series,
             HttpRequest request,
             String requestId) {
         this.http = http;
         this.conn = conn;
-        this.ctx = ctx;
+        this.down = down;
         this.owner = owner;
         this.series = series;
         this.request = request;
@@ -128,6 +127,31 @@ final class Exchange implements Attempt.Events {
         this.grpc = Grpc.isGrpc(request.headers());
         this.path = request.uri(); // as the client sent it, with its query, before any rewrite
         this.requestBytes = estimateHead(request.headers()) + path.length();
+    }
+
+    /**
+     * An exchange for a request that passed the checks, with its {@code x-request-id} (one made when the client sent
+     * none). {@link #start(HttpRouter)} it after keeping it: it may be over before that returns.
+     */
+    static Exchange of(
+            HttpOutbound http, HttpConnection conn, Downstream down, Owner owner, SeriesCache series, HttpRequest req) {
+        String requestId = req.headers().get("x-request-id");
+        if (requestId == null || requestId.isEmpty()) {
+            requestId = RequestIds.next();
+            req.headers().set("x-request-id", requestId);
+        }
+        return new Exchange(http, conn, down, owner, series, req, requestId);
+    }
+
+    /** Plans the request (routes, filters, the endpoint) and answers or sends it. */
+    void start(HttpRouter router) {
+        Workload client = conn.source();
+        start(router.plan(
+                http.snapshot().get(),
+                conn.addressed(),
+                client == null ? null : client.namespace(),
+                conn.sourceIp(),
+                request));
     }
 
     void start(RequestPlan p) {
@@ -154,7 +178,8 @@ final class Exchange implements Attempt.Events {
         r.headers().set(HttpHeaderNames.CONNECTION, keepAlive ? HttpHeaderValues.KEEP_ALIVE : HttpHeaderValues.CLOSE);
         responseBytes = r.content().readableBytes();
         conn.session().sent(responseBytes);
-        ctx.writeAndFlush(r);
+        down.write(r);
+        down.flush();
         responseDone = true;
         maybeFinish();
     }
@@ -172,7 +197,7 @@ final class Exchange implements Attempt.Events {
     }
 
     private Future<?> schedule(Runnable task, long delayNanos) {
-        return http.timers().schedule(ctx.channel().eventLoop(), task, delayNanos);
+        return http.timers().schedule(down.loop(), task, delayNanos);
     }
 
     private void newAttempt(Endpoint endpoint) {
@@ -192,13 +217,13 @@ final class Exchange implements Attempt.Events {
             attemptTimer = schedule(() -> attemptTimedOut(a), timeout.toNanos());
         }
         boolean h2 = AppProtocol.of(plan.binding().port()).isHttp2();
-        a.start(ctx.channel().eventLoop(), http.pool(), http.h2Pool(), h2, this::connectRequest);
+        a.start(down.loop(), http.pool(), http.h2Pool(), h2, this::connectRequest);
     }
 
     private ConnectRequest connectRequest(Endpoint endpoint, ChannelInitializer<Channel> init) {
         return new ConnectRequest(
                 conn.sockets(),
-                ctx.channel().eventLoop(),
+                down.loop(),
                 endpoint.address(),
                 null,
                 conn.source(),
@@ -228,7 +253,7 @@ final class Exchange implements Attempt.Events {
         a.flush();
         a.read();
         if (!requestDone && a.isWritable()) {
-            ctx.read();
+            down.read();
         }
     }
 
@@ -271,7 +296,7 @@ final class Exchange implements Attempt.Events {
             a.flush();
         }
         if (!requestDone && (a == null ? answered : a.isWritable())) {
-            ctx.read(); // streaming the request body (or discarding it after an answer)
+            down.read(); // streaming the request body (or discarding it after an answer)
         }
     }
 
@@ -321,9 +346,9 @@ final class Exchange implements Attempt.Events {
                 grpcStatus = g;
             }
         }
-        ctx.write(o, ctx.voidPromise());
+        down.write(o);
         if (o instanceof LastHttpContent) {
-            ctx.flush();
+            down.flush();
             responseDone = true;
             maybeFinish();
         }
@@ -331,8 +356,8 @@ final class Exchange implements Attempt.Events {
 
     @Override
     public void responseReadComplete(Attempt a) {
-        ctx.flush();
-        if (a == attempt && !responseDone && ctx.channel().isWritable()) {
+        down.flush();
+        if (a == attempt && !responseDone && down.isWritable()) {
             a.read();
         }
     }
@@ -340,7 +365,7 @@ final class Exchange implements Attempt.Events {
     @Override
     public void upstreamWritable(Attempt a) {
         if (a == attempt && !requestDone) {
-            ctx.read();
+            down.read();
         }
     }
 
@@ -499,13 +524,16 @@ final class Exchange implements Attempt.Events {
         }
     }
 
-    /** The client went away before the answer was out. */
+    /**
+     * The client went away: before the answer was out (counted as its disconnect, DC), or after it but before its
+     * request was all read (counted as answered).
+     */
     void downstreamClosed() {
         if (!responseDone) {
             flags = "DC";
             abandon();
-            finish();
         }
+        finish();
     }
 
     /** Drops the upstream side (the client sent something unreadable, or left). */
@@ -539,7 +567,7 @@ final class Exchange implements Attempt.Events {
         }
         finish();
         if (attempt != null) {
-            attempt.release(ctx.channel().eventLoop(), http.pool());
+            attempt.release(down.loop(), http.pool());
             attempt = null;
         }
         owner.exchangeDone(this);

@@ -7,9 +7,6 @@ import dev.ferry.agent.routing.RequestBalancer;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.time.Ticker;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
@@ -93,26 +90,14 @@ public record HttpOutbound(
     }
 
     /**
-     * HTTP/2 with prior knowledge: each stream is a request with its own handler, the same as an HTTP/1.1 request's
-     * but over a stream session (ending it resets the stream, not the connection).
+     * HTTP/2 with prior knowledge: each stream is a request with its own exchange, the same as an HTTP/1.1 request's
+     * but answered on its stream (ending it resets the stream, not the connection).
      */
     private void startH2(HttpConnection c) {
         Channel down = c.session().downstream();
-        HttpRouter router = new HttpRouter(balancer, ThreadLocalRandom.current());
         down.pipeline().addLast("h2", H2.server(maxHeaderBytes));
-        down.pipeline().addLast("streams", new Http2MultiplexHandler(new ChannelInitializer<Channel>() {
-            @Override
-            protected void initChannel(Channel stream) {
-                stream.config().setAutoRead(false); // the handler reads as the upstream takes the body
-                HttpConnection onStream = c.onStream(new StreamSession(c.session(), stream));
-                stream.pipeline().addLast("http", new Http2StreamFrameToHttpObjectCodec(true));
-                stream.pipeline()
-                        .addLast(
-                                "requests",
-                                new HttpOutboundHandler(HttpOutbound.this, onStream, router, RequestPhases.NONE));
-                stream.read();
-            }
-        }));
+        down.pipeline()
+                .addLast("streams", new H2Requests(this, c, new HttpRouter(balancer, ThreadLocalRandom.current())));
         down.pipeline().addLast("end", new ConnectionEnd(c.session()));
         down.config().setAutoRead(true); // frames: flow control and the codec's limits bound what a client sends
     }

@@ -1,7 +1,6 @@
 package dev.ferry.agent.http;
 
 import dev.ferry.agent.connection.CloseReason;
-import dev.ferry.mesh.Workload;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -44,6 +43,7 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
     private final HttpRouter router;
     private final ArrayDeque<HttpObject> queued = new ArrayDeque<>();
     private ChannelHandlerContext ctx;
+    private Downstream down;
     /** The head-read and idle timer in front of the codec. */
     private final RequestPhases head;
 
@@ -63,6 +63,7 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        this.down = new ChannelDownstream(ctx);
     }
 
     @Override
@@ -114,13 +115,8 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
             return;
         }
         head.requestStarted();
-        String requestId = req.headers().get("x-request-id");
-        if (requestId == null || requestId.isEmpty()) {
-            requestId = RequestIds.next();
-            req.headers().set("x-request-id", requestId);
-        }
-        current = new Exchange(http, conn, ctx, this, series, req, requestId);
-        current.start(router.plan(http.snapshot().get(), conn.addressed(), clientNamespace(), conn.sourceIp(), req));
+        current = Exchange.of(http, conn, down, this, series, req);
+        current.start(router);
     }
 
     @Override
@@ -147,11 +143,6 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
         if (current == null && !refused && ctx.channel().isWritable()) {
             ctx.read();
         }
-    }
-
-    private String clientNamespace() {
-        Workload w = conn.source();
-        return w == null ? null : w.namespace();
     }
 
     @Override
@@ -225,16 +216,20 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
         head.over();
         FullHttpResponse r = text(status, status.reasonPhrase() + "\n");
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        // counted as Envoy counts it: a request with a downstream protocol error (DPE), to the Service addressed
+        countRefused(http, conn, status, r.content().readableBytes());
+        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+        conn.session().record().close(CloseReason.DOWNSTREAM_ABORT, "bad request: " + reason);
+    }
+
+    /** A refused request, counted as Envoy counts it: a downstream protocol error (DPE), to the Service addressed. */
+    static void countRefused(HttpOutbound http, HttpConnection conn, HttpResponseStatus status, long bytes) {
         http.metrics()
                 .series(
                         RequestLabels.of(http, conn, conn.addressed().service(), null, "http"),
                         status.code(),
                         "",
                         "DPE")
-                .observe(0, 0, r.content().readableBytes());
-        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
-        conn.session().record().close(CloseReason.DOWNSTREAM_ABORT, "bad request: " + reason);
+                .observe(0, 0, bytes);
     }
 
     static FullHttpResponse text(HttpResponseStatus status, String body) {

@@ -697,31 +697,29 @@ class HttpRoutingNetnsTest {
      */
     @Test
     void meshGrpcRouteWeightAndHeaderMatching() throws Exception {
+        Map<String, String> okA = Map.of(
+                "reporter", "source",
+                "request_protocol", "grpc",
+                "grpc_response_status", "0",
+                "response_code", "200",
+                "destination_service", "grpc-a.test.svc.cluster.local");
+        Map<String, String> okB =
+                Map.of("grpc_response_status", "0", "destination_service", "grpc-b.test.svc.cluster.local");
+        Map<String, String> notFound = Map.of("request_protocol", "grpc", "grpc_response_status", "5");
+        String before = agent.scrape(); // other tests call these Services too
         String plain = grpcCall("10.96.0.27:50051", "ok:1", "ok:2", "ok:3", "ok:4", "ok:5", "status:5");
         assertThat(plain.lines().limit(5)).allMatch(l -> l.startsWith("OK /10.244.1.8:50051 ok:"));
         assertThat(plain.lines().skip(5)).containsExactly("ERR NOT_FOUND");
         String canary = grpcCall("10.96.0.27:50051", "-H", "x-canary=yes", "ok:6", "ok:7");
         assertThat(canary.lines()).containsExactly("OK /10.244.1.9:50051 ok:6", "OK /10.244.1.9:50051 ok:7");
-        String scrape = agent.scrape();
-        assertThat(PromText.sum(
-                        scrape,
-                        "istio_requests_total",
-                        Map.of(
-                                "reporter", "source",
-                                "request_protocol", "grpc",
-                                "grpc_response_status", "0",
-                                "response_code", "200",
-                                "destination_service", "grpc-a.test.svc.cluster.local")))
-                .isEqualTo(5); // the backend the route chose, as Istio reports it
-        assertThat(PromText.sum(
-                        scrape,
-                        "istio_requests_total",
-                        Map.of("grpc_response_status", "0", "destination_service", "grpc-b.test.svc.cluster.local")))
+        String after = agent.scrape();
+        // the backend the route chose, as Istio reports it
+        assertThat(PromText.sum(after, "istio_requests_total", okA) - PromText.sum(before, "istio_requests_total", okA))
+                .isEqualTo(5);
+        assertThat(PromText.sum(after, "istio_requests_total", okB) - PromText.sum(before, "istio_requests_total", okB))
                 .isEqualTo(2);
-        assertThat(PromText.sum(
-                        scrape,
-                        "istio_requests_total",
-                        Map.of("request_protocol", "grpc", "grpc_response_status", "5")))
+        assertThat(PromText.sum(after, "istio_requests_total", notFound)
+                        - PromText.sum(before, "istio_requests_total", notFound))
                 .isEqualTo(1);
     }
 
@@ -734,6 +732,55 @@ class HttpRoutingNetnsTest {
         String code =
                 curl("-o", "/dev/null", "-w", "%{http_code}", "--http2-prior-knowledge", "http://10.96.0.27:50051/x");
         assertThat(code).isIn("405", "415");
+    }
+
+    /**
+     * A call and an answer of a megabyte each: both outgrow HTTP/2's 64 KiB stream windows, so each direction moves
+     * only as its windows are given back (the client's by the agent, as the upstream takes the body).
+     */
+    @Test
+    void aLargeGrpcCallAndItsAnswerPassWhole() throws Exception {
+        String out = grpcCall("10.96.0.27:50051", "big:1048576", "ok:after-big");
+        assertThat(out.lines()).hasSize(2);
+        String big = out.lines().findFirst().orElseThrow();
+        assertThat(big).startsWith("OK /10.244.1.8:50051 big:1048580 bytes=");
+        assertThat(Long.parseLong(big.substring(big.indexOf("bytes=") + 6))).isGreaterThan(1048580);
+        assertThat(out.lines().skip(1)).containsExactly("OK /10.244.1.8:50051 ok:after-big");
+    }
+
+    /**
+     * A call its client gives up on (the deadline passes: RST_STREAM CANCEL) ends that stream only: the same
+     * connection's next call is served, and the abandoned one is counted as the client's disconnect (DC).
+     */
+    @Test
+    void aCallTheClientCancelsEndsOnlyItsStream() throws Exception {
+        Map<String, String> dc = Map.of("destination_service", "grpc-a.test.svc.cluster.local", "response_flags", "DC");
+        double before = PromText.sum(agent.scrape(), "istio_requests_total", dc);
+        String out = grpcCall("10.96.0.27:50051", "-deadline", "1000", "sleep:3000", "ok:after-cancel");
+        assertThat(out.lines()).containsExactly("ERR DEADLINE_EXCEEDED", "OK /10.244.1.8:50051 ok:after-cancel");
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (PromText.sum(agent.scrape(), "istio_requests_total", dc) < before + 1 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertThat(PromText.sum(agent.scrape(), "istio_requests_total", dc)).isEqualTo(before + 1);
+    }
+
+    /**
+     * A stream whose head breaks a limit (more header fields than allowed) is answered 431 on that stream; the
+     * connection is not closed: nghttp's second request on it is answered too (curl 7.88 cannot reuse an h2c
+     * connection with prior knowledge: it fails with a framing error even against nginx).
+     */
+    @Test
+    void anH2RequestOverTheHeaderLimitIsRefusedOnItsStreamOnly() throws Exception {
+        java.util.List<String> cmd =
+                new java.util.ArrayList<>(java.util.List.of("timeout", "10", "nghttp", "-v", "-n"));
+        for (int i = 0; i <= RequestChecks.MAX_HEADERS; i++) {
+            cmd.addAll(java.util.List.of("-H", "x-many-" + i + ": v"));
+        }
+        cmd.addAll(java.util.List.of("http://10.96.0.27:50051/x", "http://10.96.0.27:50051/y"));
+        String out = client.exec(cmd.toArray(String[]::new));
+        assertThat(out.lines().filter(l -> l.contains(":status: 431"))).hasSize(2);
+        assertThat(out).doesNotContain("recv GOAWAY").doesNotContain("recv RST_STREAM");
     }
 
     /** A trailers-only UNAVAILABLE is retried as the route's 503 would be, and the call succeeds. */

@@ -74,9 +74,17 @@ public final class GrpcEcho {
                         call.close(Status.UNAVAILABLE.withDescription("first try fails"), new Metadata());
                         return;
                     }
+                    if (message.startsWith("sleep:")) {
+                        sleep(Long.parseLong(message.substring(6)));
+                    }
                     var local = call.getAttributes().get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR);
                     call.sendHeaders(new Metadata());
-                    call.sendMessage((local + " " + message).getBytes(StandardCharsets.UTF_8));
+                    String reply = local + " " + message;
+                    if (message.startsWith("big:")) {
+                        // a large answer to a large call: both directions outgrow HTTP/2's 64 KiB windows
+                        reply = local + " big:" + message.length() + " " + "y".repeat(message.length());
+                    }
+                    call.sendMessage(reply.getBytes(StandardCharsets.UTF_8));
                     call.close(Status.OK, new Metadata());
                 }
             };
@@ -96,10 +104,15 @@ public final class GrpcEcho {
         ManagedChannel channel = Grpc.newChannelBuilder(args[1], InsecureChannelCredentials.create())
                 .build();
         Metadata extra = new Metadata();
+        long deadlineMillis = 5000;
         int i = 2;
-        while (i < args.length && args[i].equals("-H")) {
-            String[] kv = args[i + 1].split("=", 2);
-            extra.put(Metadata.Key.of(kv[0], Metadata.ASCII_STRING_MARSHALLER), kv[1]);
+        while (i < args.length && (args[i].equals("-H") || args[i].equals("-deadline"))) {
+            if (args[i].equals("-deadline")) {
+                deadlineMillis = Long.parseLong(args[i + 1]);
+            } else {
+                String[] kv = args[i + 1].split("=", 2);
+                extra.put(Metadata.Key.of(kv[0], Metadata.ASCII_STRING_MARSHALLER), kv[1]);
+            }
             i += 2;
         }
         var intercepted =
@@ -107,14 +120,21 @@ public final class GrpcEcho {
         StringBuilder out = new StringBuilder();
         for (; i < args.length; i++) {
             try {
+                String message = args[i];
+                if (message.startsWith("big:")) { // big:N sends N bytes more
+                    message = "big:" + "x".repeat(Integer.parseInt(message.substring(4)));
+                }
                 byte[] reply = ClientCalls.blockingUnaryCall(
                         intercepted,
                         SAY,
-                        CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS),
-                        args[i].getBytes(StandardCharsets.UTF_8));
-                out.append("OK ")
-                        .append(new String(reply, StandardCharsets.UTF_8))
-                        .append('\n');
+                        CallOptions.DEFAULT.withDeadlineAfter(deadlineMillis, TimeUnit.MILLISECONDS),
+                        message.getBytes(StandardCharsets.UTF_8));
+                String text = new String(reply, StandardCharsets.UTF_8);
+                if (message.startsWith("big:")) { // the answer's head and size, not its megabyte
+                    String[] parts = text.split(" ", 3);
+                    text = parts[0] + " " + parts[1] + " bytes=" + reply.length;
+                }
+                out.append("OK ").append(text).append('\n');
             } catch (StatusRuntimeException e) {
                 out.append("ERR ").append(e.getStatus().getCode()).append('\n');
             }
@@ -122,6 +142,14 @@ public final class GrpcEcho {
         System.out.print(out);
         System.out.flush();
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static final class Bytes implements MethodDescriptor.Marshaller<byte[]> {

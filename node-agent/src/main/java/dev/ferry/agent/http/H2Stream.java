@@ -1,0 +1,364 @@
+package dev.ferry.agent.http;
+
+import dev.ferry.agent.connection.CloseReason;
+import dev.ferry.agent.connection.ConnectionRecord;
+import dev.ferry.agent.connection.Session;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameStream;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One stream of a client's HTTP/2 connection: its request (the HEADERS made an HTTP request the router and the
+ * exchange read as they read HTTP/1.1's), its body parts held until the exchange asks for them (and the client's
+ * window returned only then: back-pressure is HTTP/2's flow control), its answer written as frames on the
+ * connection. Ending it resets this stream only. On the connection's event loop only.
+ */
+final class H2Stream implements Downstream, Exchange.Owner, Session {
+    private static final Logger log = LoggerFactory.getLogger(H2Stream.class);
+    /** Netty's conversion marks each request with its stream id: ours alone, not the upstream's to see. */
+    private static final CharSequence STREAM_ID = HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text();
+
+    private final H2Requests owner;
+    private final Http2FrameStream stream;
+    private final ChannelHandlerContext ctx;
+    private final HttpConnection conn;
+    /**
+     * For this stream's frames: a write that fails because the stream closed meanwhile is not the connection's
+     * error (a void promise would fire it down the pipeline, which ends the connection).
+     */
+    private final ChannelPromise quiet;
+    /** Request parts received, not yet asked for; owned here. Bounded by the stream's flow-control window. */
+    private final ArrayDeque<HttpContent> pending = new ArrayDeque<>();
+
+    private Exchange exchange;
+    /** The exchange asked for request parts and has not had a read's end since. */
+    private boolean reading;
+
+    private boolean touched;
+    /** DATA bytes taken from the client and not yet given back to its window. */
+    private int consumed;
+
+    private boolean responseEnded;
+    private boolean over;
+    private boolean resetByClient;
+
+    H2Stream(H2Requests owner, Http2FrameStream stream) {
+        this.owner = owner;
+        this.stream = stream;
+        this.ctx = owner.ctx();
+        this.quiet = owner.quiet();
+        this.conn = owner.connection().onStream(this);
+    }
+
+    Http2FrameStream frameStream() {
+        return stream;
+    }
+
+    /** The request's HEADERS: checked, then planned and answered or sent. */
+    void requestHead(Http2HeadersFrame h) {
+        HttpRequest req;
+        try {
+            req = HttpConversionUtil.toHttpRequest(stream.id(), h.headers(), true);
+        } catch (Http2Exception | RuntimeException e) {
+            log.debug("connection {} stream {}: {}", record().id(), stream.id(), e.toString());
+            refuse(HttpResponseStatus.BAD_REQUEST, "bad request head: " + e.getMessage(), h.isEndStream());
+            return;
+        }
+        req.headers().remove(STREAM_ID);
+        if (!h.isEndStream() && !HttpUtil.isContentLengthSet(req)) {
+            // a body of unknown length: chunked to an HTTP/1.1 upstream (an HTTP/2 one frames it itself)
+            req.headers().add(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        }
+        RequestChecks.Refusal refusal = RequestChecks.check(req);
+        if (refusal != null) {
+            refuse(refusal.status(), refusal.reason(), h.isEndStream());
+            return;
+        }
+        exchange = Exchange.of(owner.http(), conn, this, this, owner.series, req);
+        Exchange e = exchange;
+        e.start(owner.router());
+        if (h.isEndStream()) {
+            e.requestContent(LastHttpContent.EMPTY_LAST_CONTENT);
+        }
+    }
+
+    /** The client's trailers: the request's last part. */
+    void requestTrailers(Http2HeadersFrame h) {
+        LastHttpContent last = new DefaultLastHttpContent();
+        try {
+            HttpConversionUtil.addHttp2ToHttpHeaders(
+                    stream.id(), h.headers(), last.trailingHeaders(), HttpVersion.HTTP_1_1, true, true);
+        } catch (Http2Exception e) {
+            reset(Http2Error.PROTOCOL_ERROR);
+            return;
+        }
+        take(last);
+    }
+
+    void requestData(Http2DataFrame d) {
+        ByteBuf content = d.content(); // the frame's reference, now the part's
+        consumed += d.initialFlowControlledBytes() - content.readableBytes(); // padding: nothing to hold back
+        take(d.isEndStream() ? new DefaultLastHttpContent(content) : new DefaultHttpContent(content));
+    }
+
+    private void take(HttpContent c) {
+        if (exchange == null || over) {
+            consumed += c.content().readableBytes();
+            c.release(); // refused or ended: nowhere to go
+            return;
+        }
+        if (reading && pending.isEmpty()) {
+            deliver(c);
+        } else {
+            pending.add(c);
+        }
+    }
+
+    /** A part to the exchange; its bytes are given back to the client's window at the end of this read. */
+    private void deliver(HttpContent c) {
+        consumed += c.content().readableBytes();
+        exchange.requestContent(c);
+    }
+
+    /** Marks the stream as given something this read; true the first time. */
+    boolean touch() {
+        if (touched) {
+            return false;
+        }
+        touched = true;
+        return true;
+    }
+
+    /** The connection's read is over: the client's window back for what was taken, the exchange told. */
+    void readComplete() {
+        touched = false;
+        returnWindow();
+        Exchange e = exchange;
+        if (e != null && reading) {
+            reading = false;
+            e.downstreamReadComplete(); // may ask for more at once
+        }
+    }
+
+    private void returnWindow() {
+        if (consumed > 0 && !over) {
+            ctx.write(new DefaultHttp2WindowUpdateFrame(consumed).stream(stream), quiet);
+        }
+        consumed = 0;
+    }
+
+    @Override
+    public EventLoop loop() {
+        return ctx.channel().eventLoop();
+    }
+
+    @Override
+    public void read() {
+        if (reading) {
+            return;
+        }
+        reading = true;
+        if (pending.isEmpty()) {
+            return; // the next parts go straight to the exchange as they come
+        }
+        HttpContent c;
+        while (reading && exchange != null && (c = pending.poll()) != null) {
+            deliver(c);
+        }
+        readComplete();
+        ctx.flush(); // the window update, outside the connection's read
+    }
+
+    @Override
+    public void write(HttpObject o) {
+        if (over || responseEnded) {
+            ReferenceCountUtil.release(o);
+            return;
+        }
+        if (o instanceof HttpResponse r) {
+            Http2Headers h = HttpConversionUtil.toHttp2Headers(r.headers(), true);
+            h.status(r.status().codeAsText());
+            boolean alone = o instanceof FullHttpResponse full
+                    && !full.content().isReadable()
+                    && full.trailingHeaders().isEmpty();
+            writeHeaders(h, alone);
+            if (alone) {
+                ((FullHttpResponse) o).release();
+                return;
+            }
+        }
+        if (o instanceof LastHttpContent last) {
+            boolean trailers = !last.trailingHeaders().isEmpty();
+            if (last.content().isReadable() || !trailers) {
+                ctx.write(new DefaultHttp2DataFrame(last.content(), !trailers).stream(stream), quiet);
+            } else {
+                last.release();
+            }
+            if (trailers) {
+                writeHeaders(HttpConversionUtil.toHttp2Headers(last.trailingHeaders(), true), true);
+            }
+            responseEnded = true;
+        } else if (o instanceof HttpContent c) {
+            ctx.write(new DefaultHttp2DataFrame(c.content(), false).stream(stream), quiet);
+        }
+    }
+
+    private void writeHeaders(Http2Headers h, boolean endStream) {
+        ctx.write(new DefaultHttp2HeadersFrame(h, endStream).stream(stream), quiet);
+        if (endStream) {
+            responseEnded = true;
+        }
+    }
+
+    @Override
+    public void flush() {
+        ctx.flush();
+    }
+
+    @Override
+    public boolean isWritable() {
+        return owner.streamWritable(stream);
+    }
+
+    /** The stream (or the connection) can take more: the exchange resumes reading the response. */
+    void writable() {
+        Exchange e = exchange;
+        if (e != null && !over) {
+            e.downstreamWritable();
+        }
+    }
+
+    @Override
+    public void exchangeDone(Exchange e) {
+        exchange = null;
+        releasePending();
+        owner.forget(this);
+    }
+
+    /** The client reset the stream: whatever the exchange is doing, its client has gone. */
+    void resetByClient() {
+        resetByClient = true;
+        closed();
+    }
+
+    /**
+     * The stream is gone: closed both ways, reset, or its connection closed. Closed both ways right behind our end
+     * of the answer (the codec says so inside that write), the client's request is all here: it goes to the
+     * exchange, which finishes as its write returns. Otherwise an exchange still running learns its client left.
+     */
+    void closed() {
+        if (over) {
+            return;
+        }
+        over = true;
+        owner.forget(this);
+        Exchange e = exchange;
+        if (e != null && responseEnded && !resetByClient) {
+            HttpContent c;
+            while ((c = pending.poll()) != null) {
+                deliver(c);
+            }
+            if (e.requestDone()) {
+                return;
+            }
+        }
+        releasePending();
+        exchange = null;
+        if (e != null) {
+            e.downstreamClosed();
+        }
+    }
+
+    /**
+     * A request that cannot be served: answered with {@code status} on this stream. A client still sending its body
+     * is then told to stop with a reset (RFC 9113 8.1: NO_ERROR after a complete answer), once the answer is out.
+     */
+    private void refuse(HttpResponseStatus status, String reason, boolean requestEnded) {
+        FullHttpResponse r = HttpOutboundHandler.text(status, status.reasonPhrase() + "\n");
+        int n = r.content().readableBytes();
+        HttpOutboundHandler.countRefused(owner.http(), conn, status, n);
+        sent(n);
+        Http2Headers h = HttpConversionUtil.toHttp2Headers(r.headers(), true);
+        h.status(status.codeAsText());
+        writeHeaders(h, false);
+        ChannelPromise out = ctx.newPromise();
+        ctx.write(new DefaultHttp2DataFrame(r.content(), true).stream(stream), out);
+        responseEnded = true;
+        ctx.flush();
+        if (!requestEnded) {
+            out.addListener(f -> reset(Http2Error.NO_ERROR)); // after the answer: a reset overtakes queued DATA
+        }
+        log.debug("connection {} stream {}: refused: {}", record().id(), stream.id(), reason);
+    }
+
+    private void reset(Http2Error error) {
+        if (!over) {
+            ctx.write(new DefaultHttp2ResetFrame(error).stream(stream), quiet);
+            ctx.flush();
+        }
+        closed();
+    }
+
+    private void releasePending() {
+        HttpContent c;
+        while ((c = pending.poll()) != null) {
+            c.release();
+        }
+    }
+
+    @Override
+    public ConnectionRecord record() {
+        return owner.connection().session().record();
+    }
+
+    @Override
+    public Channel downstream() {
+        return ctx.channel();
+    }
+
+    @Override
+    public void received(long n) {
+        owner.connection().session().received(n);
+    }
+
+    @Override
+    public void sent(long n) {
+        owner.connection().session().sent(n);
+    }
+
+    /** Ends this stream, not the connection: its other requests go on. */
+    @Override
+    public void abort(CloseReason reason, String detail) {
+        reset(Http2Error.CANCEL);
+    }
+}
