@@ -33,7 +33,6 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.ReferenceCountUtil;
-import java.util.ArrayDeque;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,17 +56,35 @@ final class H2Stream implements Downstream, Exchange.Owner, Session {
      * error (a void promise would fire it down the pipeline, which ends the connection).
      */
     private final ChannelPromise quiet;
-    /** Request parts received, not yet asked for; owned here. Bounded by the stream's flow-control window. */
-    private final ArrayDeque<HttpContent> pending = new ArrayDeque<>();
+    /** Request parts received, given to the exchange as it asks; bounded by the stream's flow-control window. */
+    private final H2Reads reads = new H2Reads(new H2Reads.Sink() {
+        @Override
+        public void part(HttpObject o) {
+            Exchange e = exchange;
+            if (e != null) {
+                e.requestContent((HttpContent) o);
+            } else {
+                ReferenceCountUtil.release(o);
+            }
+        }
+
+        @Override
+        public void readOver() {
+            Exchange e = exchange;
+            if (e != null) {
+                e.downstreamReadComplete(); // may ask for more at once
+            }
+        }
+
+        @Override
+        public void giveBack(int bytes) {
+            if (!over) {
+                ctx.write(new DefaultHttp2WindowUpdateFrame(bytes).stream(stream), quiet);
+            }
+        }
+    });
 
     private Exchange exchange;
-    /** The exchange asked for request parts and has not had a read's end since. */
-    private boolean reading;
-
-    private boolean touched;
-    /** DATA bytes taken from the client and not yet given back to its window. */
-    private int consumed;
-
     private boolean responseEnded;
     private boolean over;
     private boolean resetByClient;
@@ -127,54 +144,27 @@ final class H2Stream implements Downstream, Exchange.Owner, Session {
 
     void requestData(Http2DataFrame d) {
         ByteBuf content = d.content(); // the frame's reference, now the part's
-        consumed += d.initialFlowControlledBytes() - content.readableBytes(); // padding: nothing to hold back
+        reads.padding(d.initialFlowControlledBytes() - content.readableBytes());
         take(d.isEndStream() ? new DefaultLastHttpContent(content) : new DefaultHttpContent(content));
     }
 
     private void take(HttpContent c) {
         if (exchange == null || over) {
-            consumed += c.content().readableBytes();
-            c.release(); // refused or ended: nowhere to go
+            reads.padding(c.content().readableBytes()); // refused or ended: nowhere to go, its window given back
+            c.release();
             return;
         }
-        if (reading && pending.isEmpty()) {
-            deliver(c);
-        } else {
-            pending.add(c);
-        }
-    }
-
-    /** A part to the exchange; its bytes are given back to the client's window at the end of this read. */
-    private void deliver(HttpContent c) {
-        consumed += c.content().readableBytes();
-        exchange.requestContent(c);
+        reads.received(c);
     }
 
     /** Marks the stream as given something this read; true the first time. */
     boolean touch() {
-        if (touched) {
-            return false;
-        }
-        touched = true;
-        return true;
+        return reads.touch();
     }
 
-    /** The connection's read is over: the client's window back for what was taken, the exchange told. */
+    /** The connection's read is over. */
     void readComplete() {
-        touched = false;
-        returnWindow();
-        Exchange e = exchange;
-        if (e != null && reading) {
-            reading = false;
-            e.downstreamReadComplete(); // may ask for more at once
-        }
-    }
-
-    private void returnWindow() {
-        if (consumed > 0 && !over) {
-            ctx.write(new DefaultHttp2WindowUpdateFrame(consumed).stream(stream), quiet);
-        }
-        consumed = 0;
+        reads.readComplete();
     }
 
     @Override
@@ -184,19 +174,8 @@ final class H2Stream implements Downstream, Exchange.Owner, Session {
 
     @Override
     public void read() {
-        if (reading) {
-            return;
-        }
-        reading = true;
-        if (pending.isEmpty()) {
-            return; // the next parts go straight to the exchange as they come
-        }
-        HttpContent c;
-        while (reading && exchange != null && (c = pending.poll()) != null) {
-            deliver(c);
-        }
-        readComplete();
-        ctx.flush(); // the window update, outside the connection's read
+        reads.read();
+        ctx.flush(); // a window update outside the connection's read
     }
 
     @Override
@@ -284,10 +263,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session {
         owner.forget(this);
         Exchange e = exchange;
         if (e != null && responseEnded && !resetByClient) {
-            HttpContent c;
-            while ((c = pending.poll()) != null) {
-                deliver(c);
-            }
+            reads.drain();
             if (e.requestDone()) {
                 return;
             }
@@ -330,10 +306,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session {
     }
 
     private void releasePending() {
-        HttpContent c;
-        while ((c = pending.poll()) != null) {
-            c.release();
-        }
+        reads.release();
     }
 
     @Override
