@@ -11,10 +11,8 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -63,8 +61,7 @@ final class Attempt implements UpstreamEvents {
     final int number;
 
     private final Events events;
-    private Channel channel;
-    private UpstreamHandler handler;
+    private Upstream upstream;
     private boolean reused;
     private boolean responseStarted;
     private boolean responseDone;
@@ -94,49 +91,41 @@ final class Attempt implements UpstreamEvents {
         startNanos = ticker.nanoTime();
         load.started();
         multiplexed = multiplex;
-        UpstreamHandler h = new UpstreamHandler();
-        Future<?> opening;
         if (multiplex) {
-            opening = h2.stream(
-                    loop,
-                    key,
-                    init -> key.connector().open(connect.request(endpoint, init)),
-                    new ChannelInitializer<Channel>() {
-                        @Override
-                        protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast("http", new Http2StreamFrameToHttpObjectCodec(false));
-                            ch.pipeline().addLast("upstream", h);
-                        }
-                    });
-        } else {
-            Channel pooled = pool.take(loop, key);
-            if (pooled != null) {
-                reused = true;
-                attach(pooled);
-                return;
-            }
-            opening = key.connector().open(connect.request(endpoint, new ChannelInitializer<Channel>() {
-                @Override
-                protected void initChannel(Channel ch) {
-                    ch.pipeline().addLast("http", Codecs.client());
-                    ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, 90, TimeUnit.SECONDS));
-                    ch.pipeline().addLast("upstream", h);
-                }
-            }));
+            h2.stream(loop, key, init -> key.connector().open(connect.request(endpoint, init)), this::opened);
+            return;
         }
-        opening.addListener(f -> {
-            if (over) {
-                if (f.isSuccess()) {
-                    ((Channel) f.getNow()).close();
-                }
-                return;
+        Channel pooled = pool.take(loop, key);
+        if (pooled != null) {
+            reused = true;
+            attach(new ChannelUpstream(pooled, pool, loop, key));
+            return;
+        }
+        key.connector()
+                .open(connect.request(endpoint, new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast("http", Codecs.client());
+                        ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, 90, TimeUnit.SECONDS));
+                        ch.pipeline().addLast("upstream", new UpstreamHandler());
+                    }
+                }))
+                .addListener(f -> opened(
+                        f.isSuccess() ? new ChannelUpstream((Channel) f.getNow(), pool, loop, key) : null, f.cause()));
+    }
+
+    private void opened(Upstream u, Throwable cause) {
+        if (over) {
+            if (u != null) {
+                u.close();
             }
-            if (!f.isSuccess()) {
-                fail(Failure.CONNECT, "upstream connect failed: " + f.cause().getMessage());
-                return;
-            }
-            attach((Channel) f.getNow());
-        });
+            return;
+        }
+        if (u == null) {
+            fail(Failure.CONNECT, "upstream connect failed: " + cause.getMessage());
+            return;
+        }
+        attach(u);
     }
 
     /** How an attempt asks for a new connection: the request's sockets, loop and identities, for one endpoint. */
@@ -144,10 +133,9 @@ final class Attempt implements UpstreamEvents {
         ConnectRequest request(Endpoint endpoint, ChannelInitializer<Channel> init);
     }
 
-    private void attach(Channel ch) {
-        channel = ch;
-        handler = ch.pipeline().get(UpstreamHandler.class);
-        handler.attach(this);
+    private void attach(Upstream u) {
+        upstream = u;
+        u.attach(this);
         events.attached(this);
     }
 
@@ -157,7 +145,7 @@ final class Attempt implements UpstreamEvents {
     }
 
     boolean attached() {
-        return channel != null && !over;
+        return upstream != null && !over;
     }
 
     boolean responseStarted() {
@@ -165,51 +153,47 @@ final class Attempt implements UpstreamEvents {
     }
 
     void write(HttpObject o) {
-        channel.write(o, channel.voidPromise());
+        upstream.write(o);
     }
 
     void flush() {
-        channel.flush();
+        upstream.flush();
     }
 
     void read() {
         if (attached()) {
-            channel.read();
+            upstream.read();
         }
     }
 
     boolean isWritable() {
-        return attached() && channel.isWritable();
+        return attached() && upstream.isWritable();
     }
 
-    /** The exchange is done with this attempt: its connection goes back to the pool when it can carry another. */
-    void release(EventLoop loop, UpstreamPool pool) {
+    /**
+     * The exchange is done with this attempt: an HTTP/1.1 connection goes back to the pool when it can carry
+     * another request; an HTTP/2 stream is over (reset if unfinished).
+     */
+    void release() {
         if (over) {
             return;
         }
         over = true;
         loadDone();
-        if (channel == null) {
-            return;
-        }
-        handler.detach();
-        if (!multiplexed && reusable && responseDone) {
-            pool.give(loop, key, channel);
-        } else {
-            channel.close();
+        if (upstream != null) {
+            upstream.release(!multiplexed && reusable && responseDone);
         }
     }
 
-    /** Drops the attempt and its connection (a timeout, a retry, the client gone). */
+    /** Drops the attempt and its upstream (a timeout, a retry, the client gone). */
     void abandon() {
         if (over) {
             return;
         }
         over = true;
         loadDone();
-        if (channel != null) {
-            handler.detach();
-            channel.close();
+        if (upstream != null) {
+            upstream.close();
         }
     }
 

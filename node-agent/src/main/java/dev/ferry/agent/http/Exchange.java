@@ -567,7 +567,7 @@ final class Exchange implements Attempt.Events {
         }
         finish();
         if (attempt != null) {
-            attempt.release(down.loop(), http.pool());
+            attempt.release();
             attempt = null;
         }
         owner.exchangeDone(this);

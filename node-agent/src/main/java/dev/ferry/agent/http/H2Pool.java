@@ -1,26 +1,23 @@
 package dev.ferry.agent.http;
 
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.Http2FrameCodec;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
-import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.Promise;
+import java.nio.channels.ClosedChannelException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
 
 /**
@@ -40,6 +37,8 @@ final class H2Pool {
     private static final class Parent {
         final Future<Channel> connection;
         int streams;
+        /** A stream of this connection is over. */
+        final Runnable release = () -> streams--;
 
         Parent(Future<Channel> connection) {
             this.connection = connection;
@@ -64,16 +63,17 @@ final class H2Pool {
     private static final int MAX_STREAMS_PER_CONNECTION = 1000;
 
     /**
-     * A new stream to {@code key}'s endpoint, with {@code streamInit} in its pipeline and AUTO_READ off: on a
-     * connection with room for it, or on a new one (a server's stream limit is respected, not run into).
+     * A new stream to {@code key}'s endpoint, given to {@code then} (or why there is none): on a connection with room
+     * for it, or on a new one (a server's stream limit is respected, not run into). At once when the connection is
+     * up, so a request on a warm connection costs no promise and no task.
      *
      * @param connect opens a connection with the given pipeline through the key's connector
      */
-    Future<Channel> stream(
+    void stream(
             EventLoop loop,
             UpstreamPool.Key key,
             Function<ChannelInitializer<Channel>, Future<Channel>> connect,
-            ChannelHandler streamInit) {
+            BiConsumer<Upstream, Throwable> then) {
         Map<UpstreamPool.Key, List<Parent>> m = loops.computeIfAbsent(loop, l -> new HashMap<>());
         List<Parent> parents = m.computeIfAbsent(key, k -> new ArrayList<>(1));
         Parent chosen = null;
@@ -88,31 +88,22 @@ final class H2Pool {
         }
         Parent parent = chosen;
         parent.streams++;
-        Promise<Channel> out = loop.newPromise();
-        parent.connection.addListener(f -> {
-            if (!f.isSuccess()) {
-                parent.streams--;
-                out.tryFailure(f.cause());
-                return;
-            }
-            new Http2StreamChannelBootstrap((Channel) f.getNow())
-                    .option(ChannelOption.AUTO_READ, false)
-                    .handler(streamInit)
-                    .open()
-                    .addListener(s -> {
-                        if (!s.isSuccess()) {
-                            parent.streams--;
-                            out.tryFailure(s.cause());
-                            return;
-                        }
-                        Channel stream = (Channel) s.getNow();
-                        stream.closeFuture().addListener(c -> parent.streams--);
-                        if (!out.trySuccess(stream)) {
-                            stream.close(); // the attempt gave up meanwhile
-                        }
-                    });
-        });
-        return out;
+        if (parent.connection.isDone()) {
+            give(parent, then);
+        } else {
+            parent.connection.addListener(f -> give(parent, then));
+        }
+    }
+
+    private static void give(Parent parent, BiConsumer<Upstream, Throwable> then) {
+        Future<Channel> f = parent.connection;
+        H2Upstreams h = f.isSuccess() ? f.getNow().pipeline().get(H2Upstreams.class) : null;
+        if (h == null || !f.getNow().isActive()) {
+            parent.streams--;
+            then.accept(null, f.cause() != null ? f.cause() : new ClosedChannelException());
+            return;
+        }
+        then.accept(h.open(parent.release), null);
     }
 
     private static Parent open(
@@ -127,7 +118,7 @@ final class H2Pool {
                 // reads always: its streams' flow control windows bound what it takes in
                 ch.config().setAutoRead(true);
                 ch.pipeline().addLast("h2", H2.client());
-                ch.pipeline().addLast("streams", new Http2MultiplexHandler(new RefusePushes()));
+                ch.pipeline().addLast("streams", new H2Upstreams());
                 ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS));
                 ch.pipeline().addLast("idle-close", new CloseWhenIdle());
             }
@@ -156,20 +147,6 @@ final class H2Pool {
         }
         Http2FrameCodec codec = parent.getNow().pipeline().get(Http2FrameCodec.class);
         return codec != null && !codec.connection().goAwayReceived();
-    }
-
-    /** Pushes are disabled in our SETTINGS; a stream the server opens anyway is closed. */
-    private static final class RefusePushes extends ChannelInboundHandlerAdapter {
-        @Override
-        public boolean isSharable() {
-            return true;
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ReferenceCountUtil.release(msg);
-            ctx.close();
-        }
     }
 
     private static final class CloseWhenIdle extends ChannelInboundHandlerAdapter {

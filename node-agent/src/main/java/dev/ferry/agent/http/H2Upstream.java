@@ -1,0 +1,322 @@
+package dev.ferry.agent.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameStream;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.util.AsciiString;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+
+/**
+ * One request as a stream of a shared HTTP/2 upstream connection: its head and body written as frames (a head
+ * with no body goes out as one HEADERS with END_STREAM), the response's frames made HTTP parts for the attempt,
+ * given as it asks (the server's window returned for what it took). Released or closed, an unfinished stream is
+ * reset; the connection carries on with its others. On the connection's event loop only.
+ */
+final class H2Upstream implements Upstream {
+    private static final CharSequence STREAM_ID = HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text();
+    private static final AsciiString HTTP = AsciiString.cached("http");
+
+    private final H2Upstreams conn;
+    private final Http2FrameStream stream;
+    private final ChannelHandlerContext ctx;
+    private final ChannelPromise quiet;
+    /** Tells the pool the stream no longer counts against the connection's limit. */
+    private final Runnable onOver;
+
+    private final H2Reads reads = new H2Reads(new H2Reads.Sink() {
+        @Override
+        public void part(HttpObject o) {
+            UpstreamEvents e = events;
+            if (e != null) {
+                e.upstreamRead(o);
+            } else {
+                ReferenceCountUtil.release(o);
+            }
+        }
+
+        @Override
+        public void readOver() {
+            UpstreamEvents e = events;
+            if (e != null) {
+                e.upstreamReadComplete();
+            }
+        }
+
+        @Override
+        public void giveBack(int bytes) {
+            if (!closed) {
+                ctx.write(new DefaultHttp2WindowUpdateFrame(bytes).stream(stream), quiet);
+            }
+        }
+    });
+
+    private UpstreamEvents events;
+    /** The head, held until the first body part or a flush: a request without a body is one frame. */
+    private HttpRequest head;
+
+    private boolean headSent;
+    private boolean requestEnded;
+    private boolean responseHeadSeen;
+    private boolean responseEnded;
+    /** The codec has closed the stream (both ways done, reset, or the connection gone): nothing more is written. */
+    private boolean closed;
+
+    private boolean over;
+
+    H2Upstream(H2Upstreams conn, Http2FrameStream stream, Runnable onOver) {
+        this.conn = conn;
+        this.stream = stream;
+        this.ctx = conn.ctx();
+        this.quiet = conn.quiet();
+        this.onOver = onOver;
+    }
+
+    Http2FrameStream frameStream() {
+        return stream;
+    }
+
+    @Override
+    public void attach(UpstreamEvents e) {
+        events = e;
+    }
+
+    @Override
+    public void write(HttpObject o) {
+        if (closed || over || requestEnded) {
+            ReferenceCountUtil.release(o);
+            return;
+        }
+        if (o instanceof HttpRequest r) {
+            head = r;
+        }
+        if (!(o instanceof HttpContent c)) {
+            return;
+        }
+        boolean last = c instanceof LastHttpContent;
+        HttpHeaders trailers = last ? ((LastHttpContent) c).trailingHeaders() : null;
+        if (head != null) {
+            boolean alone = last && !c.content().isReadable() && trailers.isEmpty();
+            sendHead(alone);
+            if (alone) {
+                c.release();
+                return;
+            }
+        }
+        if (last && !trailers.isEmpty()) {
+            if (c.content().isReadable()) {
+                ctx.write(new DefaultHttp2DataFrame(c.content(), false).stream(stream), quiet);
+            } else {
+                c.release();
+            }
+            ctx.write(
+                    new DefaultHttp2HeadersFrame(HttpConversionUtil.toHttp2Headers(trailers, true), true)
+                            .stream(stream),
+                    quiet);
+        } else {
+            ctx.write(new DefaultHttp2DataFrame(c.content(), last).stream(stream), quiet);
+        }
+        requestEnded = last;
+    }
+
+    private void sendHead(boolean endStream) {
+        HttpRequest r = head;
+        head = null;
+        ChannelPromise p = ctx.newPromise();
+        ctx.write(new DefaultHttp2HeadersFrame(toHttp2(r), endStream).stream(stream), p);
+        headSent = true;
+        requestEnded = endStream;
+        if (stream.id() > 0) {
+            conn.register(this); // the codec gave the stream its id as the head went out
+        }
+        p.addListener(f -> {
+            if (!f.isSuccess()) {
+                closed(f.cause().getMessage()); // the server's stream limit, GOAWAY, the connection gone
+            }
+        });
+    }
+
+    /** The request head as HTTP/2 headers; an origin-form target (the usual one) is taken as it is, unparsed. */
+    private static Http2Headers toHttp2(HttpRequest r) {
+        String uri = r.uri();
+        if (uri.isEmpty() || uri.charAt(0) != '/') {
+            return HttpConversionUtil.toHttp2Headers(r, true); // absolute-form or *: Netty parses the target
+        }
+        Http2Headers h = new DefaultHttp2Headers(true, r.headers().size() + 4);
+        h.method(r.method().asciiName()).path(uri).scheme(HTTP);
+        String host = r.headers().get(HttpHeaderNames.HOST);
+        if (host != null) {
+            h.authority(host);
+        }
+        HttpConversionUtil.toHttp2Headers(r.headers(), h); // connection-specific fields and Host left out
+        return h;
+    }
+
+    @Override
+    public void flush() {
+        if (head != null && !closed && !over) {
+            sendHead(false); // a body follows, not yet here
+        }
+        ctx.flush();
+    }
+
+    @Override
+    public void read() {
+        reads.read();
+        ctx.flush(); // a window update outside the connection's read
+    }
+
+    @Override
+    public boolean isWritable() {
+        return !closed && conn.streamWritable(stream);
+    }
+
+    boolean touch() {
+        return reads.touch();
+    }
+
+    void readComplete() {
+        reads.readComplete();
+    }
+
+    /** The response head (1xx interim answers are dropped: the final one follows), or its trailers. */
+    void responseHeaders(Http2HeadersFrame f) {
+        Http2Headers h = f.headers();
+        try {
+            if (responseHeadSeen) {
+                LastHttpContent last = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
+                HttpConversionUtil.addHttp2ToHttpHeaders(
+                        stream.id(), h, last.trailingHeaders(), HttpVersion.HTTP_1_1, true, false);
+                responseEnded = true;
+                reads.received(last);
+                return;
+            }
+            HttpResponseStatus status = HttpConversionUtil.parseStatus(h.status());
+            if (status.codeClass() == HttpStatusClass.INFORMATIONAL) {
+                return;
+            }
+            responseHeadSeen = true;
+            HttpMessage m;
+            if (f.isEndStream()) {
+                m = HttpConversionUtil.toFullHttpResponse(stream.id(), h, Unpooled.EMPTY_BUFFER, true);
+                responseEnded = true;
+            } else {
+                m = HttpConversionUtil.toHttpResponse(stream.id(), h, true);
+                if (!HttpUtil.isContentLengthSet(m)) {
+                    // a body of unknown length: chunked to an HTTP/1.1 client (an HTTP/2 one frames it itself)
+                    m.headers().add(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+                }
+            }
+            m.headers().remove(STREAM_ID);
+            reads.received(m);
+        } catch (Http2Exception e) {
+            reset(Http2Error.PROTOCOL_ERROR);
+            fail("bad response head: " + e.getMessage());
+        }
+    }
+
+    void responseData(Http2DataFrame d) {
+        ByteBuf content = d.content(); // the frame's reference, now the part's
+        reads.padding(d.initialFlowControlledBytes() - content.readableBytes());
+        if (!responseHeadSeen || responseEnded) {
+            reads.padding(content.readableBytes());
+            content.release();
+            return;
+        }
+        responseEnded = d.isEndStream();
+        reads.received(d.isEndStream() ? new DefaultLastHttpContent(content) : new DefaultHttpContent(content));
+    }
+
+    void resetByServer(long errorCode) {
+        closed = true;
+        closed("stream reset by the upstream (" + Http2Error.valueOf(errorCode) + ")");
+    }
+
+    /** The stream became writable: the exchange resumes reading the request body. */
+    void writable() {
+        UpstreamEvents e = events;
+        if (e != null && !over) {
+            e.upstreamWritable();
+        }
+    }
+
+    /**
+     * The codec closed the stream, or its connection closed. A response that was complete is still given as asked
+     * (its last parts may wait); one that was not is the attempt's failure.
+     */
+    void closed(String why) {
+        closed = true;
+        conn.forget(this);
+        if (!responseEnded) {
+            fail(why == null ? "stream closed before the answer was complete" : why);
+        }
+    }
+
+    private void fail(String why) {
+        UpstreamEvents e = events;
+        if (e != null && !over) {
+            e.upstreamClosed(new IOException(why));
+        }
+    }
+
+    @Override
+    public void release(boolean reusable) {
+        if (!(requestEnded && responseEnded)) {
+            reset(Http2Error.CANCEL);
+        }
+        end();
+    }
+
+    @Override
+    public void close() {
+        reset(Http2Error.CANCEL);
+        end();
+    }
+
+    private void reset(Http2Error error) {
+        if (headSent && !closed) {
+            closed = true;
+            ctx.write(new DefaultHttp2ResetFrame(error).stream(stream), quiet);
+            ctx.flush();
+        }
+    }
+
+    private void end() {
+        if (over) {
+            return;
+        }
+        over = true;
+        events = null;
+        head = null;
+        reads.release();
+        conn.forget(this);
+        onOver.run();
+    }
+}
