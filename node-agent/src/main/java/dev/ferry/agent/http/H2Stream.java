@@ -31,6 +31,8 @@ import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2ResetFrame;
+import io.netty.handler.codec.http2.Http2StreamFrame;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
@@ -42,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * window returned only then: back-pressure is HTTP/2's flow control), its answer written as frames on the
  * connection. Ending it resets this stream only. On the connection's event loop only.
  */
-final class H2Stream implements Downstream, Exchange.Owner, Session {
+final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.Stream {
     private static final Logger log = LoggerFactory.getLogger(H2Stream.class);
     /** Netty's conversion marks each request with its stream id: ours alone, not the upstream's to see. */
     private static final CharSequence STREAM_ID = HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text();
@@ -88,6 +90,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session {
     private boolean responseEnded;
     private boolean over;
     private boolean resetByClient;
+    private boolean headSeen;
 
     H2Stream(H2Requests owner, Http2FrameStream stream) {
         this.owner = owner;
@@ -97,8 +100,24 @@ final class H2Stream implements Downstream, Exchange.Owner, Session {
         this.conn = owner.connection().onStream(this);
     }
 
-    Http2FrameStream frameStream() {
+    @Override
+    public Http2FrameStream frameStream() {
         return stream;
+    }
+
+    @Override
+    public void frame(Http2StreamFrame f) {
+        switch (f) {
+            case Http2HeadersFrame h
+            when !headSeen -> {
+                headSeen = true;
+                requestHead(h);
+            }
+            case Http2HeadersFrame h -> requestTrailers(h);
+            case Http2DataFrame d -> requestData(d);
+            case Http2ResetFrame r -> resetByClient();
+            default -> ReferenceCountUtil.release(f);
+        }
     }
 
     /** The request's HEADERS: checked, then planned and answered or sent. */
@@ -157,13 +176,13 @@ final class H2Stream implements Downstream, Exchange.Owner, Session {
         reads.received(c);
     }
 
-    /** Marks the stream as given something this read; true the first time. */
-    boolean touch() {
+    @Override
+    public boolean touch() {
         return reads.touch();
     }
 
-    /** The connection's read is over. */
-    void readComplete() {
+    @Override
+    public void readComplete() {
         reads.readComplete();
     }
 
@@ -230,7 +249,8 @@ final class H2Stream implements Downstream, Exchange.Owner, Session {
     }
 
     /** The stream (or the connection) can take more: the exchange resumes reading the response. */
-    void writable() {
+    @Override
+    public void writable() {
         Exchange e = exchange;
         if (e != null && !over) {
             e.downstreamWritable();
@@ -245,9 +265,9 @@ final class H2Stream implements Downstream, Exchange.Owner, Session {
     }
 
     /** The client reset the stream: whatever the exchange is doing, its client has gone. */
-    void resetByClient() {
+    private void resetByClient() {
         resetByClient = true;
-        closed();
+        closed(null);
     }
 
     /**
@@ -255,7 +275,8 @@ final class H2Stream implements Downstream, Exchange.Owner, Session {
      * of the answer (the codec says so inside that write), the client's request is all here: it goes to the
      * exchange, which finishes as its write returns. Otherwise an exchange still running learns its client left.
      */
-    void closed() {
+    @Override
+    public void closed(String why) {
         if (over) {
             return;
         }
@@ -302,7 +323,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session {
             ctx.write(new DefaultHttp2ResetFrame(error).stream(stream), quiet);
             ctx.flush();
         }
-        closed();
+        closed(null);
     }
 
     private void releasePending() {

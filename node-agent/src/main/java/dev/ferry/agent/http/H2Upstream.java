@@ -29,6 +29,8 @@ import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2ResetFrame;
+import io.netty.handler.codec.http2.Http2StreamFrame;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
@@ -40,7 +42,7 @@ import java.io.IOException;
  * given as it asks (the server's window returned for what it took). Released or closed, an unfinished stream is
  * reset; the connection carries on with its others. On the connection's event loop only.
  */
-final class H2Upstream implements Upstream {
+final class H2Upstream implements Upstream, H2Streams.Stream {
     private static final CharSequence STREAM_ID = HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text();
     private static final AsciiString HTTP = AsciiString.cached("http");
 
@@ -99,8 +101,19 @@ final class H2Upstream implements Upstream {
         this.onOver = onOver;
     }
 
-    Http2FrameStream frameStream() {
+    @Override
+    public Http2FrameStream frameStream() {
         return stream;
+    }
+
+    @Override
+    public void frame(Http2StreamFrame f) {
+        switch (f) {
+            case Http2HeadersFrame h -> responseHeaders(h);
+            case Http2DataFrame d -> responseData(d);
+            case Http2ResetFrame r -> resetByServer(r.errorCode());
+            default -> ReferenceCountUtil.release(f);
+        }
     }
 
     @Override
@@ -198,16 +211,18 @@ final class H2Upstream implements Upstream {
         return !closed && conn.streamWritable(stream);
     }
 
-    boolean touch() {
+    @Override
+    public boolean touch() {
         return reads.touch();
     }
 
-    void readComplete() {
+    @Override
+    public void readComplete() {
         reads.readComplete();
     }
 
     /** The response head (1xx interim answers are dropped: the final one follows), or its trailers. */
-    void responseHeaders(Http2HeadersFrame f) {
+    private void responseHeaders(Http2HeadersFrame f) {
         Http2Headers h = f.headers();
         try {
             if (responseHeadSeen) {
@@ -242,7 +257,7 @@ final class H2Upstream implements Upstream {
         }
     }
 
-    void responseData(Http2DataFrame d) {
+    private void responseData(Http2DataFrame d) {
         ByteBuf content = d.content(); // the frame's reference, now the part's
         reads.padding(d.initialFlowControlledBytes() - content.readableBytes());
         if (!responseHeadSeen || responseEnded) {
@@ -254,13 +269,14 @@ final class H2Upstream implements Upstream {
         reads.received(d.isEndStream() ? new DefaultLastHttpContent(content) : new DefaultHttpContent(content));
     }
 
-    void resetByServer(long errorCode) {
+    private void resetByServer(long errorCode) {
         closed = true;
         closed("stream reset by the upstream (" + Http2Error.valueOf(errorCode) + ")");
     }
 
     /** The stream became writable: the exchange resumes reading the request body. */
-    void writable() {
+    @Override
+    public void writable() {
         UpstreamEvents e = events;
         if (e != null && !over) {
             e.upstreamWritable();
@@ -271,7 +287,8 @@ final class H2Upstream implements Upstream {
      * The codec closed the stream, or its connection closed. A response that was complete is still given as asked
      * (its last parts may wait); one that was not is the attempt's failure.
      */
-    void closed(String why) {
+    @Override
+    public void closed(String why) {
         closed = true;
         conn.forget(this);
         if (!responseEnded) {
