@@ -6,7 +6,8 @@
 #   - direct:     10.244.0.5:8080
 #   - ferry_l7:   VIP 10.96.0.10:80 (port named http, an HTTPRoute on it) -> nft REDIRECT -> agent (:15001) -> pod
 #   - ferry_l4:   VIP 10.96.0.20:80 (an unnamed TCP port) -> the same agent, relayed as bytes
-#   - haproxy:    127.0.0.1:16080, mode http, a path rule choosing the backend, keep-alive to the server
+#   - haproxy:    VIP 10.96.3.10:80 (HTTP/2: 10.96.3.11:80) -> nft REDIRECT -> 127.0.0.1:16080 (:16081), mode http,
+#                 a path rule choosing the backend, keep-alive to the server
 # Results: bench/results/<timestamp>-l7.md (and printed).
 set -euo pipefail
 JAR=${1:-node-agent/target/ferry-agent.jar}
@@ -35,10 +36,16 @@ table ip ferry {
     type nat hook output priority -100; policy accept;
     meta mark 0x539 return
     ip daddr 10.96.0.0/24 meta l4proto tcp redirect to :15001
+    ip daddr 10.96.3.10 tcp dport 80 redirect to :16080
+    ip daddr 10.96.3.11 tcp dport 80 redirect to :16081
   }
 }
 NFT
 inns nft -f "$WORK/redirect.nft"
+# HAProxy behind a VIP and the same REDIRECT as Ferry, and TIME_WAIT reuse on: towards 127.0.0.1 Linux lets a
+# client reuse its TIME_WAIT ports (tcp_tw_reuse=2 means loopback only), towards a VIP not, and with a new connection
+# per request the run would measure the client's port search, not the proxy (as bench/run.sh found)
+inns sysctl -qw net.ipv4.tcp_tw_reuse=1
 
 bench_nginx
 cat > "$WORK/haproxy.cfg" <<HAP
@@ -146,8 +153,8 @@ inns curl -sf --max-time 1 "http://127.0.0.1:15021/healthz/ready" >/dev/null || 
 inns curl -sf --max-time 2 http://10.96.0.10/api/x >/dev/null || { cat "$WORK/agent.log"; echo "bench: L7 path not answering"; exit 1; }
 
 JA=$(pgrep -P "$AGENT" java || echo "$AGENT"); JH=$(pgrep -n haproxy)
-declare -A URL=( [direct]=http://10.244.0.5:8080/api/items [ferry_l7]=http://10.96.0.10/api/items [ferry_l4]=http://10.96.0.20/api/items [haproxy]=http://127.0.0.1:16080/api/items )
-declare -A URL2=( [direct]=http://10.244.0.5:8081/api/items [ferry_l7]=http://10.96.0.11/api/items [ferry_l4]=http://10.96.0.21/api/items [haproxy]=http://127.0.0.1:16081/api/items )
+declare -A URL=( [direct]=http://10.244.0.5:8080/api/items [ferry_l7]=http://10.96.0.10/api/items [ferry_l4]=http://10.96.0.20/api/items [haproxy]=http://10.96.3.10/api/items )
+declare -A URL2=( [direct]=http://10.244.0.5:8081/api/items [ferry_l7]=http://10.96.0.11/api/items [ferry_l4]=http://10.96.0.21/api/items [haproxy]=http://10.96.3.11/api/items )
 declare -A PROC=( [direct]="" [ferry_l7]=$JA [ferry_l4]=$JA [haproxy]=$JH )
 # HOLD=<s>: keep the namespace, nginx, HAProxy and the agent up that long for probing by hand (a profiler, ss)
 if [ -n "${HOLD:-}" ]; then echo "bench-l7: holding $NS for ${HOLD}s (agent $JA, HAProxy $JH)"; sleep "$HOLD" & wait $!; fi
