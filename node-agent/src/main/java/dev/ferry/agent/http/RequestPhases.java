@@ -2,21 +2,10 @@ package dev.ferry.agent.http;
 
 /**
  * Where a client connection's request handler reports a request's phases, for timers that depend on them: the
- * HTTP/1.1 head and idle timer. An HTTP/2 stream carries one request and has no head to time ({@link #NONE}): its
+ * HTTP/1.1 head and idle timer. An HTTP/2 stream carries one request and has no head to time: its
  * connection's frames are bounded by the HTTP/2 codec's limits and the connection's idle timer.
  */
 interface RequestPhases {
-    RequestPhases NONE = new RequestPhases() {
-        @Override
-        public void requestStarted() {}
-
-        @Override
-        public void requestDone() {}
-
-        @Override
-        public void over() {}
-    };
-
     /** The codec produced a request head. */
     void requestStarted();
 
