@@ -129,7 +129,7 @@ stop_agent() {
 
 # HOLD=<s>: one agent up that long, for probing by hand (smaps, jcmd, a profiler), then the run goes on
 if [ -n "${HOLD:-}" ]; then
-  start_agent ${HOLD_JVM:-}; echo "bench: holding $NS for ${HOLD}s (agent $AGENT, ready in $READY_MS ms)"; sleep "$HOLD"; stop_agent
+  start_agent ${HOLD_JVM:-}; echo "bench: holding $NS for ${HOLD}s (agent $AGENT, ready in $READY_MS ms)"; sleep "$HOLD" & PIDS+=($!); wait $!; stop_agent
 fi
 echo "bench: start-up, $STARTS runs"
 STARTUP=()

@@ -157,7 +157,7 @@ declare -A URL=( [direct]=http://10.244.0.5:8080/api/items [ferry_l7]=http://10.
 declare -A URL2=( [direct]=http://10.244.0.5:8081/api/items [ferry_l7]=http://10.96.0.11/api/items [ferry_l4]=http://10.96.0.21/api/items [haproxy]=http://10.96.3.11/api/items )
 declare -A PROC=( [direct]="" [ferry_l7]=$JA [ferry_l4]=$JA [haproxy]=$JH )
 # HOLD=<s>: keep the namespace, nginx, HAProxy and the agent up that long for probing by hand (a profiler, ss)
-if [ -n "${HOLD:-}" ]; then echo "bench-l7: holding $NS for ${HOLD}s (agent $JA, HAProxy $JH)"; sleep "$HOLD" & wait $!; fi
+if [ -n "${HOLD:-}" ]; then echo "bench-l7: holding $NS for ${HOLD}s (agent $JA, HAProxy $JH)"; sleep "$HOLD" & PIDS+=($!); wait $!; fi
 read -r -a TARGETS <<<"${TARGETS_ONLY:-direct ferry_l7 ferry_l4 haproxy}"
 RES=$WORK/results.tsv; : > "$RES"
 

@@ -161,7 +161,7 @@ LOAD_TARGETS=(${LOAD_TARGETS:-direct ferry_uring ferry_epoll haproxy})
 LOADS=(${LOADS:-churn c512 c2048 fixed5k body64k body1m})
 RES=$WORK/results.tsv; : > "$RES"
 # HOLD=<s>: keep the namespace, nginx, HAProxy and the agents up that long for probing by hand (profilers, ss, perf)
-if [ -n "${HOLD:-}" ]; then echo "bench: holding $NS for ${HOLD}s (agents: A=$JA B=$JB C=$JC, HAProxy $JH)"; sleep "$HOLD"; fi
+if [ -n "${HOLD:-}" ]; then echo "bench: holding $NS for ${HOLD}s (agents: A=$JA B=$JB C=$JC, HAProxy $JH)"; sleep "$HOLD" & PIDS+=($!); wait $!; fi
 
 busy() { # other processes' CPU over 1 s, in % of one core (a quiet machine is < 20)
   local a b; a=$(awk '/^cpu / {print $2+$3+$4+$7+$8}' /proc/stat); sleep 1; b=$(awk '/^cpu / {print $2+$3+$4+$7+$8}' /proc/stat)
