@@ -57,26 +57,30 @@ final class H2Reads {
         return true;
     }
 
-    /** The reader asks for more: what waits is given now, then the read is over. */
-    void read() {
+    /**
+     * The reader asks for more: what waits is given now, then the read is over. True when bytes went back to the
+     * peer's window (a WINDOW_UPDATE to flush: this is outside the connection's read).
+     */
+    boolean read() {
         if (reading) {
-            return;
+            return false;
         }
         reading = true;
         if (pending.isEmpty()) {
-            return; // the next parts go straight to the reader as they come
+            return false; // the next parts go straight to the reader as they come
         }
         HttpObject o;
         while (reading && (o = pending.poll()) != null) {
             give(o);
         }
-        readComplete();
+        return readComplete();
     }
 
-    /** The connection's read is over: the peer's window back for what was taken, the reader told. */
-    void readComplete() {
+    /** The connection's read is over: the peer's window back for what was taken (true if any), the reader told. */
+    boolean readComplete() {
         touched = false;
-        if (taken > 0) {
+        boolean gaveBack = taken > 0;
+        if (gaveBack) {
             sink.giveBack(taken);
             taken = 0;
         }
@@ -84,6 +88,13 @@ final class H2Reads {
             reading = false;
             sink.readOver();
         }
+        return gaveBack;
+    }
+
+    /** A part nobody will read (its stream is refused or over): released, its bytes back to the peer's window. */
+    void discard(HttpContent c) {
+        taken += c.content().readableBytes();
+        c.release();
     }
 
     /** Gives every waiting part, asked for or not (the stream is over and what it brought is all here). */

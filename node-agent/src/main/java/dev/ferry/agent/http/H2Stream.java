@@ -12,13 +12,10 @@ import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
@@ -46,8 +43,6 @@ import org.slf4j.LoggerFactory;
  */
 final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.Stream {
     private static final Logger log = LoggerFactory.getLogger(H2Stream.class);
-    /** Netty's conversion marks each request with its stream id: ours alone, not the upstream's to see. */
-    private static final CharSequence STREAM_ID = HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text();
 
     private final H2Requests owner;
     private final Http2FrameStream stream;
@@ -130,11 +125,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
             refuse(HttpResponseStatus.BAD_REQUEST, "bad request head: " + e.getMessage(), h.isEndStream());
             return;
         }
-        req.headers().remove(STREAM_ID);
-        if (!h.isEndStream() && !HttpUtil.isContentLengthSet(req)) {
-            // a body of unknown length: chunked to an HTTP/1.1 upstream (an HTTP/2 one frames it itself)
-            req.headers().add(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-        }
+        H2Frames.fitForHttp1(req, h.isEndStream());
         RequestChecks.Refusal refusal = RequestChecks.check(req);
         if (refusal != null) {
             refuse(refusal.status(), refusal.reason(), h.isEndStream());
@@ -169,8 +160,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
 
     private void take(HttpContent c) {
         if (exchange == null || over) {
-            reads.padding(c.content().readableBytes()); // refused or ended: nowhere to go, its window given back
-            c.release();
+            reads.discard(c); // refused or ended: nowhere to go
             return;
         }
         reads.received(c);
@@ -193,8 +183,9 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
 
     @Override
     public void read() {
-        reads.read();
-        ctx.flush(); // a window update outside the connection's read
+        if (reads.read()) {
+            ctx.flush(); // the window update, outside the connection's read
+        }
     }
 
     @Override
@@ -204,30 +195,15 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
             return;
         }
         if (o instanceof HttpResponse r) {
-            Http2Headers h = HttpConversionUtil.toHttp2Headers(r.headers(), true);
-            h.status(r.status().codeAsText());
-            boolean alone = o instanceof FullHttpResponse full
-                    && !full.content().isReadable()
-                    && full.trailingHeaders().isEmpty();
-            writeHeaders(h, alone);
+            boolean alone = H2Frames.emptyEnd(o); // a whole answer without a body
+            writeHeaders(H2Frames.headers(r), alone);
             if (alone) {
-                ((FullHttpResponse) o).release();
+                ReferenceCountUtil.release(o);
                 return;
             }
         }
-        if (o instanceof LastHttpContent last) {
-            boolean trailers = !last.trailingHeaders().isEmpty();
-            if (last.content().isReadable() || !trailers) {
-                ctx.write(new DefaultHttp2DataFrame(last.content(), !trailers).stream(stream), quiet);
-            } else {
-                last.release();
-            }
-            if (trailers) {
-                writeHeaders(HttpConversionUtil.toHttp2Headers(last.trailingHeaders(), true), true);
-            }
+        if (o instanceof HttpContent c && H2Frames.writeBody(ctx, stream, quiet, c)) {
             responseEnded = true;
-        } else if (o instanceof HttpContent c) {
-            ctx.write(new DefaultHttp2DataFrame(c.content(), false).stream(stream), quiet);
         }
     }
 
@@ -260,7 +236,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
     @Override
     public void exchangeDone(Exchange e) {
         exchange = null;
-        releasePending();
+        reads.release();
         owner.forget(this);
     }
 
@@ -289,7 +265,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
                 return;
             }
         }
-        releasePending();
+        reads.release();
         exchange = null;
         if (e != null) {
             e.downstreamClosed();
@@ -305,9 +281,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
         int n = r.content().readableBytes();
         HttpOutboundHandler.countRefused(owner.http(), conn, status, n);
         sent(n);
-        Http2Headers h = HttpConversionUtil.toHttp2Headers(r.headers(), true);
-        h.status(status.codeAsText());
-        writeHeaders(h, false);
+        writeHeaders(H2Frames.headers(r), false);
         ChannelPromise out = ctx.newPromise();
         ctx.write(new DefaultHttp2DataFrame(r.content(), true).stream(stream), out);
         responseEnded = true;
@@ -324,10 +298,6 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
             ctx.flush();
         }
         closed(null);
-    }
-
-    private void releasePending() {
-        reads.release();
     }
 
     @Override

@@ -8,17 +8,13 @@ import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpStatusClass;
-import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
@@ -43,7 +39,6 @@ import java.io.IOException;
  * reset; the connection carries on with its others. On the connection's event loop only.
  */
 final class H2Upstream implements Upstream, H2Streams.Stream {
-    private static final CharSequence STREAM_ID = HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text();
     private static final AsciiString HTTP = AsciiString.cached("http");
 
     private final H2Upstreams conn;
@@ -133,30 +128,15 @@ final class H2Upstream implements Upstream, H2Streams.Stream {
         if (!(o instanceof HttpContent c)) {
             return;
         }
-        boolean last = c instanceof LastHttpContent;
-        HttpHeaders trailers = last ? ((LastHttpContent) c).trailingHeaders() : null;
         if (head != null) {
-            boolean alone = last && !c.content().isReadable() && trailers.isEmpty();
+            boolean alone = H2Frames.emptyEnd(c);
             sendHead(alone);
             if (alone) {
                 c.release();
                 return;
             }
         }
-        if (last && !trailers.isEmpty()) {
-            if (c.content().isReadable()) {
-                ctx.write(new DefaultHttp2DataFrame(c.content(), false).stream(stream), quiet);
-            } else {
-                c.release();
-            }
-            ctx.write(
-                    new DefaultHttp2HeadersFrame(HttpConversionUtil.toHttp2Headers(trailers, true), true)
-                            .stream(stream),
-                    quiet);
-        } else {
-            ctx.write(new DefaultHttp2DataFrame(c.content(), last).stream(stream), quiet);
-        }
-        requestEnded = last;
+        requestEnded = H2Frames.writeBody(ctx, stream, quiet, c);
     }
 
     private void sendHead(boolean endStream) {
@@ -202,8 +182,9 @@ final class H2Upstream implements Upstream, H2Streams.Stream {
 
     @Override
     public void read() {
-        reads.read();
-        ctx.flush(); // a window update outside the connection's read
+        if (reads.read()) {
+            ctx.flush(); // the window update, outside the connection's read
+        }
     }
 
     @Override
@@ -238,18 +219,11 @@ final class H2Upstream implements Upstream, H2Streams.Stream {
                 return;
             }
             responseHeadSeen = true;
-            HttpMessage m;
-            if (f.isEndStream()) {
-                m = HttpConversionUtil.toFullHttpResponse(stream.id(), h, Unpooled.EMPTY_BUFFER, true);
-                responseEnded = true;
-            } else {
-                m = HttpConversionUtil.toHttpResponse(stream.id(), h, true);
-                if (!HttpUtil.isContentLengthSet(m)) {
-                    // a body of unknown length: chunked to an HTTP/1.1 client (an HTTP/2 one frames it itself)
-                    m.headers().add(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-                }
-            }
-            m.headers().remove(STREAM_ID);
+            responseEnded = f.isEndStream();
+            HttpMessage m = responseEnded
+                    ? HttpConversionUtil.toFullHttpResponse(stream.id(), h, Unpooled.EMPTY_BUFFER, true)
+                    : HttpConversionUtil.toHttpResponse(stream.id(), h, true);
+            H2Frames.fitForHttp1(m, responseEnded);
             reads.received(m);
         } catch (Http2Exception e) {
             reset(Http2Error.PROTOCOL_ERROR);
@@ -260,17 +234,16 @@ final class H2Upstream implements Upstream, H2Streams.Stream {
     private void responseData(Http2DataFrame d) {
         ByteBuf content = d.content(); // the frame's reference, now the part's
         reads.padding(d.initialFlowControlledBytes() - content.readableBytes());
+        HttpContent c = d.isEndStream() ? new DefaultLastHttpContent(content) : new DefaultHttpContent(content);
         if (!responseHeadSeen || responseEnded) {
-            reads.padding(content.readableBytes());
-            content.release();
+            reads.discard(c); // DATA before a head or after the end: not HTTP, nothing to give it to
             return;
         }
         responseEnded = d.isEndStream();
-        reads.received(d.isEndStream() ? new DefaultLastHttpContent(content) : new DefaultHttpContent(content));
+        reads.received(c);
     }
 
     private void resetByServer(long errorCode) {
-        closed = true;
         closed("stream reset by the upstream (" + Http2Error.valueOf(errorCode) + ")");
     }
 

@@ -8,9 +8,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.DefaultLastHttpContent;
-import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -75,13 +72,6 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
         if (o.decoderResult().isFailure()) {
             ReferenceCountUtil.release(msg);
             badRequest(o.decoderResult());
-            return;
-        }
-        if (o instanceof FullHttpRequest full) {
-            // HTTP/2 HEADERS with END_STREAM arrive whole: a head and its (empty) last part, handled as HTTP/1.1's
-            // are, so the body part is owned and written once
-            channelRead(ctx, new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers()));
-            channelRead(ctx, new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
             return;
         }
         if (current != null && current.requestDone()) {

@@ -85,6 +85,27 @@ class H2ReadsTest {
     }
 
     @Test
+    void aDiscardedPartIsReleasedAndItsWindowGoesBackAtTheReadsEnd() {
+        HttpContent nobodys = bytes(40, false);
+        reads.discard(nobodys);
+        assertThat(nobodys.refCnt()).isZero();
+        assertThat(reads.readComplete()).isTrue();
+        assertThat(events).containsExactly("back 40");
+        assertThat(reads.readComplete()).isFalse(); // nothing more to give back
+    }
+
+    @Test
+    void aReadThatGivesNothingBackNeedsNoFlush() {
+        assertThat(reads.read()).isFalse(); // nothing waited
+        reads.readComplete();
+        events.clear();
+        reads.received(bytes(8, false)); // waits: the reader has not asked again
+        assertThat(reads.read()).isTrue(); // given now, and its 8 bytes went back
+        assertThat(events).containsExactly("part 8", "back 8", "over");
+        given.forEach(ReferenceCountUtil::release);
+    }
+
+    @Test
     void aStreamThatIsOverGivesWhatWaitsUnasked() {
         reads.received(bytes(3, false));
         reads.received(bytes(4, true));
