@@ -36,7 +36,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * that cannot write stops the other from reading). When done it is counted and logged, and its owner moves on to the
  * next request of the connection. On the client connection's event loop only.
  */
-final class Exchange implements Attempt.Events {
+final class Exchange implements Attempt.Events, StreamCall {
     /** Request body parts read while no upstream is attached: a few reads' worth. */
     static final int MAX_UNSENT = 64;
     /**
@@ -60,6 +60,7 @@ final class Exchange implements Attempt.Events {
 
     private final HttpOutbound http;
     private final HttpConnection conn;
+    private final HttpRouter router;
     private final Downstream down;
     private final Owner owner;
     private final SeriesCache series;
@@ -107,6 +108,7 @@ final class Exchange implements Attempt.Events {
     Exchange(
             HttpOutbound http,
             HttpConnection conn,
+            HttpRouter router,
             Downstream down,
             Owner owner,
             SeriesCache series,
@@ -114,6 +116,7 @@ final class Exchange implements Attempt.Events {
             String requestId) {
         this.http = http;
         this.conn = conn;
+        this.router = router;
         this.down = down;
         this.owner = owner;
         this.series = series;
@@ -131,20 +134,27 @@ final class Exchange implements Attempt.Events {
 
     /**
      * An exchange for a request that passed the checks, with its {@code x-request-id} (one made when the client sent
-     * none). {@link #start(HttpRouter)} it after keeping it: it may be over before that returns.
+     * none). {@link #start()} it after keeping it: it may be over before that returns.
      */
     static Exchange of(
-            HttpOutbound http, HttpConnection conn, Downstream down, Owner owner, SeriesCache series, HttpRequest req) {
+            HttpOutbound http,
+            HttpConnection conn,
+            HttpRouter router,
+            Downstream down,
+            Owner owner,
+            SeriesCache series,
+            HttpRequest req) {
         String requestId = req.headers().get("x-request-id");
         if (requestId == null || requestId.isEmpty()) {
             requestId = RequestIds.next();
             req.headers().set("x-request-id", requestId);
         }
-        return new Exchange(http, conn, down, owner, series, req, requestId);
+        return new Exchange(http, conn, router, down, owner, series, req, requestId);
     }
 
     /** Plans the request (routes, filters, the endpoint) and answers or sends it. */
-    void start(HttpRouter router) {
+    @Override
+    public void start() {
         Workload client = conn.source();
         start(router.plan(
                 http.snapshot().get(),
@@ -162,7 +172,8 @@ final class Exchange implements Attempt.Events {
     }
 
     /** The request is fully read (its last part came in): the connection reads nothing more until this is done. */
-    boolean requestDone() {
+    @Override
+    public boolean requestDone() {
         return requestDone;
     }
 
@@ -258,7 +269,8 @@ final class Exchange implements Attempt.Events {
     }
 
     /** A part of the request body, read from the client; ownership passes here. */
-    void requestContent(HttpContent c) {
+    @Override
+    public void requestContent(HttpContent c) {
         int n = c.content().readableBytes();
         requestBytes += n;
         conn.session().received(n);
@@ -290,7 +302,8 @@ final class Exchange implements Attempt.Events {
     }
 
     /** The client's read burst is over: push what was written upstream; ask for more if the upstream can take it. */
-    void downstreamReadComplete() {
+    @Override
+    public void downstreamReadComplete() {
         Attempt a = attempt;
         if (a != null && a.attached()) {
             a.flush();
@@ -301,7 +314,8 @@ final class Exchange implements Attempt.Events {
     }
 
     /** The client can take more: resume reading the response. */
-    void downstreamWritable() {
+    @Override
+    public void downstreamWritable() {
         if (attempt != null) {
             attempt.read();
         }
@@ -528,7 +542,8 @@ final class Exchange implements Attempt.Events {
      * The client went away: before the answer was out (counted as its disconnect, DC), or after it but before its
      * request was all read (counted as answered).
      */
-    void downstreamClosed() {
+    @Override
+    public void downstreamClosed() {
         if (!responseDone) {
             flags = "DC";
             abandon();

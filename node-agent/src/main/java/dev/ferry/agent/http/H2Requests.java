@@ -1,23 +1,39 @@
 package dev.ferry.agent.http;
 
+import dev.ferry.agent.connection.Session;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2StreamFrame;
 
 /**
  * A client's HTTP/2 connection: each stream it opens is an {@link H2Stream}, one request each, answered as frames on
- * this connection. The codec keeps the connection's limits (concurrent streams, header size, floods).
+ * this connection; what serves the requests is the side's {@link Server}. The codec keeps the connection's limits
+ * (concurrent streams, header size, floods).
  */
 final class H2Requests extends H2Streams<H2Stream> {
-    private final HttpOutbound http;
-    private final HttpConnection conn;
-    private final HttpRouter router;
-    /** The connection's last request series, shared by its streams (they mostly differ in nothing it keys on). */
-    final SeriesCache series = new SeriesCache();
+    /**
+     * What one side makes of a client connection's requests: the source side routes each one ({@link
+     * OutboundStreams}), the destination side decides each one and passes it to the app ({@link InboundStreams}).
+     */
+    interface Server {
+        /** The client connection's session. */
+        Session session();
 
-    H2Requests(HttpOutbound http, HttpConnection conn, HttpRouter router) {
-        this.http = http;
-        this.conn = conn;
-        this.router = router;
+        /** Null when a converted request head may be served, else what it is answered (the stream stays). */
+        RequestChecks.Refusal check(HttpRequest req);
+
+        /** What serves a request that passed the checks; not yet started. */
+        StreamCall call(H2Stream stream, HttpRequest req);
+
+        /** A request answered {@code status} by the stream itself (a bad head), with {@code bytes} of body. */
+        void refused(HttpResponseStatus status, int bytes);
+    }
+
+    private final Server server;
+
+    H2Requests(Server server) {
+        this.server = server;
     }
 
     /** A client's HEADERS on a new stream id: a request. */
@@ -31,15 +47,7 @@ final class H2Requests extends H2Streams<H2Stream> {
         return s;
     }
 
-    HttpOutbound http() {
-        return http;
-    }
-
-    HttpRouter router() {
-        return router;
-    }
-
-    HttpConnection connection() {
-        return conn;
+    Server server() {
+        return server;
     }
 }

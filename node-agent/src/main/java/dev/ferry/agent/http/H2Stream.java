@@ -36,28 +36,28 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One stream of a client's HTTP/2 connection: its request (the HEADERS made an HTTP request the router and the
- * exchange read as they read HTTP/1.1's), its body parts held until the exchange asks for them (and the client's
- * window returned only then: back-pressure is HTTP/2's flow control), its answer written as frames on the
- * connection. Ending it resets this stream only. On the connection's event loop only.
+ * One stream of a client's HTTP/2 connection: its request (the HEADERS made an HTTP request, read as HTTP/1.1's is),
+ * served by the call its side makes of it ({@link H2Requests.Server}), its body parts held until the call asks for
+ * them (and the client's window returned only then: back-pressure is HTTP/2's flow control), its answer written as
+ * frames on the connection. Ending it resets this stream only. On the connection's event loop only.
  */
 final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.Stream {
     private static final Logger log = LoggerFactory.getLogger(H2Stream.class);
 
     private final H2Requests owner;
+    private final H2Requests.Server server;
     private final Http2FrameStream stream;
     private final ChannelHandlerContext ctx;
-    private final HttpConnection conn;
     /**
      * For this stream's frames: a write that fails because the stream closed meanwhile is not the connection's
      * error (a void promise would fire it down the pipeline, which ends the connection).
      */
     private final ChannelPromise quiet;
-    /** Request parts received, given to the exchange as it asks; bounded by the stream's flow-control window. */
+    /** Request parts received, given to the call as it asks; bounded by the stream's flow-control window. */
     private final H2Reads reads = new H2Reads(new H2Reads.Sink() {
         @Override
         public void part(HttpObject o) {
-            Exchange e = exchange;
+            StreamCall e = call;
             if (e != null) {
                 e.requestContent((HttpContent) o);
             } else {
@@ -67,7 +67,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
 
         @Override
         public void readOver() {
-            Exchange e = exchange;
+            StreamCall e = call;
             if (e != null) {
                 e.downstreamReadComplete(); // may ask for more at once
             }
@@ -81,7 +81,10 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
         }
     });
 
-    private Exchange exchange;
+    private StreamCall call;
+    /** The client sent its request's end (END_STREAM seen, whether or not the call has taken it yet). */
+    private boolean requestEnded;
+
     private boolean responseEnded;
     private boolean over;
     private boolean resetByClient;
@@ -92,7 +95,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
         this.stream = stream;
         this.ctx = owner.ctx();
         this.quiet = owner.quiet();
-        this.conn = owner.connection().onStream(this);
+        this.server = owner.server();
     }
 
     @Override
@@ -115,25 +118,26 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
         }
     }
 
-    /** The request's HEADERS: checked, then planned and answered or sent. */
+    /** The request's HEADERS: checked, then served by its call. */
     void requestHead(Http2HeadersFrame h) {
+        requestEnded = h.isEndStream();
         HttpRequest req;
         try {
             req = HttpConversionUtil.toHttpRequest(stream.id(), h.headers(), true);
         } catch (Http2Exception | RuntimeException e) {
             log.debug("connection {} stream {}: {}", record().id(), stream.id(), e.toString());
-            refuse(HttpResponseStatus.BAD_REQUEST, "bad request head: " + e.getMessage(), h.isEndStream());
+            refuse(HttpResponseStatus.BAD_REQUEST, "bad request head: " + e.getMessage());
             return;
         }
         H2Frames.fitForHttp1(req, h.isEndStream());
-        RequestChecks.Refusal refusal = RequestChecks.check(req);
+        RequestChecks.Refusal refusal = server.check(req);
         if (refusal != null) {
-            refuse(refusal.status(), refusal.reason(), h.isEndStream());
+            refuse(refusal.status(), refusal.reason());
             return;
         }
-        exchange = Exchange.of(owner.http(), conn, this, this, owner.series, req);
-        Exchange e = exchange;
-        e.start(owner.router());
+        call = server.call(this, req);
+        StreamCall e = call;
+        e.start();
         if (h.isEndStream()) {
             e.requestContent(LastHttpContent.EMPTY_LAST_CONTENT);
         }
@@ -141,6 +145,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
 
     /** The client's trailers: the request's last part. */
     void requestTrailers(Http2HeadersFrame h) {
+        requestEnded = true;
         LastHttpContent last = new DefaultLastHttpContent();
         try {
             HttpConversionUtil.addHttp2ToHttpHeaders(
@@ -154,12 +159,13 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
 
     void requestData(Http2DataFrame d) {
         ByteBuf content = d.content(); // the frame's reference, now the part's
+        requestEnded |= d.isEndStream();
         reads.padding(d.initialFlowControlledBytes() - content.readableBytes());
         take(d.isEndStream() ? new DefaultLastHttpContent(content) : new DefaultHttpContent(content));
     }
 
     private void take(HttpContent c) {
-        if (exchange == null || over) {
+        if (call == null || over) {
             reads.discard(c); // refused or ended: nowhere to go
             return;
         }
@@ -224,10 +230,10 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
         return owner.streamWritable(stream);
     }
 
-    /** The stream (or the connection) can take more: the exchange resumes reading the response. */
+    /** The stream (or the connection) can take more: the call resumes reading the response. */
     @Override
     public void writable() {
-        Exchange e = exchange;
+        StreamCall e = call;
         if (e != null && !over) {
             e.downstreamWritable();
         }
@@ -235,12 +241,17 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
 
     @Override
     public void exchangeDone(Exchange e) {
-        exchange = null;
+        callDone();
+    }
+
+    /** The call is over (answered, its request read or dropped): the stream forgets it. */
+    void callDone() {
+        call = null;
         reads.release();
         owner.forget(this);
     }
 
-    /** The client reset the stream: whatever the exchange is doing, its client has gone. */
+    /** The client reset the stream: whatever the call is doing, its client has gone. */
     private void resetByClient() {
         resetByClient = true;
         closed(null);
@@ -249,7 +260,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
     /**
      * The stream is gone: closed both ways, reset, or its connection closed. Closed both ways right behind our end
      * of the answer (the codec says so inside that write), the client's request is all here: it goes to the
-     * exchange, which finishes as its write returns. Otherwise an exchange still running learns its client left.
+     * call, which finishes as its write returns. Otherwise a call still running learns its client left.
      */
     @Override
     public void closed(String why) {
@@ -258,7 +269,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
         }
         over = true;
         owner.forget(this);
-        Exchange e = exchange;
+        StreamCall e = call;
         if (e != null && responseEnded && !resetByClient) {
             reads.drain();
             if (e.requestDone()) {
@@ -266,7 +277,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
             }
         }
         reads.release();
-        exchange = null;
+        call = null;
         if (e != null) {
             e.downstreamClosed();
         }
@@ -276,20 +287,33 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
      * A request that cannot be served: answered with {@code status} on this stream. A client still sending its body
      * is then told to stop with a reset (RFC 9113 8.1: NO_ERROR after a complete answer), once the answer is out.
      */
-    private void refuse(HttpResponseStatus status, String reason, boolean requestEnded) {
+    private void refuse(HttpResponseStatus status, String reason) {
         FullHttpResponse r = HttpOutboundHandler.text(status, status.reasonPhrase() + "\n");
         int n = r.content().readableBytes();
-        HttpOutboundHandler.countRefused(owner.http(), conn, status, n);
+        server.refused(status, n);
         sent(n);
+        answer(r);
+        log.debug("connection {} stream {}: refused: {}", record().id(), stream.id(), reason);
+    }
+
+    /**
+     * A whole answer made here, with a body (a refusal, a denial); ownership passes. A client still sending its
+     * request is then told to stop with a reset (RFC 9113 8.1: NO_ERROR after a complete answer), once the answer
+     * is out: a reset written at once would overtake DATA that flow control still holds.
+     */
+    void answer(FullHttpResponse r) {
+        if (over || responseEnded) {
+            r.release();
+            return;
+        }
         writeHeaders(H2Frames.headers(r), false);
         ChannelPromise out = ctx.newPromise();
         ctx.write(new DefaultHttp2DataFrame(r.content(), true).stream(stream), out);
         responseEnded = true;
         ctx.flush();
         if (!requestEnded) {
-            out.addListener(f -> reset(Http2Error.NO_ERROR)); // after the answer: a reset overtakes queued DATA
+            out.addListener(f -> reset(Http2Error.NO_ERROR));
         }
-        log.debug("connection {} stream {}: refused: {}", record().id(), stream.id(), reason);
     }
 
     private void reset(Http2Error error) {
@@ -302,7 +326,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
 
     @Override
     public ConnectionRecord record() {
-        return owner.connection().session().record();
+        return server.session().record();
     }
 
     @Override
@@ -312,12 +336,12 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
 
     @Override
     public void received(long n) {
-        owner.connection().session().received(n);
+        server.session().received(n);
     }
 
     @Override
     public void sent(long n) {
-        owner.connection().session().sent(n);
+        server.session().sent(n);
     }
 
     /** Ends this stream, not the connection: its other requests go on. */

@@ -96,8 +96,8 @@ public record HttpOutbound(
     private void startH2(HttpConnection c) {
         Channel down = c.session().downstream();
         down.pipeline().addLast("h2", H2.server(maxHeaderBytes));
-        down.pipeline()
-                .addLast("streams", new H2Requests(this, c, new HttpRouter(balancer, ThreadLocalRandom.current())));
+        var router = new HttpRouter(balancer, ThreadLocalRandom.current());
+        down.pipeline().addLast("streams", new H2Requests(new OutboundStreams(this, c, router)));
         down.pipeline().addLast("end", new ConnectionEnd(c.session()));
         down.config().setAutoRead(true); // frames: flow control and the codec's limits bound what a client sends
     }

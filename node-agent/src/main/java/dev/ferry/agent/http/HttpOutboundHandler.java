@@ -105,8 +105,8 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
             return;
         }
         head.requestStarted();
-        current = Exchange.of(http, conn, down, this, series, req);
-        current.start(router);
+        current = Exchange.of(http, conn, router, down, this, series, req);
+        current.start();
     }
 
     @Override

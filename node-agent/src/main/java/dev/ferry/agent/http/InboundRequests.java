@@ -5,7 +5,6 @@ import dev.ferry.agent.connection.ConnectionLabels;
 import dev.ferry.agent.connection.RequestRecord;
 import dev.ferry.agent.connection.Session;
 import dev.ferry.agent.observability.RequestMetrics;
-import dev.ferry.mesh.authz.AuthzContext;
 import dev.ferry.mesh.authz.Decision;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -27,7 +26,6 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.time.Instant;
 import java.util.ArrayDeque;
-import java.util.List;
 
 /**
  * One inbound connection's requests, one at a time, on the client's side: each head is checked by the gate; an
@@ -142,8 +140,7 @@ final class InboundRequests extends ChannelInboundHandlerAdapter {
         path = normalized;
         authority = req.headers().get(HttpHeaderNames.HOST, "");
         requestId = req.headers().get("x-request-id");
-        Decision decision = gate.check(
-                new AuthzContext.Http(method, Paths.pathOnly(normalized), authority, name -> header(req, name)));
+        Decision decision = gate.check(PolicyView.of(req, normalized));
         forwarding = decision.allowed();
         if (!forwarding) {
             deny(req);
@@ -153,12 +150,6 @@ final class InboundRequests extends ChannelInboundHandlerAdapter {
         requestBytes += Exchange.estimateHead(req.headers());
         app.write(req, app.voidPromise());
         app.read(); // the answer may come before the body is through (an early 413, say)
-    }
-
-    /** A header as policy reads it, looked up when a condition asks (Netty's lookup ignores case). */
-    private static String header(HttpRequest req, String name) {
-        List<String> all = req.headers().getAll(name);
-        return all.isEmpty() ? null : all.size() == 1 ? all.getFirst() : String.join(",", all);
     }
 
     /**
