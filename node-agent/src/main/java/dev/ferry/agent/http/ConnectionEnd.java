@@ -4,6 +4,7 @@ import dev.ferry.agent.connection.CloseReason;
 import dev.ferry.agent.connection.Session;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.util.ReferenceCountUtil;
 
@@ -21,6 +22,18 @@ final class ConnectionEnd extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ReferenceCountUtil.release(msg); // connection-level frames the codec handled already (SETTINGS, PING acks)
+    }
+
+    /**
+     * The client sends nothing more (its FIN): GOAWAY, and the connection ends once the streams in flight are
+     * answered (the codec's graceful close), rather than lingering half-open.
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            ctx.close();
+        }
+        ReferenceCountUtil.release(evt);
     }
 
     @Override

@@ -540,14 +540,15 @@ final class Exchange implements Attempt.Events, StreamCall {
 
     /**
      * The client went away: before the answer was out (counted as its disconnect, DC), or after it but before its
-     * request was all read (counted as answered).
+     * request was all read (counted as answered; told to stop sending, or reset its stream itself). Either way the
+     * upstream never got the whole request: its stream is reset, its HTTP/1.1 connection closed, not reused.
      */
     @Override
     public void downstreamClosed() {
         if (!responseDone) {
             flags = "DC";
-            abandon();
         }
+        abandon();
         finish();
     }
 

@@ -37,4 +37,18 @@ final class H2 {
                 .validateHeaders(true)
                 .build();
     }
+
+    /**
+     * The destination's one connection to an app, carrying the streams of one client connection: a client may open
+     * more streams at once (up to {@link #MAX_CONCURRENT_STREAMS}) than the app allows, so those beyond the app's
+     * limit wait in the codec for a stream to end instead of failing.
+     */
+    static Http2FrameCodec app() {
+        return Http2FrameCodecBuilder.forClient()
+                .initialSettings(Http2Settings.defaultSettings().pushEnabled(false))
+                .encoderEnforceMaxQueuedControlFrames(1000)
+                .encoderEnforceMaxConcurrentStreams(true)
+                .validateHeaders(true)
+                .build();
+    }
 }

@@ -56,16 +56,23 @@ final class H2Frames {
      * passes. True when it ended the stream.
      */
     static boolean writeBody(ChannelHandlerContext ctx, Http2FrameStream stream, ChannelPromise p, HttpContent c) {
+        return writeBody(ctx, stream, p, p, c);
+    }
+
+    /** As above, the frame that ends the stream written with {@code end} (to learn when it is out). */
+    static boolean writeBody(
+            ChannelHandlerContext ctx, Http2FrameStream stream, ChannelPromise p, ChannelPromise end, HttpContent c) {
         boolean last = c instanceof LastHttpContent;
         boolean trailers = last && !((LastHttpContent) c).trailingHeaders().isEmpty();
         if (c.content().isReadable() || !trailers) {
-            ctx.write(new DefaultHttp2DataFrame(c.content(), last && !trailers).stream(stream), p);
+            boolean ends = last && !trailers;
+            ctx.write(new DefaultHttp2DataFrame(c.content(), ends).stream(stream), ends ? end : p);
         } else {
             c.release();
         }
         if (trailers) {
             Http2Headers t = HttpConversionUtil.toHttp2Headers(((LastHttpContent) c).trailingHeaders(), true);
-            ctx.write(new DefaultHttp2HeadersFrame(t, true).stream(stream), p);
+            ctx.write(new DefaultHttp2HeadersFrame(t, true).stream(stream), end);
         }
         return last;
     }

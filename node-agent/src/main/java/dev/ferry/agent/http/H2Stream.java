@@ -26,7 +26,6 @@ import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameStream;
-import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamFrame;
@@ -202,22 +201,35 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
         }
         if (o instanceof HttpResponse r) {
             boolean alone = H2Frames.emptyEnd(o); // a whole answer without a body
-            writeHeaders(H2Frames.headers(r), alone);
+            ctx.write(new DefaultHttp2HeadersFrame(H2Frames.headers(r), alone).stream(stream), alone ? end() : quiet);
             if (alone) {
                 ReferenceCountUtil.release(o);
                 return;
             }
         }
-        if (o instanceof HttpContent c && H2Frames.writeBody(ctx, stream, quiet, c)) {
-            responseEnded = true;
+        if (o instanceof HttpContent c) {
+            H2Frames.writeBody(ctx, stream, quiet, c instanceof LastHttpContent ? end() : quiet, c);
         }
     }
 
-    private void writeHeaders(Http2Headers h, boolean endStream) {
-        ctx.write(new DefaultHttp2HeadersFrame(h, endStream).stream(stream), quiet);
-        if (endStream) {
-            responseEnded = true;
+    /**
+     * The promise for the frame that ends the answer. A client still sending its request is then told to stop with
+     * a reset (RFC 9113 8.1: NO_ERROR after a complete answer), once that frame is out: a reset written at once
+     * would overtake DATA that flow control still holds. Without it a client whose upload outlives the answer (an
+     * app that answers before reading the body) waits on a window nobody will open.
+     */
+    private ChannelPromise end() {
+        responseEnded = true;
+        if (requestEnded) {
+            return quiet;
         }
+        ChannelPromise out = ctx.newPromise();
+        out.addListener(f -> {
+            if (!requestEnded) {
+                reset(Http2Error.NO_ERROR);
+            }
+        });
+        return out;
     }
 
     @Override
@@ -296,24 +308,15 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
         log.debug("connection {} stream {}: refused: {}", record().id(), stream.id(), reason);
     }
 
-    /**
-     * A whole answer made here, with a body (a refusal, a denial); ownership passes. A client still sending its
-     * request is then told to stop with a reset (RFC 9113 8.1: NO_ERROR after a complete answer), once the answer
-     * is out: a reset written at once would overtake DATA that flow control still holds.
-     */
+    /** A whole answer made here, with a body (a refusal, a denial); ownership passes. See {@link #end()}. */
     void answer(FullHttpResponse r) {
         if (over || responseEnded) {
             r.release();
             return;
         }
-        writeHeaders(H2Frames.headers(r), false);
-        ChannelPromise out = ctx.newPromise();
-        ctx.write(new DefaultHttp2DataFrame(r.content(), true).stream(stream), out);
-        responseEnded = true;
+        ctx.write(new DefaultHttp2HeadersFrame(H2Frames.headers(r), false).stream(stream), quiet);
+        ctx.write(new DefaultHttp2DataFrame(r.content(), true).stream(stream), end());
         ctx.flush();
-        if (!requestEnded) {
-            out.addListener(f -> reset(Http2Error.NO_ERROR));
-        }
     }
 
     private void reset(Http2Error error) {

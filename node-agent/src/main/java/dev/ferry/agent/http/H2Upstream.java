@@ -189,7 +189,7 @@ final class H2Upstream implements Upstream, H2Streams.Stream {
 
     @Override
     public boolean isWritable() {
-        return !closed && conn.streamWritable(stream);
+        return closed || conn.streamWritable(stream); // closed, it takes (drops) whatever the exchange still has
     }
 
     @Override
@@ -266,6 +266,8 @@ final class H2Upstream implements Upstream, H2Streams.Stream {
         conn.forget(this);
         if (!responseEnded) {
             fail(why == null ? "stream closed before the answer was complete" : why);
+        } else {
+            writable(); // answered, then reset (the server wants no more body): a body still coming is dropped
         }
     }
 

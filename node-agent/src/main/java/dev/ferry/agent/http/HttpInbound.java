@@ -57,7 +57,11 @@ public record HttpInbound(
      * @param early the bytes that arrived before the app was connected, in order; ownership passes here
      * @param eof the client ended its side before the app was connected
      */
-    public void start(Session session, Channel app, Gate gate, List<ByteBuf> early, boolean eof) {
+    public void start(Session session, Channel app, Gate gate, List<ByteBuf> early, boolean eof, boolean h2) {
+        if (h2) {
+            startH2(session, app, gate, early, eof);
+            return;
+        }
         Channel down = session.downstream();
         RequestHeadTimer head =
                 new RequestHeadTimer(timers, ticker, session, headTimeout.toNanos(), idleTimeout.toNanos());
@@ -69,7 +73,37 @@ public record HttpInbound(
         app.pipeline().addLast("bytes", new ByteCount(session, false));
         app.pipeline().addLast("http", Codecs.client());
         app.pipeline().addLast("responses", new AppResponses(requests));
-        ChannelHandlerContext after = down.pipeline().context("bytes");
+        deliver(session, early, eof);
+        if (!eof) {
+            down.read();
+        }
+    }
+
+    /**
+     * HTTP/2 with prior knowledge (a port declared {@code http2} or {@code grpc}): each stream of the client's
+     * connection is decided on its own and, when allowed, becomes a stream of one HTTP/2 connection to the app. Both
+     * connections read freely: the codecs' limits and the streams' flow-control windows bound what either side
+     * sends. The app's connection closing ends the client's (after the answers in flight, with GOAWAY).
+     */
+    private void startH2(Session session, Channel app, Gate gate, List<ByteBuf> early, boolean eof) {
+        Channel down = session.downstream();
+        H2Upstreams toApp = new H2Upstreams();
+        down.pipeline().addLast("bytes", new ByteCount(session, true));
+        down.pipeline().addLast("h2", H2.server(maxHeaderBytes));
+        down.pipeline().addLast("streams", new H2Requests(new InboundStreams(this, session, toApp, gate)));
+        down.pipeline().addLast("end", new ConnectionEnd(session));
+        app.pipeline().addLast("bytes", new ByteCount(session, false));
+        app.pipeline().addLast("h2", H2.app());
+        app.pipeline().addLast("streams", toApp);
+        app.closeFuture().addListener(f -> down.close());
+        app.config().setAutoRead(true);
+        deliver(session, early, eof);
+        down.config().setAutoRead(true);
+    }
+
+    /** The bytes (and the end) that came before the app was connected, into the client side's codec. */
+    private static void deliver(Session session, List<ByteBuf> early, boolean eof) {
+        ChannelHandlerContext after = session.downstream().pipeline().context("bytes");
         for (ByteBuf b : early) {
             session.received(b.readableBytes());
             after.fireChannelRead(b);
@@ -79,8 +113,6 @@ public record HttpInbound(
         }
         if (eof) {
             after.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
-        } else {
-            down.read();
         }
     }
 }

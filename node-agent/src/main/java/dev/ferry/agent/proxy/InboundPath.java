@@ -101,8 +101,8 @@ public final class InboundPath implements InboundTunnels {
         session.admitted();
         MeshSnapshot state = ctx.snapshot().get();
         PolicyEngine engine = state.authz();
-        boolean perRequest = engine.needsHttp(workload.namespace(), workload.labels())
-                && state.inboundProtocol(target) == AppProtocol.HTTP;
+        AppProtocol protocol = state.inboundProtocol(target);
+        boolean perRequest = engine.needsHttp(workload.namespace(), workload.labels()) && protocol.isHttp();
         Decision decision = perRequest
                 ? engine.strictRefusal(context)
                 : authorize(engine, session.record(), workload, target, context);
@@ -138,7 +138,7 @@ public final class InboundPath implements InboundTunnels {
             counted(record, workload, target, d, "request " + http.method() + " " + http.path() + " on connection");
             return d;
         };
-        Upstreams.open(ctx, session, TcpConnector.INSTANCE, request, answer, Upstreams.http(gate));
+        Upstreams.open(ctx, session, TcpConnector.INSTANCE, request, answer, Upstreams.http(gate, protocol.isHttp2()));
     }
 
     /**

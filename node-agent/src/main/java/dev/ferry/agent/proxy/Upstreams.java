@@ -78,7 +78,7 @@ final class Upstreams {
      * Hands both sides to the destination's HTTP layer instead of the relay: the early bytes and end of stream go
      * to its codec, the relay's handler leaves the app's socket (nothing was read on it: AUTO_READ is off).
      */
-    static Start http(HttpInbound.Gate gate) {
+    static Start http(HttpInbound.Gate gate, boolean h2) {
         return (ctx, session, up) -> {
             Channel down = session.downstream();
             EarlyBytes early = down.pipeline().get(EarlyBytes.class);
@@ -86,7 +86,7 @@ final class Upstreams {
             boolean eof = early.eof();
             down.pipeline().remove(early);
             up.pipeline().remove(RelayHandler.class);
-            ctx.httpInbound().start(session, up, gate, bytes, eof);
+            ctx.httpInbound().start(session, up, gate, bytes, eof, h2);
         };
     }
 

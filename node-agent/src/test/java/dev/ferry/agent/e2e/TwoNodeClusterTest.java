@@ -91,6 +91,7 @@ class TwoNodeClusterTest {
                 awaitEndpoint(agent1);
                 awaitEndpoint(agent2);
                 Nginx.startWhoAmI(webPod, dir, webIp, 8080);
+                Nginx.startWhoAmIH2(webPod, dir, webIp, 8081);
                 if (hbone) { // both workloads have their certificates (fetched as soon as the mesh shows them)
                     awaitCertificate(agent1, "spiffe://cluster.local/ns/shop/sa/client");
                     awaitCertificate(agent2, "spiffe://cluster.local/ns/shop/sa/web");
@@ -112,6 +113,7 @@ class TwoNodeClusterTest {
                         .isEqualTo(1);
                 authorizationAtTheDestination(mesh, meshYaml(clientIp, webIp), clientPod, agent2);
                 l7PolicyAtTheDestination(mesh, meshYaml(clientIp, webIp), clientPod, node1, webIp, agent2);
+                l7PolicyOnHttp2AtTheDestination(clientPod, node1, webIp, agent2);
 
                 assertThat(cni1.del(conf1, "c-client", clientPod.path(), "shop", "client-1", "uid-client")
                                 .code())
@@ -338,6 +340,21 @@ class TwoNodeClusterTest {
                                 "connection_security_policy", "mutual_tls",
                                 "source_principal", "spiffe://cluster.local/ns/shop/sa/client")))
                 .isEqualTo(2);
+        // one URL per curl: curl 7.88 cannot reuse an h2c connection with prior knowledge
+        assertThat(codes(clientPod, "--http2-prior-knowledge", "http://10.96.0.12/admin"))
+                .as("HTTP/2 over HBONE: each stream judged inside the tunnel")
+                .isEqualTo("403");
+        assertThat(codes(clientPod, "--http2-prior-knowledge", "http://10.96.0.12/public"))
+                .isEqualTo("200");
+        assertThat(PromText.sum(
+                        agent2.scrape(),
+                        "istio_requests_total",
+                        Map.of(
+                                "reporter", "destination",
+                                "response_code", "403",
+                                "connection_security_policy", "mutual_tls",
+                                "source_principal", "spiffe://cluster.local/ns/shop/sa/client")))
+                .isEqualTo(3);
     }
 
     /** A DENY on the web workload's admin paths: an HTTP attribute, so the destination parses its HTTP port. */
@@ -405,6 +422,74 @@ class TwoNodeClusterTest {
                 .isEqualTo(6);
     }
 
+    /**
+     * The same policy on a port declared {@code http2} (nginx speaking h2c only): every stream of one HTTP/2
+     * connection is decided on its own (a denied stream is answered 403 and reset, the connection and its other
+     * streams go on); a client outside the mesh straight to the pod is judged the same, paths normalized; HTTP/1.1
+     * sent to that port is not relayed unjudged: the HTTP/2 codec refuses it and the connection closes.
+     */
+    private void l7PolicyOnHttp2AtTheDestination(Netns clientPod, Netns node1, String webIp, AgentFixture agent2)
+            throws Exception {
+        String streams = clientPod.exec(
+                "timeout",
+                "10",
+                "nghttp",
+                "-v",
+                "http://10.96.0.12/public",
+                "http://10.96.0.12/admin",
+                "http://10.96.0.12/public/x");
+        assertThat(streams.lines().filter(l -> l.contains(":status: 200"))).hasSize(2);
+        assertThat(streams.lines().filter(l -> l.contains(":status: 403"))).hasSize(1);
+        assertThat(streams).contains("RBAC: access denied").doesNotContain("recv GOAWAY");
+        assertThat(streams.lines().filter(l -> l.contains("send HEADERS frame")))
+                .hasSize(3);
+        // Bodies past the 64 KiB initial window: the denied one is answered and discarded (its window given back,
+        // the stream reset), the allowed one flows to the app under flow control; neither stalls the connection.
+        Path body = Files.write(dir.resolve("h2-body"), new byte[256 * 1024]);
+        String posts = clientPod.exec(
+                "timeout",
+                "10",
+                "nghttp",
+                "-v",
+                "-d",
+                body.toString(),
+                "http://10.96.0.12/admin",
+                "http://10.96.0.12/public");
+        assertThat(posts.lines().filter(l -> l.contains(":status: 200"))).hasSize(1);
+        assertThat(posts.lines().filter(l -> l.contains(":status: 403"))).hasSize(1);
+        assertThat(posts).contains("hello from web").doesNotContain("recv GOAWAY");
+        String direct = "http://" + webIp + ":8081";
+        assertThat(codes(node1, "--http2-prior-knowledge", direct + "/admin"))
+                .as("h2c straight to the pod, from outside the mesh")
+                .isEqualTo("403");
+        assertThat(codes(node1, "--http2-prior-knowledge", "--path-as-is", direct + "/public/../admin"))
+                .isEqualTo("403");
+        assertThat(codes(node1, "--http2-prior-knowledge", direct + "/%61dmin/users"))
+                .isEqualTo("403");
+        assertThat(codes(node1, "--http2-prior-knowledge", direct + "/public")).isEqualTo("200");
+        assertThat(node1.exec(
+                        "sh", "-c", "curl -s --max-time 5 -w ' %{http_code} ' --http1.1 " + direct + "/admin; true"))
+                .as("HTTP/1.1 on the HTTP/2 port: refused by the codec (a GOAWAY, no HTTP answer), then closed")
+                .isEqualTo(" 000 ");
+        Map<String, String> denied = Map.of(
+                "reporter",
+                "destination",
+                "response_code",
+                "403",
+                "request_protocol",
+                "http",
+                "destination_workload",
+                "web");
+        assertThat(PromText.sum(agent2.scrape(), "istio_requests_total", denied))
+                .as("the six HTTP/1.1 denials before, five HTTP/2 ones now")
+                .isEqualTo(11);
+        assertThat(PromText.sum(
+                        agent2.scrape(),
+                        "ferry_authz_decisions_total",
+                        Map.of("decision", "deny", "policy", "shop/no-admin")))
+                .isEqualTo(11);
+    }
+
     /** The status codes of requests curl sends (over one connection where it can), space-separated. */
     private static String codes(Netns from, String... args) throws Exception {
         java.util.List<String> cmd =
@@ -458,6 +543,11 @@ class TwoNodeClusterTest {
                 kind: Service
                 metadata: {name: web-http, namespace: shop}
                 spec: {clusterIP: 10.96.0.11, ports: [{name: http, port: 80, targetPort: http}], selector: {app: web}}
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: web-h2, namespace: shop}
+                spec: {clusterIP: 10.96.0.12, ports: [{name: http2, port: 80, targetPort: 8081}], selector: {app: web}}
                 """;
     }
 }
