@@ -336,10 +336,6 @@ final class Exchange implements Attempt.Events, StreamCall {
         if (o instanceof HttpResponse r) {
             responseStarted = true;
             status = r.status().code();
-            String g = Grpc.status(r.headers());
-            if (g != null) {
-                grpcStatus = g; // a trailers-only answer
-            }
             HttpOutboundHandler.stripHopByHop(r.headers());
             for (var m : plan.responseFilters()) {
                 HeaderFilters.apply(m, r.headers());
@@ -354,12 +350,7 @@ final class Exchange implements Attempt.Events, StreamCall {
             responseBytes += n;
             conn.session().sent(n);
         }
-        if (o instanceof LastHttpContent last) {
-            String g = Grpc.status(last.trailingHeaders());
-            if (g != null) {
-                grpcStatus = g;
-            }
-        }
+        grpcStatus = Grpc.status(o, grpcStatus);
         down.write(o);
         if (o instanceof LastHttpContent) {
             down.flush();

@@ -2,6 +2,9 @@ package dev.ferry.agent.http;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.LastHttpContent;
 
 /**
  * What the HTTP layer reads of gRPC: whether a request is one (its content-type), its status (the
@@ -21,6 +24,18 @@ final class Grpc {
     /** The status in these headers, or null. */
     static String status(HttpHeaders h) {
         return h.get("grpc-status");
+    }
+
+    /**
+     * The gRPC status an answer's part carries, else {@code current}: a head's (a trailers-only answer) or the last
+     * part's trailers.
+     */
+    static String status(HttpObject o, String current) {
+        String g = o instanceof LastHttpContent last ? status(last.trailingHeaders()) : null;
+        if (g == null && o instanceof HttpResponse r) {
+            g = status(r.headers());
+        }
+        return g != null ? g : current;
     }
 
     /** Envoy's {@code Grpc::Utility::grpcToHttpStatus}; -1 for a status that is not a number. */

@@ -125,22 +125,13 @@ final class InboundCall implements StreamCall, UpstreamEvents {
         if (o instanceof HttpResponse r) {
             responseStarted = true;
             status = r.status().code();
-            String g = Grpc.status(r.headers());
-            if (g != null) {
-                grpcStatus = g; // a trailers-only answer
-            }
             HttpOutboundHandler.stripHopByHop(r.headers());
             responseBytes += Exchange.estimateHead(r.headers());
         }
         if (o instanceof HttpContent c) {
             responseBytes += c.content().readableBytes();
         }
-        if (o instanceof LastHttpContent last) {
-            String g = Grpc.status(last.trailingHeaders());
-            if (g != null) {
-                grpcStatus = g;
-            }
-        }
+        grpcStatus = Grpc.status(o, grpcStatus);
         down.write(o);
         if (o instanceof LastHttpContent) {
             down.flush();
