@@ -1,6 +1,7 @@
 package dev.ferry.agent.http;
 
 import dev.ferry.agent.connection.Session;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
@@ -9,7 +10,7 @@ import io.netty.handler.codec.http2.Http2StreamFrame;
 /**
  * A client's HTTP/2 connection: each stream it opens is an {@link H2Stream}, one request each, answered as frames on
  * this connection; what serves the requests is the side's {@link Server}. The codec keeps the connection's limits
- * (concurrent streams, header size, floods).
+ * (concurrent streams, header size, floods), {@link H2IdleTimer} its time without a stream.
  */
 final class H2Requests extends H2Streams<H2Stream> {
     /**
@@ -31,9 +32,41 @@ final class H2Requests extends H2Streams<H2Stream> {
     }
 
     private final Server server;
+    private final H2IdleTimer idle;
 
-    H2Requests(Server server) {
+    H2Requests(Server server, H2IdleTimer idle) {
         this.server = server;
+        this.idle = idle;
+    }
+
+    @Override
+    protected void handlerAdded0(ChannelHandlerContext ctx) {
+        super.handlerAdded0(ctx);
+        idle.start(ctx, codec().connection());
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        idle.over();
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        idle.active();
+        super.channelReadComplete(ctx);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        idle.over();
+        super.channelInactive(ctx);
+    }
+
+    /** A stream is over: the connection's idle period starts again. */
+    @Override
+    void forget(H2Stream s) {
+        super.forget(s);
+        idle.active();
     }
 
     /** A client's HEADERS on a new stream id: a request. */

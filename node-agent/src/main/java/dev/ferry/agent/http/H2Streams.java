@@ -65,6 +65,10 @@ abstract class H2Streams<S extends H2Streams.Stream> extends Http2ChannelDuplexH
         return ctx;
     }
 
+    Http2FrameCodec codec() {
+        return codec;
+    }
+
     /**
      * A promise for stream frames: a write that fails because the stream closed meanwhile is the stream's end, not
      * the connection's error (a void promise would fire it down the pipeline, which ends the connection).

@@ -22,7 +22,7 @@ import java.util.List;
  * straight to this node, plaintext to the pod IP) ends on this path. Agent-wide and immutable.
  *
  * @param headTimeout how long a client may take over a request head (408 after)
- * @param idleTimeout how long a keep-alive connection may wait between requests
+ * @param idleTimeout how long a keep-alive connection may wait between requests (an HTTP/2 one, without a stream)
  * @param maxHeaderBytes the most a request's head may take: 431 beyond
  */
 public record HttpInbound(
@@ -90,7 +90,12 @@ public record HttpInbound(
         H2Upstreams toApp = new H2Upstreams();
         down.pipeline().addLast("bytes", new ByteCount(session, true));
         down.pipeline().addLast("h2", H2.server(maxHeaderBytes));
-        down.pipeline().addLast("streams", new H2Requests(new InboundStreams(this, session, toApp, gate)));
+        down.pipeline()
+                .addLast(
+                        "streams",
+                        new H2Requests(
+                                new InboundStreams(this, session, toApp, gate),
+                                new H2IdleTimer(timers, ticker, session, idleTimeout.toNanos())));
         down.pipeline().addLast("end", new ConnectionEnd(session));
         app.pipeline().addLast("bytes", new ByteCount(session, false));
         app.pipeline().addLast("h2", H2.app());

@@ -20,7 +20,7 @@ import java.util.function.Supplier;
  * @param timers request and attempt timeouts and retry backoff, on {@code ticker}'s clock
  * @param budgets the retry budget of each backend Service
  * @param headTimeout how long a client may take over a request head once its first byte came (408 after)
- * @param idleTimeout how long a keep-alive client connection may wait between requests
+ * @param idleTimeout how long a keep-alive client connection may wait between requests (HTTP/2: without a stream)
  * @param maxHeaderBytes the most a request's head (request line and headers) may take: 431 beyond
  */
 public record HttpOutbound(
@@ -97,7 +97,12 @@ public record HttpOutbound(
         Channel down = c.session().downstream();
         down.pipeline().addLast("h2", H2.server(maxHeaderBytes));
         var router = new HttpRouter(balancer, ThreadLocalRandom.current());
-        down.pipeline().addLast("streams", new H2Requests(new OutboundStreams(this, c, router)));
+        down.pipeline()
+                .addLast(
+                        "streams",
+                        new H2Requests(
+                                new OutboundStreams(this, c, router),
+                                new H2IdleTimer(timers, ticker, c.session(), idleTimeout.toNanos())));
         down.pipeline().addLast("end", new ConnectionEnd(c.session()));
         down.config().setAutoRead(true); // frames: flow control and the codec's limits bound what a client sends
     }

@@ -616,6 +616,42 @@ class HttpRoutingNetnsTest {
         assertThat(ms).as("closed by the 3 s idle timeout, not by the client").isBetween(2500L, 7500L);
     }
 
+    /**
+     * HTTP/2's keep-alive: a connection whose streams are over is closed with GOAWAY at the idle timeout, counted
+     * from its last stream's end; one that never opens a stream (a preface, then nothing) the same. Node's own
+     * HTTP/2 client, so the GOAWAY is read by a real stack.
+     */
+    @Test
+    void anIdleHttp2ConnectionIsClosedWithGoawayAtTheIdleTimeout() throws Exception {
+        Path script = Files.writeString(dir.resolve("h2idle.js"), """
+                const http2 = require('http2');
+                const s = http2.connect('http://10.96.0.27:50051');
+                let answered = 0;
+                s.on('goaway', (code) => console.log('goaway ' + code + ' after ' + (Date.now() - answered)));
+                s.on('close', () => { console.log('closed ' + (Date.now() - answered)); process.exit(0); });
+                s.on('error', (e) => console.log('error ' + e.message));
+                const r = s.request({':path': '/x'});
+                r.on('response', (h) => { answered = Date.now(); console.log('status ' + h[':status']); });
+                r.resume();
+                r.end();
+                setTimeout(() => { console.log('still open'); process.exit(1); }, 12000);
+                """);
+        String out = client.exec("sh", "-c", "timeout 20 node " + script + "; true");
+        assertThat(out).contains("status ").contains("goaway 0 after");
+        assertThat(closedAfter(out)).as(out).isBetween(2500L, 7500L);
+
+        String silent = client.exec(
+                "sh",
+                "-c",
+                "s=$(date +%s%N); (printf 'PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n\\000\\000\\000\\004\\000\\000\\000\\000\\000';"
+                        + " sleep 10) | (timeout 15 socat -t 0.5 - TCP:10.96.0.27:50051 | od -An -v -tx1 | tr -d ' \\n';"
+                        + " echo; echo closed $(( ($(date +%s%N) - s) / 1000000 )))");
+        assertThat(silent.lines().findFirst().orElse(""))
+                .as("the agent's GOAWAY (length 8, type 7, NO_ERROR) after its SETTINGS")
+                .contains("0000080700" + "00000000" + "00000000" + "00000000");
+        assertThat(closedAfter(silent)).as(silent).isBetween(2500L, 7500L);
+    }
+
     @Test
     void aClientThatNeverReadsCostsBoundedWork() throws Exception {
         int before = Integer.parseInt(curl("http://10.96.0.24/bighits").trim());
