@@ -106,7 +106,9 @@ final class Attempt implements UpstreamEvents {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast("http", Codecs.client());
-                        ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, 90, TimeUnit.SECONDS));
+                        // idle by what it reads (a pooled connection writes nothing either): Netty's all-idle
+                        // kind hangs a listener, and a promise, on every write of every request
+                        ch.pipeline().addLast("idle", new IdleStateHandler(90, 0, 0, TimeUnit.SECONDS));
                         ch.pipeline().addLast("upstream", new UpstreamHandler());
                     }
                 }))

@@ -114,13 +114,7 @@ final class H2Pool {
         Future<Channel> opening = connect.apply(new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
-                // the connector's sockets read on request (the L4 relay's back-pressure); a shared connection
-                // reads always: its streams' flow control windows bound what it takes in
-                ch.config().setAutoRead(true);
-                ch.pipeline().addLast("h2", H2.client());
-                ch.pipeline().addLast("streams", new H2Upstreams());
-                ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS));
-                ch.pipeline().addLast("idle-close", new CloseWhenIdle());
+                initConnection(ch);
             }
         });
         Parent p = new Parent(opening);
@@ -147,6 +141,19 @@ final class H2Pool {
         }
         Http2FrameCodec codec = parent.getNow().pipeline().get(Http2FrameCodec.class);
         return codec != null && !codec.connection().goAwayReceived();
+    }
+
+    /** A shared connection's handlers, once it is open. */
+    static void initConnection(Channel ch) {
+        // the connector's sockets read on request (the L4 relay's back-pressure); a shared connection reads always:
+        // its streams' flow control windows bound what it takes in
+        ch.config().setAutoRead(true);
+        ch.pipeline().addLast("h2", H2.client());
+        // between the codec and the streams, where the frames pass (behind the streams it saw none, and fired every
+        // 90 s whatever the traffic); idle by what it reads, so writes carry no listener
+        ch.pipeline().addLast("idle", new IdleStateHandler(IDLE_SECONDS, 0, 0, TimeUnit.SECONDS));
+        ch.pipeline().addLast("streams", new H2Upstreams());
+        ch.pipeline().addLast("idle-close", new CloseWhenIdle());
     }
 
     private static final class CloseWhenIdle extends ChannelInboundHandlerAdapter {
