@@ -1,11 +1,8 @@
 package dev.ferry.agent.http;
 
-import io.netty.handler.codec.http2.DefaultHttp2Connection;
-import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
+import dev.ferry.agent.net.Http2Builders;
 import io.netty.handler.codec.http2.Http2FrameCodec;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Settings;
-import io.netty.handler.codec.http2.UniformStreamByteDistributor;
 
 /**
  * The HTTP/2 codecs of the source side (h2c prior knowledge from clients, h2c to upstreams), with the limits that
@@ -21,7 +18,7 @@ final class H2 {
     private H2() {}
 
     static Http2FrameCodec server(int maxHeaderBytes) {
-        return new Builder(true)
+        return Http2Builders.forServer()
                 .initialSettings(Http2Settings.defaultSettings()
                         .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
                         .maxHeaderListSize(maxHeaderBytes))
@@ -34,7 +31,7 @@ final class H2 {
     }
 
     static Http2FrameCodec client() {
-        return new Builder(false)
+        return Http2Builders.forClient()
                 .initialSettings(Http2Settings.defaultSettings().pushEnabled(false))
                 .encoderEnforceMaxQueuedControlFrames(1000)
                 .validateHeaders(true)
@@ -47,25 +44,11 @@ final class H2 {
      * limit wait in the codec for a stream to end instead of failing.
      */
     static Http2FrameCodec app() {
-        return new Builder(false)
+        return Http2Builders.forClient()
                 .initialSettings(Http2Settings.defaultSettings().pushEnabled(false))
                 .encoderEnforceMaxQueuedControlFrames(1000)
                 .encoderEnforceMaxConcurrentStreams(true)
                 .validateHeaders(true)
                 .build();
-    }
-
-    /**
-     * Netty's builder, on a connection whose send window is shared out among the streams in turn
-     * ({@link UniformStreamByteDistributor}) instead of by the priority tree Netty keeps by default
-     * (WeightedFairQueueByteDistributor): RFC 9113 deprecated stream priorities, clients no longer send them (h2load,
-     * curl and browsers do not), and keeping the tree for each stream was a tenth of the proxy's CPU per request.
-     */
-    private static final class Builder extends Http2FrameCodecBuilder {
-        Builder(boolean server) {
-            DefaultHttp2Connection c = new DefaultHttp2Connection(server);
-            c.remote().flowController(new DefaultHttp2RemoteFlowController(c, new UniformStreamByteDistributor(c)));
-            connection(c);
-        }
     }
 }
