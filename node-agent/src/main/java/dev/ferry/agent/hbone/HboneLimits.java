@@ -1,7 +1,7 @@
 package dev.ferry.agent.hbone;
 
+import dev.ferry.agent.net.Http2Builders;
 import io.netty.handler.codec.http2.Http2FrameCodec;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Settings;
 
 /**
@@ -42,7 +42,7 @@ final class HboneLimits {
     }
 
     static Http2FrameCodec clientCodec() {
-        return Http2FrameCodecBuilder.forClient()
+        return Http2Builders.forClient()
                 .initialSettings(Http2Settings.defaultSettings()
                         .maxHeaderListSize(MAX_HEADER_LIST_SIZE)
                         .initialWindowSize(STREAM_WINDOW)
@@ -55,7 +55,7 @@ final class HboneLimits {
     }
 
     static Http2FrameCodec serverCodec() {
-        return Http2FrameCodecBuilder.forServer()
+        return Http2Builders.forServer()
                 .initialSettings(Http2Settings.defaultSettings()
                         .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
                         .maxHeaderListSize(MAX_HEADER_LIST_SIZE)
