@@ -64,9 +64,12 @@ final class H2Requests extends H2Streams<H2Stream> {
 
     /** A stream is over: the connection's idle period starts again. */
     @Override
-    void forget(H2Stream s) {
-        super.forget(s);
-        idle.active();
+    boolean forget(H2Stream s) {
+        boolean first = super.forget(s);
+        if (first) {
+            idle.active();
+        }
+        return first;
     }
 
     /** A client's HEADERS on a new stream id: a request. */

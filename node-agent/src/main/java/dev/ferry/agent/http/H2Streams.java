@@ -82,8 +82,14 @@ abstract class H2Streams<S extends H2Streams.Stream> extends Http2ChannelDuplexH
         streams.put(s.frameStream().id(), s);
     }
 
-    void forget(S s) {
-        streams.remove(s.frameStream().id(), s);
+    /** The stream is over; true the first time (a stream is forgotten when its call ends and when it closes). */
+    boolean forget(S s) {
+        int id = s.frameStream().id();
+        if (streams.get(id) != s) { // the int keyed calls: Map's remove(key, value) would box the id
+            return false;
+        }
+        streams.remove(id);
+        return true;
     }
 
     /** Whether the connection and the stream's send window take more. */

@@ -28,8 +28,9 @@ final class InboundCall implements StreamCall, UpstreamEvents {
     private final long startNanos;
     private final boolean grpc;
 
+    /** The app's stream: null while the request is denied, or until it is allowed. */
     private H2Upstream up;
-    private boolean forwarding;
+
     private boolean requestDone;
     private boolean responseStarted;
     private boolean responseDone;
@@ -63,7 +64,6 @@ final class InboundCall implements StreamCall, UpstreamEvents {
             maybeFinish();
             return;
         }
-        forwarding = true;
         up = conn.app().open(() -> {});
         up.attach(this);
         HttpOutboundHandler.stripHopByHop(request.headers());
@@ -80,7 +80,7 @@ final class InboundCall implements StreamCall, UpstreamEvents {
         if (last) {
             requestDone = true;
         }
-        if (finished || !forwarding || up == null) {
+        if (finished || up == null) {
             c.release(); // denied, or over: the body has nowhere to go
         } else {
             up.write(c);
@@ -210,9 +210,9 @@ final class InboundCall implements StreamCall, UpstreamEvents {
                 status,
                 flags,
                 durationNanos / 1_000_000,
-                forwarding ? appAddress() : null,
+                up != null ? appAddress() : null,
                 null,
-                forwarding ? 1 : 0,
+                up != null ? 1 : 0,
                 request.headers().get("x-request-id"),
                 requestBytes,
                 responseBytes));

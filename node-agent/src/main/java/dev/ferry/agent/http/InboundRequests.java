@@ -116,16 +116,11 @@ final class InboundRequests extends ChannelInboundHandlerAdapter {
     }
 
     private void begin(HttpRequest req) {
-        RequestChecks.Refusal refusal = RequestChecks.check(req);
-        String normalized = refusal == null ? Paths.normalize(req.uri()) : null;
-        if (refusal == null && normalized == null) {
-            refusal = new RequestChecks.Refusal(HttpResponseStatus.BAD_REQUEST, "bad percent-encoding in the path");
-        }
+        RequestChecks.Refusal refusal = RequestChecks.checkAtTheDestination(req);
         if (refusal != null) {
             refuse(refusal.status(), refusal.reason());
             return;
         }
-        req.setUri(normalized); // the app serves the path the policy judged
         head.requestStarted();
         active = true;
         requestDone = false;
@@ -137,10 +132,10 @@ final class InboundRequests extends ChannelInboundHandlerAdapter {
         startNanos = http.ticker().nanoTime();
         keepAlive = HttpUtil.isKeepAlive(req);
         method = req.method().name();
-        path = normalized;
+        path = req.uri(); // normalized by the checks: the path the policy judges and the app serves
         authority = req.headers().get(HttpHeaderNames.HOST, "");
         requestId = req.headers().get("x-request-id");
-        Decision decision = gate.check(PolicyView.of(req, normalized));
+        Decision decision = gate.check(PolicyView.of(req, path));
         forwarding = decision.allowed();
         if (!forwarding) {
             deny(req);

@@ -20,12 +20,9 @@ final class InboundStreams implements H2Requests.Server {
 
     private ConnectionLabels httpLabels;
     private ConnectionLabels grpcLabels;
-    // the connection's last request series: the next one with the same code, status and flags reuses it
-    private RequestMetrics.Series last;
-    private boolean lastGrpc;
-    private int lastCode = -1;
-    private String lastGrpcStatus;
-    private String lastFlags;
+    // each protocol's last request series: the next one with the same code, status and flags reuses it
+    private final SeriesCache httpSeries = new SeriesCache();
+    private final SeriesCache grpcSeries = new SeriesCache();
 
     InboundStreams(HttpInbound http, Session session, H2Upstreams app, HttpInbound.Gate gate) {
         this.http = http;
@@ -42,16 +39,7 @@ final class InboundStreams implements H2Requests.Server {
     /** The framing checks, and the path normalized as it is judged and as the app gets it. */
     @Override
     public RequestChecks.Refusal check(HttpRequest req) {
-        RequestChecks.Refusal refusal = RequestChecks.check(req);
-        if (refusal != null) {
-            return refusal;
-        }
-        String normalized = Paths.normalize(req.uri());
-        if (normalized == null) {
-            return new RequestChecks.Refusal(HttpResponseStatus.BAD_REQUEST, "bad percent-encoding in the path");
-        }
-        req.setUri(normalized);
-        return null;
+        return RequestChecks.checkAtTheDestination(req);
     }
 
     @Override
@@ -81,12 +69,10 @@ final class InboundStreams implements H2Requests.Server {
     }
 
     RequestMetrics.Series series(boolean grpc, int code, String grpcStatus, String flags) {
-        if (last != null
-                && grpc == lastGrpc
-                && code == lastCode
-                && grpcStatus.equals(lastGrpcStatus)
-                && flags.equals(lastFlags)) {
-            return last;
+        SeriesCache cache = grpc ? grpcSeries : httpSeries;
+        RequestMetrics.Series s = cache.get(null, null, code, grpcStatus, flags); // one workload: no service, endpoint
+        if (s != null) {
+            return s;
         }
         ConnectionLabels labels = grpc ? grpcLabels : httpLabels;
         if (labels == null) {
@@ -97,11 +83,8 @@ final class InboundStreams implements H2Requests.Server {
                 httpLabels = labels;
             }
         }
-        last = http.metrics().series(labels, code, grpcStatus, flags);
-        lastGrpc = grpc;
-        lastCode = code;
-        lastGrpcStatus = grpcStatus;
-        lastFlags = flags;
-        return last;
+        s = http.metrics().series(labels, code, grpcStatus, flags);
+        cache.put(null, null, code, grpcStatus, flags, s);
+        return s;
     }
 }

@@ -53,4 +53,21 @@ final class RequestChecks {
         }
         return null;
     }
+
+    /**
+     * The destination's checks, for HTTP/1.1 and each HTTP/2 stream alike: {@link #check}, then the path normalized
+     * in place ({@link Paths#normalize}), so the app serves the path the policy judges.
+     */
+    static Refusal checkAtTheDestination(HttpRequest req) {
+        Refusal refusal = check(req);
+        if (refusal != null) {
+            return refusal;
+        }
+        String normalized = Paths.normalize(req.uri());
+        if (normalized == null) {
+            return new Refusal(HttpResponseStatus.BAD_REQUEST, "bad percent-encoding in the path");
+        }
+        req.setUri(normalized);
+        return null;
+    }
 }
