@@ -2,6 +2,7 @@ package dev.ferry.agent.connection;
 
 import dev.ferry.mesh.Workload;
 import java.net.InetSocketAddress;
+import java.util.function.Supplier;
 
 /**
  * Where a connection was sent, as its reports (labels, access log, {@code /config_dump}) tell it; decided by the
@@ -12,7 +13,8 @@ import java.net.InetSocketAddress;
  * @param serviceNamespace the Service's namespace
  * @param workload the destination mesh pod, when there is one
  * @param address the address the bytes went to (the endpoint, the pod, or the original destination)
- * @param description one line for {@code /config_dump}
+ * @param describer one line for {@code /config_dump}, built only when asked for: every connection has a Delivery,
+ *     and formatting its addresses showed in the connection-churn profile
  */
 public record Delivery(
         String serviceKey,
@@ -20,10 +22,15 @@ public record Delivery(
         String serviceNamespace,
         Workload workload,
         InetSocketAddress address,
-        String description) {
+        Supplier<String> describer) {
 
     /** Refused before it went anywhere. */
     public static Delivery refused(String detail) {
-        return new Delivery(null, null, null, null, null, "refused: " + detail);
+        return new Delivery(null, null, null, null, null, () -> "refused: " + detail);
+    }
+
+    /** The one line for {@code /config_dump}. */
+    public String description() {
+        return describer.get();
     }
 }

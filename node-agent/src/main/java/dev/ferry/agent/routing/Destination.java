@@ -33,7 +33,7 @@ public sealed interface Destination {
                     service.namespace(),
                     null,
                     null,
-                    "service " + service.key() + ":" + binding.port().port() + " -> no endpoint");
+                    () -> "service " + service.key() + ":" + binding.port().port() + " -> no endpoint");
         }
 
         /** Sent to {@code endpoint}. */
@@ -45,7 +45,7 @@ public sealed interface Destination {
                     service.namespace(),
                     endpoint.workload(),
                     endpoint.address(),
-                    "service " + service.key() + ":" + binding.port().port() + " -> " + endpoint.describe());
+                    () -> "service " + service.key() + ":" + binding.port().port() + " -> " + endpoint.describe());
         }
     }
 
@@ -54,7 +54,7 @@ public sealed interface Destination {
         @Override
         public Delivery delivery(String clusterDomain) {
             return new Delivery(
-                    null, null, null, workload, address, "workload " + workload.key() + "@" + hostPort(address));
+                    null, null, null, workload, address, () -> "workload " + workload.key() + "@" + hostPort(address));
         }
     }
 
@@ -62,7 +62,7 @@ public sealed interface Destination {
     record Passthrough(InetSocketAddress address) implements Destination {
         @Override
         public Delivery delivery(String clusterDomain) {
-            return new Delivery(null, null, null, null, address, "passthrough " + hostPort(address));
+            return new Delivery(null, null, null, null, address, () -> "passthrough " + hostPort(address));
         }
     }
 
