@@ -43,20 +43,37 @@ public final class SoOriginalDst implements OriginalDestination {
         return query(unix.fd().intValue(), v6);
     }
 
+    /**
+     * The call's buffers, one set per thread (the event loops that accept): an arena per call was three mallocs and
+     * frees per connection. Freed by the GC with its thread.
+     */
+    private record Scratch(MemorySegment addr, MemorySegment lenPtr, MemorySegment capture) {
+        static Scratch create() {
+            Arena arena = Arena.ofAuto(); // kept alive by its segments
+            return new Scratch(
+                    arena.allocate(SOCKADDR_IN6_LEN),
+                    arena.allocate(ValueLayout.JAVA_INT),
+                    arena.allocate(CAPTURE_LAYOUT));
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::create);
+
     static InetSocketAddress query(int fd, boolean v6) throws OriginalDestinationException {
-        try (Arena arena = Arena.ofConfined()) {
+        Scratch scratch = SCRATCH.get();
+        try {
             int len = v6 ? SOCKADDR_IN6_LEN : SOCKADDR_IN_LEN;
-            MemorySegment addr = arena.allocate(len);
-            MemorySegment lenPtr = arena.allocate(ValueLayout.JAVA_INT);
+            MemorySegment addr = scratch.addr();
+            MemorySegment lenPtr = scratch.lenPtr();
             lenPtr.set(ValueLayout.JAVA_INT, 0, len);
-            MemorySegment capture = arena.allocate(CAPTURE_LAYOUT);
+            MemorySegment capture = scratch.capture();
             int rc = (int) Libc.GETSOCKOPT_ERRNO.invokeExact(
                     capture, fd, v6 ? SOL_IPV6 : SOL_IP, SO_ORIGINAL_DST, addr, lenPtr);
             if (rc != 0) {
                 int errno = (int) ERRNO.get(capture, 0L);
                 // A client that reset at once takes its conntrack entry with it: ENOENT as for a connection that
                 // was never redirected. The socket's pending error tells the two apart.
-                int pending = pendingError(arena, fd);
+                int pending = pendingError(fd);
                 if (pending != 0) {
                     throw new OriginalDestinationException(
                             "the client reset the connection before it was handled (errno " + pending + ")", true);
@@ -80,6 +97,12 @@ public final class SoOriginalDst implements OriginalDestination {
     }
 
     /** {@code SO_ERROR}: the error the kernel holds for the socket (ECONNRESET after the client's RST), or 0. */
+    private static int pendingError(int fd) throws Throwable {
+        try (Arena arena = Arena.ofConfined()) { // the error path only: freed at once
+            return pendingError(arena, fd);
+        }
+    }
+
     private static int pendingError(Arena arena, int fd) throws Throwable {
         MemorySegment value = arena.allocate(ValueLayout.JAVA_INT);
         MemorySegment len = arena.allocate(ValueLayout.JAVA_INT);
