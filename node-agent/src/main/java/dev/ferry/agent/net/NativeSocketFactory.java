@@ -243,7 +243,7 @@ public final class NativeSocketFactory implements SocketFactory {
             ch = sockets.newChannel();
         } catch (RuntimeException e) {
             // No socket (EMFILE, a pod's namespace gone): a Bootstrap fails the same way and builds the failed
-            // future around a placeholder channel of its own, which callers may close.
+            // future around a placeholder channel of its own (closed, never registered), as callers have always had.
             Bootstrap b = bootstrap(loop, handler, transparent ? SocketMarks.TRANSPARENT_MARK : mark);
             return local == null ? b.connect(remote) : b.connect(remote, local);
         }

@@ -125,4 +125,33 @@ class NativeSocketFactoryNetnsTest {
             ctx.writeAndFlush((ByteBuf) msg);
         }
     }
+
+    /**
+     * No socket can be made (here: the pod's namespace was closed; in life EMFILE or a pod gone): the connect fails
+     * with the reason, and nothing is left open or registered.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"io_uring", "epoll"})
+    void aConnectWithoutASocketFailsWithTheReason(String transportName) throws Exception {
+        Transport transport = "epoll".equals(transportName) ? Transport.EPOLL : Transport.IO_URING;
+        EventLoopGroup group = transport.newGroup(1, new DefaultThreadFactory("netns-test", true));
+        try {
+            NetworkNamespace ns = NetworkNamespace.open(Path.of("/proc/self/ns/net"));
+            ns.close();
+            NativeSocketFactory gone = new NativeSocketFactory(
+                            transport, Duration.ofSeconds(2), true, Duration.ofSeconds(60), false)
+                    .inNamespace(ns, SocketMarks.FERRY_MARK);
+            ChannelFuture f = group.next()
+                    .submit(() -> gone.connect(
+                            group.next(), new InetSocketAddress("127.0.0.1", 9), new ChannelInboundHandlerAdapter()))
+                    .get(5, TimeUnit.SECONDS);
+            assertThat(f.await(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(f.isSuccess()).isFalse();
+            assertThat(f.cause()).hasMessageContaining("is closed");
+            assertThat(f.channel().isOpen()).isFalse();
+            assertThat(f.channel().isRegistered()).isFalse();
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+        }
+    }
 }
