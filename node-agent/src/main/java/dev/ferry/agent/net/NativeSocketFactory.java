@@ -210,7 +210,7 @@ public final class NativeSocketFactory implements SocketFactory {
 
     @Override
     public ChannelFuture connect(EventLoop loop, InetSocketAddress remote, ChannelHandler handler) {
-        return dial(loop, connectFactory, handler, remote, null, false);
+        return dial(loop, handler, remote, null);
     }
 
     /**
@@ -223,29 +223,33 @@ public final class NativeSocketFactory implements SocketFactory {
         if (namespace == null || transport == Transport.NIO) {
             return connect(loop, remote, handler);
         }
-        return dial(loop, transparentFactory, handler, remote, new InetSocketAddress(source.getAddress(), 0), true);
+        return dial(loop, handler, remote, new InetSocketAddress(source.getAddress(), 0));
     }
 
     /**
      * A socket made, configured, registered and connected by hand rather than by a {@link Bootstrap}: a Bootstrap
      * per connect copies its option and attribute maps, looks its resolver up and chains promises of its own, which
-     * was a tenth of the event loop's user time under connection churn. Options are the {@link #bootstrap} ones.
+     * was a tenth of the event loop's user time under connection churn. With {@code local}, an IP_TRANSPARENT socket
+     * bound to it ({@link #connectAs}).
      */
     private ChannelFuture dial(
-            EventLoop loop,
-            ChannelFactory<SocketChannel> sockets,
-            ChannelHandler handler,
-            InetSocketAddress remote,
-            InetSocketAddress local,
-            boolean transparent) {
+            EventLoop loop, ChannelHandler handler, InetSocketAddress remote, InetSocketAddress local) {
+        boolean transparent = local != null;
         SocketChannel ch;
         try {
-            ch = sockets.newChannel();
+            ch = (transparent ? transparentFactory : connectFactory).newChannel();
         } catch (RuntimeException e) {
-            // No socket (EMFILE, a pod's namespace gone): a Bootstrap fails the same way and builds the failed
-            // future around a placeholder channel of its own (closed, never registered), as callers have always had.
-            Bootstrap b = bootstrap(loop, handler, transparent ? SocketMarks.TRANSPARENT_MARK : mark);
-            return local == null ? b.connect(remote) : b.connect(remote, local);
+            // No socket (EMFILE, a pod's namespace gone). Callers read the failed future's channel (its close
+            // future): a Bootstrap given a factory that fails as this one did builds the future around a placeholder
+            // channel of Netty's own (closed, never registered), with no second attempt at a socket.
+            ChannelFactory<SocketChannel> failing = () -> {
+                throw e;
+            };
+            return new Bootstrap()
+                    .group(loop)
+                    .channelFactory(failing)
+                    .handler(handler)
+                    .connect(remote);
         }
         ChannelPromise connected = new DefaultChannelPromise(ch, loop);
         try {
@@ -259,10 +263,8 @@ public final class NativeSocketFactory implements SocketFactory {
             if (!registered.isSuccess()) {
                 ch.unsafe().closeForcibly();
                 connected.setFailure(registered.cause());
-            } else if (local == null) {
-                ch.connect(remote, connected);
             } else {
-                ch.connect(remote, local, connected);
+                ch.connect(remote, local, connected); // a null local address: the kernel picks one
             }
         });
         return connected;
@@ -283,34 +285,11 @@ public final class NativeSocketFactory implements SocketFactory {
             c.setOption(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED);
         }
         if (transparent) {
-            c.setOption(transparentOption(), true);
+            c.setOption(
+                    transport == Transport.EPOLL
+                            ? EpollChannelOption.IP_TRANSPARENT
+                            : IoUringChannelOption.IP_TRANSPARENT,
+                    true);
         }
-    }
-
-    private ChannelOption<Boolean> transparentOption() {
-        return transport == Transport.EPOLL ? EpollChannelOption.IP_TRANSPARENT : IoUringChannelOption.IP_TRANSPARENT;
-    }
-
-    /** The same options on a Bootstrap: only where {@link #dial} could not make a socket. */
-    private Bootstrap bootstrap(EventLoop loop, ChannelHandler handler, int socketMark) {
-        Bootstrap b = new Bootstrap()
-                .group(loop)
-                .channelFactory(socketMark == SocketMarks.TRANSPARENT_MARK ? transparentFactory : connectFactory)
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.SO_KEEPALIVE, keepalive) // TCP_NODELAY: on from Netty's config
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                .handler(handler);
-        if (keepalive && transport.keepIdleOption() != null) {
-            b.option(transport.keepIdleOption(), (int) keepaliveIdle.toSeconds());
-        }
-        if (splice) {
-            b.option(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED);
-        }
-        if (socketMark == SocketMarks.TRANSPARENT_MARK) {
-            b.option(transparentOption(), true);
-        }
-        return b;
     }
 }

@@ -99,16 +99,12 @@ public final class SoOriginalDst implements OriginalDestination {
     /** {@code SO_ERROR}: the error the kernel holds for the socket (ECONNRESET after the client's RST), or 0. */
     private static int pendingError(int fd) throws Throwable {
         try (Arena arena = Arena.ofConfined()) { // the error path only: freed at once
-            return pendingError(arena, fd);
+            MemorySegment value = arena.allocate(ValueLayout.JAVA_INT);
+            MemorySegment len = arena.allocate(ValueLayout.JAVA_INT);
+            len.set(ValueLayout.JAVA_INT, 0, 4);
+            int rc = (int) Libc.GETSOCKOPT.invokeExact(fd, 1 /* SOL_SOCKET */, 4 /* SO_ERROR */, value, len);
+            return rc == 0 ? value.get(ValueLayout.JAVA_INT, 0) : 0;
         }
-    }
-
-    private static int pendingError(Arena arena, int fd) throws Throwable {
-        MemorySegment value = arena.allocate(ValueLayout.JAVA_INT);
-        MemorySegment len = arena.allocate(ValueLayout.JAVA_INT);
-        len.set(ValueLayout.JAVA_INT, 0, 4);
-        int rc = (int) Libc.GETSOCKOPT.invokeExact(fd, 1 /* SOL_SOCKET */, 4 /* SO_ERROR */, value, len);
-        return rc == 0 ? value.get(ValueLayout.JAVA_INT, 0) : 0;
     }
 
     private static boolean isV4Mapped(Inet6Address a) {
