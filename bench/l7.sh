@@ -13,7 +13,8 @@ set -euo pipefail
 JAR=${1:-node-agent/target/ferry-agent.jar}
 ROUNDS=${ROUNDS:-3}
 WRK_SECS=${WRK_SECS:-8}
-# LOADS: which loads each round runs (all by default); TARGETS_ONLY: a subset of direct ferry_l7 ferry_l4 haproxy
+# LOADS: which loads each round runs (all by default); TARGETS_ONLY: a subset of direct ferry_l7 ferry_l4 haproxy;
+# TRANSPORT: the agent's (io_uring, or epoll)
 LOADS=${LOADS:-c32 c256 churn hey h2}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 case $JAR in /*) ;; *) JAR=$ROOT/$JAR ;; esac # an absolute path measures another build
@@ -131,7 +132,7 @@ MESH
 cat > "$WORK/agent.yaml" <<CFG
 nodeName: node-1
 meshFile: $WORK/mesh.yaml
-transport: io_uring
+transport: ${TRANSPORT:-io_uring}
 eventLoops: 1
 outboundPort: 15001
 inboundPort: 15006
@@ -215,7 +216,7 @@ def med(kind,t,col):
     v=[float(r[col]) for r in rows if r[0]==kind and r[1]==t and r[col] not in ("-","","nan")]
     return (st.median(v),min(v),max(v)) if v else (float("nan"),)*3
 T=["direct","ferry_l7","ferry_l4","haproxy"]
-out=["Machine: $(nproc) cores, $(uname -r). Ferry: io_uring, 1 event loop, JVM flags $(agent_jvm_opts "$JAR" | sed "s#@$ROOT/##; s#-XX:AOTCache=[^ ]*#+ AOT cache#"), access log off, l7Outbound; HAProxy $(haproxy -v | head -1 | awk '{print $3}') nbthread 1, mode http, http-reuse always, the same path rule. Rounds: $ROUNDS, alternating; median (min-max). Requests counted by Ferry's istio_requests_total (200): $SERVED.",""]
+out=["Machine: $(nproc) cores, $(uname -r). Ferry: ${TRANSPORT:-io_uring}, 1 event loop, JVM flags $(agent_jvm_opts "$JAR" | sed "s#@$ROOT/##; s#-XX:AOTCache=[^ ]*#+ AOT cache#"), access log off, l7Outbound; HAProxy $(haproxy -v | head -1 | awk '{print $3}') nbthread 1, mode http, http-reuse always, the same path rule. Rounds: $ROUNDS, alternating; median (min-max). Requests counted by Ferry's istio_requests_total (200): $SERVED.",""]
 out.append("| scenario | direct | Ferry L7 | Ferry L4 | HAProxy http | L7/HAProxy | L7/L4 | L7/direct |")
 out.append("|---|---|---|---|---|---|---|---|")
 def line(name,kind,col,fmt):

@@ -27,6 +27,9 @@ public final class MeshSnapshot {
     private final Map<String, Namespace> namespaces;
     private final List<Workload> workloads;
     private final List<Service> services;
+    /** Namespace, then name: a route's backend is found per request without scanning every Service. */
+    private final Map<String, Map<String, Service>> servicesByName;
+
     private final List<EndpointSlice> endpointSlices;
     private final Map<InetAddress, Workload> workloadsByIp;
     private final Map<InetSocketAddress, ServiceBinding> bindingsByVip;
@@ -54,6 +57,7 @@ public final class MeshSnapshot {
         this.namespaces = Collections.unmodifiableMap(new LinkedHashMap<>(b.namespaces));
         this.workloads = List.copyOf(b.workloads);
         this.services = List.copyOf(b.services);
+        this.servicesByName = indexByName(this.services);
         this.endpointSlices = List.copyOf(b.endpointSlices);
         this.workloadsByIp = indexByIp(this.workloads);
         Map<String, List<EndpointSlice>> slicesByService = indexSlices(this.endpointSlices);
@@ -276,12 +280,17 @@ public final class MeshSnapshot {
     }
 
     public Optional<Service> service(String namespace, String name) {
+        Map<String, Service> inNamespace = servicesByName.get(namespace);
+        return Optional.ofNullable(inNamespace == null ? null : inNamespace.get(name));
+    }
+
+    private static Map<String, Map<String, Service>> indexByName(List<Service> services) {
+        Map<String, Map<String, Service>> byName = new HashMap<>();
         for (Service s : services) {
-            if (s.namespace().equals(namespace) && s.name().equals(name)) {
-                return Optional.of(s);
-            }
+            // the first of two with one name wins, as the scan this replaced returned it
+            byName.computeIfAbsent(s.namespace(), k -> new HashMap<>()).putIfAbsent(s.name(), s);
         }
-        return Optional.empty();
+        return byName;
     }
 
     private static Map<InetAddress, Workload> indexByIp(List<Workload> workloads) {

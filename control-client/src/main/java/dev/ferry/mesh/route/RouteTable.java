@@ -40,15 +40,30 @@ public final class RouteTable {
     /** Routes attach, none matches: Gateway API answers 404. */
     public record NoMatch() implements Result {}
 
-    public record Matched(Candidate candidate) implements Result {}
+    /**
+     * The candidate that matched, with its name as telemetry and the access log give it ({@code namespace/route},
+     * then {@code #rule} for a named rule). One per candidate, made when the table is built: a lookup allocates
+     * nothing.
+     */
+    public record Matched(Candidate candidate, String name) implements Result {
+        Matched(Candidate candidate) {
+            this(
+                    candidate,
+                    candidate.route().key()
+                            + (candidate.rule().name() == null
+                                    ? ""
+                                    : "#" + candidate.rule().name()));
+        }
+    }
 
     private static final Unrouted UNROUTED = new Unrouted();
     private static final NoMatch NO_MATCH = new NoMatch();
 
-    private record ForService(List<Candidate> producer, Map<String, List<Candidate>> consumers) {}
+    private record ForService(List<Matched> producer, Map<String, List<Matched>> consumers) {}
 
     private final List<HttpRoute> routes;
-    private final Map<String, ForService> byService = new HashMap<>();
+    /** Service namespace, then name: two lookups instead of a key string built per request. */
+    private final Map<String, Map<String, ForService>> byService = new HashMap<>();
 
     private RouteTable(List<HttpRoute> routes) {
         this.routes = List.copyOf(routes);
@@ -72,10 +87,28 @@ public final class RouteTable {
         services.addAll(consumer.keySet());
         for (String s : services) {
             Map<String, List<Candidate>> c = consumer.getOrDefault(s, Map.of());
-            Map<String, List<Candidate>> frozen = new HashMap<>();
-            c.forEach((ns, l) -> frozen.put(ns, List.copyOf(l)));
-            byService.put(s, new ForService(List.copyOf(producer.getOrDefault(s, List.of())), Map.copyOf(frozen)));
+            Map<String, List<Matched>> frozen = new HashMap<>();
+            c.forEach((ns, l) -> frozen.put(ns, matched(l)));
+            int slash = s.indexOf('/');
+            byService
+                    .computeIfAbsent(s.substring(0, slash), k -> new HashMap<>())
+                    .put(
+                            s.substring(slash + 1),
+                            new ForService(matched(producer.getOrDefault(s, List.of())), Map.copyOf(frozen)));
         }
+    }
+
+    private static List<Matched> matched(List<Candidate> candidates) {
+        List<Matched> out = new ArrayList<>(candidates.size());
+        for (Candidate c : candidates) {
+            out.add(new Matched(c));
+        }
+        return List.copyOf(out);
+    }
+
+    private ForService forService(String namespace, String name) {
+        Map<String, ForService> inNamespace = byService.get(namespace);
+        return inNamespace == null ? null : inNamespace.get(name);
     }
 
     public static RouteTable of(List<HttpRoute> routes) {
@@ -88,7 +121,7 @@ public final class RouteTable {
 
     /** Whether any route attaches to this Service (any port, any client): it is worth parsing HTTP for. */
     public boolean hasRoutes(String serviceNamespace, String serviceName) {
-        return byService.containsKey(serviceNamespace + "/" + serviceName);
+        return forService(serviceNamespace, serviceName) != null;
     }
 
     /**
@@ -97,31 +130,33 @@ public final class RouteTable {
      */
     public Result match(
             String serviceNamespace, String serviceName, int port, String clientNamespace, RequestView request) {
-        ForService f = byService.get(serviceNamespace + "/" + serviceName);
+        ForService f = forService(serviceNamespace, serviceName);
         if (f == null) {
             return UNROUTED;
         }
-        List<Candidate> candidates =
+        List<Matched> candidates =
                 clientNamespace == null ? null : f.consumers().get(clientNamespace);
         if (candidates == null || !attached(candidates, serviceNamespace, serviceName, port)) {
             candidates = f.producer();
         }
         boolean any = false;
-        for (Candidate c : candidates) {
-            if (!attachedOn(c.route(), serviceNamespace, serviceName, port)) {
+        // indexed loops: on the request path, an iterator per list is garbage per request
+        for (int i = 0; i < candidates.size(); i++) {
+            Matched m = candidates.get(i);
+            if (!attachedOn(m.candidate().route(), serviceNamespace, serviceName, port)) {
                 continue;
             }
             any = true;
-            if (matches(c.match(), request)) {
-                return new Matched(c);
+            if (matches(m.candidate().match(), request)) {
+                return m;
             }
         }
         return any ? NO_MATCH : UNROUTED;
     }
 
-    private static boolean attached(List<Candidate> candidates, String ns, String name, int port) {
-        for (Candidate c : candidates) {
-            if (attachedOn(c.route(), ns, name, port)) {
+    private static boolean attached(List<Matched> candidates, String ns, String name, int port) {
+        for (int i = 0; i < candidates.size(); i++) {
+            if (attachedOn(candidates.get(i).candidate().route(), ns, name, port)) {
                 return true;
             }
         }
@@ -129,8 +164,9 @@ public final class RouteTable {
     }
 
     private static boolean attachedOn(HttpRoute route, String ns, String name, int port) {
-        for (HttpRoute.ParentRef p : route.parents()) {
-            if (p.attachesTo(ns, name, port)) {
+        List<HttpRoute.ParentRef> parents = route.parents();
+        for (int i = 0; i < parents.size(); i++) {
+            if (parents.get(i).attachesTo(ns, name, port)) {
                 return true;
             }
         }
@@ -144,13 +180,15 @@ public final class RouteTable {
         if (!m.path().matches(r.path())) {
             return false;
         }
-        for (HttpMatch.ValueMatch h : m.headers()) {
-            if (!h.matches(r.header(h.name()))) {
+        List<HttpMatch.ValueMatch> headers = m.headers();
+        for (int i = 0; i < headers.size(); i++) {
+            if (!headers.get(i).matches(r.header(headers.get(i).name()))) {
                 return false;
             }
         }
-        for (HttpMatch.ValueMatch q : m.queryParams()) {
-            if (!q.matches(r.queryParam(q.name()))) {
+        List<HttpMatch.ValueMatch> query = m.queryParams();
+        for (int i = 0; i < query.size(); i++) {
+            if (!query.get(i).matches(r.queryParam(query.get(i).name()))) {
                 return false;
             }
         }

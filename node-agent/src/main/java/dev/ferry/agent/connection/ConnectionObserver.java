@@ -7,4 +7,9 @@ public interface ConnectionObserver {
 
     /** An HTTP request on {@code connection} has finished. */
     default void request(ConnectionRecord connection, RequestRecord request) {}
+
+    /** Whether {@link #request} does anything: when not, the HTTP layer builds no record per request. */
+    default boolean wantsRequests() {
+        return false;
+    }
 }

@@ -6,7 +6,6 @@ import dev.ferry.agent.connection.RequestRecord;
 import dev.ferry.agent.connector.ConnectRequest;
 import dev.ferry.agent.connector.Connector;
 import dev.ferry.agent.observability.RequestMetrics;
-import dev.ferry.mesh.AppProtocol;
 import dev.ferry.mesh.Endpoint;
 import dev.ferry.mesh.Workload;
 import dev.ferry.mesh.route.HttpRouteRule;
@@ -68,7 +67,9 @@ final class Exchange implements Attempt.Events, StreamCall {
     final String requestId;
     final boolean keepAlive;
     private final long startNanos;
-    private final Instant start;
+    /** Wall-clock start, for the access log; milliseconds, Envoy's precision, and no Instant per request. */
+    private final long startMillis;
+
     private final String method;
     private final String path;
     private final String authority;
@@ -82,10 +83,18 @@ final class Exchange implements Attempt.Events, StreamCall {
     private int attempts;
     /** The endpoint of the latest attempt: the one the request is reported against. */
     private Endpoint lastTried;
-    /** Body parts not yet written to an attached attempt; owned here. */
-    private final ArrayDeque<HttpContent> unsent = new ArrayDeque<>();
-    /** Retained copies of every body part so far, for a retry; released when the exchange ends or the body outgrows it. */
-    private final ArrayDeque<HttpContent> replay = new ArrayDeque<>();
+    /**
+     * Body parts not yet written to an attached attempt; owned here. Made on the first such part: a request whose
+     * body arrives once its upstream is attached (most) never needs one.
+     */
+    private ArrayDeque<HttpContent> unsent;
+    /**
+     * Retained copies of every body part so far, for a retry; released when the exchange ends or the body outgrows it.
+     * A request without a body holds only the shared empty last part: no deque.
+     */
+    private ArrayDeque<HttpContent> replay;
+    /** The body was nothing but the shared empty last part (a GET): a retry sends that. */
+    private boolean replayEmptyLast;
 
     private long replayBytes;
     private boolean replayable = true;
@@ -124,7 +133,7 @@ final class Exchange implements Attempt.Events, StreamCall {
         this.requestId = requestId;
         this.keepAlive = HttpUtil.isKeepAlive(request);
         this.startNanos = http.ticker().nanoTime();
-        this.start = http.ticker().wallClock().instant();
+        this.startMillis = http.ticker().wallClock().millis();
         this.method = request.method().name();
         this.authority = request.headers().get(HttpHeaderNames.HOST);
         this.grpc = Grpc.isGrpc(request.headers());
@@ -214,11 +223,7 @@ final class Exchange implements Attempt.Events, StreamCall {
     private void newAttempt(Endpoint endpoint) {
         Workload dest = endpoint.workload();
         Connector connector = conn.connectors().choose(conn.source(), dest);
-        UpstreamPool.Key key = new UpstreamPool.Key(
-                endpoint.address(),
-                connector,
-                conn.source() == null ? "" : conn.source().key(),
-                conn.sourceIp());
+        UpstreamPool.Key key = new UpstreamPool.Key(endpoint.address(), connector, conn.sourceKey(), conn.sourceIp());
         attempts++;
         lastTried = endpoint;
         Attempt a = new Attempt(this, endpoint, key, attempts, http.balancer().load(endpoint), http.ticker());
@@ -227,7 +232,7 @@ final class Exchange implements Attempt.Events, StreamCall {
         if (timeout != null) {
             attemptTimer = schedule(() -> attemptTimedOut(a), timeout.toNanos());
         }
-        boolean h2 = AppProtocol.of(plan.binding().port()).isHttp2();
+        boolean h2 = plan.binding().protocol().isHttp2();
         a.start(down.loop(), http.pool(), http.h2Pool(), h2, this::connectRequest);
     }
 
@@ -252,13 +257,18 @@ final class Exchange implements Attempt.Events, StreamCall {
         a.write(request);
         if (a.number == 1) {
             HttpContent c;
-            while ((c = unsent.poll()) != null) {
+            while (unsent != null && (c = unsent.poll()) != null) {
                 a.write(c);
             }
         } else {
             releaseUnsent(); // a retry: every part so far is in the replay buffer
-            for (HttpContent c : replay) {
-                a.write(c.retainedDuplicate());
+            if (replay != null) {
+                for (HttpContent c : replay) {
+                    a.write(c.retainedDuplicate());
+                }
+            }
+            if (replayEmptyLast) {
+                a.write(LastHttpContent.EMPTY_LAST_CONTENT);
             }
         }
         a.flush();
@@ -287,11 +297,19 @@ final class Exchange implements Attempt.Events, StreamCall {
             if (replayBytes > REPLAY_LIMIT) {
                 replayable = false;
                 releaseReplay();
+            } else if (c == LastHttpContent.EMPTY_LAST_CONTENT) {
+                replayEmptyLast = true; // a shared constant: nothing to retain
             } else {
+                if (replay == null) {
+                    replay = new ArrayDeque<>(4);
+                }
                 replay.add(c.retainedDuplicate());
             }
         }
         if (attempt == null || !attempt.attached()) {
+            if (unsent == null) {
+                unsent = new ArrayDeque<>(4);
+            }
             unsent.add(c);
             if (unsent.size() > MAX_UNSENT) {
                 conn.session().abort(CloseReason.DOWNSTREAM_ABORT, "request body faster than the upstream opens");
@@ -337,8 +355,9 @@ final class Exchange implements Attempt.Events, StreamCall {
             responseStarted = true;
             status = r.status().code();
             HttpOutboundHandler.stripHopByHop(r.headers());
-            for (var m : plan.responseFilters()) {
-                HeaderFilters.apply(m, r.headers());
+            var filters = plan.responseFilters();
+            for (int i = 0; i < filters.size(); i++) {
+                HeaderFilters.apply(filters.get(i), r.headers());
             }
             if (!keepAlive) {
                 r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -554,15 +573,16 @@ final class Exchange implements Attempt.Events, StreamCall {
     }
 
     private void releaseReplay() {
+        replayEmptyLast = false;
         HttpContent c;
-        while ((c = replay.poll()) != null) {
+        while (replay != null && (c = replay.poll()) != null) {
             c.release();
         }
     }
 
     private void releaseUnsent() {
         HttpContent c;
-        while ((c = unsent.poll()) != null) {
+        while (unsent != null && (c = unsent.poll()) != null) {
             c.release();
         }
     }
@@ -606,11 +626,14 @@ final class Exchange implements Attempt.Events, StreamCall {
         }
         s.observe(durationNanos / 1e6, requestBytes, responseBytes);
 
+        if (!http.observer().wantsRequests()) {
+            return; // no access log: no record built per request
+        }
         http.observer()
                 .request(
                         record,
                         new RequestRecord(
-                                start,
+                                Instant.ofEpochMilli(startMillis),
                                 method,
                                 path,
                                 authority,

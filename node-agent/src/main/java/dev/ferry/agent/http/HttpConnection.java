@@ -3,7 +3,6 @@ package dev.ferry.agent.http;
 import dev.ferry.agent.connection.Session;
 import dev.ferry.agent.connector.Connectors;
 import dev.ferry.agent.net.SocketFactory;
-import dev.ferry.mesh.AppProtocol;
 import dev.ferry.mesh.ServiceBinding;
 import dev.ferry.mesh.Workload;
 import java.net.InetAddress;
@@ -15,6 +14,8 @@ import java.net.InetAddress;
  * @param source the client pod, or null when unknown
  * @param sourceIp the client pod's own address
  * @param sockets the client pod's socket factory (upstream sockets live in its namespace)
+ * @param sourceKey the client pod's {@code namespace/name} ("" when unknown), made once per connection: it keys the
+ *     upstream pool on every request
  */
 public record HttpConnection(
         Session session,
@@ -22,15 +23,26 @@ public record HttpConnection(
         Workload source,
         InetAddress sourceIp,
         SocketFactory sockets,
-        Connectors connectors) {
+        Connectors connectors,
+        String sourceKey) {
+
+    public HttpConnection(
+            Session session,
+            ServiceBinding addressed,
+            Workload source,
+            InetAddress sourceIp,
+            SocketFactory sockets,
+            Connectors connectors) {
+        this(session, addressed, source, sourceIp, sockets, connectors, source == null ? "" : source.key());
+    }
 
     /** The same connection as one of its HTTP/2 streams sees it. */
     HttpConnection onStream(Session stream) {
-        return new HttpConnection(stream, addressed, source, sourceIp, sockets, connectors);
+        return new HttpConnection(stream, addressed, source, sourceIp, sockets, connectors, sourceKey);
     }
 
     /** The client speaks HTTP/2 (h2c prior knowledge): the port is declared {@code http2} or {@code grpc}. */
     public boolean h2() {
-        return AppProtocol.of(addressed.port()).isHttp2();
+        return addressed.protocol().isHttp2();
     }
 }

@@ -230,15 +230,32 @@ final class HttpOutboundHandler extends ChannelInboundHandlerAdapter implements 
         return r;
     }
 
+    /** Whether {@code s[from, to)} is {@code token}, ignoring case. */
+    private static boolean token(String s, int from, int to, String token) {
+        return to - from == token.length() && s.regionMatches(true, from, token, 0, token.length());
+    }
+
     /** Connection-scoped headers stay on their hop (RFC 9110 7.6.1); Ferry manages each hop's persistence itself. */
     static void stripHopByHop(HttpHeaders h) {
         String connection = h.get(HttpHeaderNames.CONNECTION);
         if (connection != null) {
-            for (String token : connection.split(",")) {
-                String t = token.trim();
-                if (!t.isEmpty() && !t.equalsIgnoreCase("close") && !t.equalsIgnoreCase("keep-alive")) {
-                    h.remove(t);
+            // by hand, not split(","): the usual "keep-alive" alone names nothing to remove and allocates nothing
+            int from = 0;
+            while (from <= connection.length()) {
+                int comma = connection.indexOf(',', from);
+                int end = comma < 0 ? connection.length() : comma;
+                int a = from;
+                int b = end;
+                while (a < b && connection.charAt(a) <= ' ') {
+                    a++;
                 }
+                while (b > a && connection.charAt(b - 1) <= ' ') {
+                    b--;
+                }
+                if (b > a && !token(connection, a, b, "close") && !token(connection, a, b, "keep-alive")) {
+                    h.remove(connection.substring(a, b));
+                }
+                from = end + 1;
             }
         }
         h.remove(HttpHeaderNames.CONNECTION);

@@ -60,11 +60,18 @@ final class HttpRouter {
             }
             case RouteTable.Matched m -> {
                 HttpRouteRule rule = m.candidate().rule();
-                routeName = m.candidate().route().key() + (rule.name() == null ? "" : "#" + rule.name());
-                List<HttpFilter.HeaderModifier> response = new ArrayList<>(1);
-                for (HttpFilter f : rule.filters()) {
-                    switch (f) {
-                        case HttpFilter.HeaderModifier h when h.response() -> response.add(h);
+                routeName = m.name();
+                List<HttpFilter.HeaderModifier> response = null; // most rules modify no response: no list
+                List<HttpFilter> filters = rule.filters();
+                for (int i = 0; i < filters.size(); i++) {
+                    switch (filters.get(i)) {
+                        case HttpFilter.HeaderModifier h
+                        when h.response() -> {
+                            if (response == null) {
+                                response = new ArrayList<>(1);
+                            }
+                            response.add(h);
+                        }
                         case HttpFilter.HeaderModifier h -> HeaderFilters.apply(h, request.headers());
                         case HttpFilter.UrlRewrite u ->
                             rewrite(request, u, m.candidate().match().path());
@@ -78,7 +85,7 @@ final class HttpRouter {
                         }
                     }
                 }
-                responseFilters = response;
+                responseFilters = response == null ? List.of() : response;
                 timeouts = rule.timeouts();
                 retry = rule.retry();
                 HttpRouteRule.Backend backend = pick(rule.backends());
@@ -131,18 +138,22 @@ final class HttpRouter {
 
     /** A weighted random choice; null when no backend has a weight. */
     HttpRouteRule.Backend pick(List<HttpRouteRule.Backend> backends) {
+        if (backends.size() == 1) {
+            HttpRouteRule.Backend only = backends.getFirst();
+            return only.weight() > 0 ? only : null; // no draw for the usual single backend
+        }
         long total = 0;
-        for (HttpRouteRule.Backend b : backends) {
-            total += b.weight();
+        for (int i = 0; i < backends.size(); i++) {
+            total += backends.get(i).weight();
         }
         if (total <= 0) {
             return null;
         }
         long r = random.nextLong(total);
-        for (HttpRouteRule.Backend b : backends) {
-            r -= b.weight();
+        for (int i = 0; i < backends.size(); i++) {
+            r -= backends.get(i).weight();
             if (r < 0) {
-                return b;
+                return backends.get(i);
             }
         }
         return backends.getLast(); // not reached

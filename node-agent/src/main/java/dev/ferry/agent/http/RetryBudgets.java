@@ -13,20 +13,29 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class RetryBudgets {
     private final Ticker ticker;
-    private final ConcurrentHashMap<String, RetryBudget> budgets = new ConcurrentHashMap<>();
+    /** Namespace, then name: found per request without building a key string. */
+    private final ConcurrentHashMap<String, ConcurrentHashMap<String, RetryBudget>> budgets = new ConcurrentHashMap<>();
 
     public RetryBudgets(Ticker ticker) {
         this.ticker = ticker;
     }
 
     RetryBudget of(Service service) {
-        return budgets.computeIfAbsent(service.key(), k -> new RetryBudget(ticker));
+        var inNamespace = budgets.get(service.namespace());
+        RetryBudget b = inNamespace == null ? null : inNamespace.get(service.name());
+        if (b != null) {
+            return b;
+        }
+        return budgets.computeIfAbsent(service.namespace(), k -> new ConcurrentHashMap<>())
+                .computeIfAbsent(service.name(), k -> new RetryBudget(ticker));
     }
 
     /** Drops the budgets of Services that are gone; called by the snapshot's single writer. */
     public void retainOnly(MeshSnapshot snapshot) {
         Set<String> live = new HashSet<>();
         snapshot.services().forEach(s -> live.add(s.key()));
-        budgets.keySet().retainAll(live);
+        budgets.forEach((ns, byName) -> byName.keySet().removeIf(name -> !live.contains(ns + "/" + name)));
+        // a loop adding to a namespace being dropped here loses that budget to the next request: a reset, not a leak
+        budgets.values().removeIf(ConcurrentHashMap::isEmpty);
     }
 }

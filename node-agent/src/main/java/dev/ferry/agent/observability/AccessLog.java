@@ -39,6 +39,11 @@ public final class AccessLog implements ConnectionObserver {
     }
 
     @Override
+    public boolean wantsRequests() {
+        return enabled && access.isInfoEnabled();
+    }
+
+    @Override
     public void request(ConnectionRecord c, RequestRecord r) {
         if (enabled && access.isInfoEnabled()) {
             access.info(requestLine(c, r));

@@ -2,7 +2,6 @@ package dev.ferry.agent.routing;
 
 import dev.ferry.agent.config.NodeConfig.UnknownDestination;
 import dev.ferry.agent.connection.CloseReason;
-import dev.ferry.mesh.AppProtocol;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.ServiceBinding;
 import dev.ferry.mesh.Workload;
@@ -36,7 +35,7 @@ public final class DestinationResolver {
         }
         ServiceBinding binding = snapshot.bindingFor(original);
         if (binding != null) {
-            return new Destination.ToService(binding, AppProtocol.of(binding.port()));
+            return new Destination.ToService(binding, binding.protocol());
         }
         Optional<Workload> pod = snapshot.workloadByIp(original.getAddress());
         if (pod.isPresent()) {
