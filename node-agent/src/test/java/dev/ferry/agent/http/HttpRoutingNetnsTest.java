@@ -2,6 +2,9 @@ package dev.ferry.agent.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.ferry.agent.support.AgentFixture;
 import dev.ferry.agent.support.Netns;
 import dev.ferry.agent.support.PromText;
@@ -14,6 +17,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * L7 in the source's node hop, end to end: a captured client pod (curl) sends HTTP/1.1 to a Service VIP whose port
@@ -689,18 +693,35 @@ class HttpRoutingNetnsTest {
     @Test
     void traceHeadersPassUntouchedAndARequestIdIsAddedWhenAbsent() throws Exception {
         String tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-        String out = curl(
-                "-H",
-                "traceparent: " + tp,
-                "-H",
-                "tracestate: congo=t61rcWkgMzE,rojo=00f067aa0ba902b7",
-                "-H",
-                "X-B3-TraceId: 80f198ee56343ba864fe8b2a57d3eff7",
-                "-H",
-                "X-B3-SpanId: e457b5a2e4d86bd1",
-                "-H",
-                "x-request-id: keep-me-1",
-                "http://10.96.0.23/trace");
+        ListAppender<ILoggingEvent> accessLog = new ListAppender<>();
+        accessLog.start();
+        Logger access = (Logger) LoggerFactory.getLogger("ferry.access");
+        access.addAppender(accessLog);
+        String out;
+        try {
+            out = curl(
+                    "-H",
+                    "traceparent: " + tp,
+                    "-H",
+                    "tracestate: congo=t61rcWkgMzE,rojo=00f067aa0ba902b7",
+                    "-H",
+                    "X-B3-TraceId: 80f198ee56343ba864fe8b2a57d3eff7",
+                    "-H",
+                    "X-B3-SpanId: e457b5a2e4d86bd1",
+                    "-H",
+                    "x-request-id: keep-me-1",
+                    "http://10.96.0.23/trace");
+            // the request's own access-log line (the log is on by default): written when the answer is out
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (requestLine(accessLog, "keep-me-1") == null && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+        } finally {
+            access.detachAppender(accessLog);
+        }
+        assertThat(requestLine(accessLog, "keep-me-1"))
+                .contains("\"method\":\"GET\"", "\"path\":\"/trace\"", "\"response_code\":200")
+                .contains("\"protocol\":\"HTTP/1.1\"", "\"attempts\":1");
         assertThat(out)
                 .contains("tp=" + tp + " ")
                 .contains("ts=congo=t61rcWkgMzE,rojo=00f067aa0ba902b7 ")
@@ -708,6 +729,16 @@ class HttpRoutingNetnsTest {
                 .contains("rid=keep-me-1 ");
         assertThat(curl("http://10.96.0.23/trace"))
                 .containsPattern("rid=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12} ");
+    }
+
+    private static String requestLine(ListAppender<ILoggingEvent> log, String requestId) {
+        synchronized (log) { // the appender appends under its own lock (AppenderBase.doAppend)
+            return log.list.stream()
+                    .map(ILoggingEvent::getFormattedMessage)
+                    .filter(m -> m.contains("\"x_request_id\":\"" + requestId + "\""))
+                    .findFirst()
+                    .orElse(null);
+        }
     }
 
     /**
