@@ -44,9 +44,13 @@ final class H2Frames {
                 && last.trailingHeaders().isEmpty();
     }
 
-    /** A response head as HTTP/2 headers (connection-specific fields left out). */
+    /**
+     * A response head as HTTP/2 headers (connection-specific fields left out). Not validated again: every head here
+     * is an HTTP/1.1 object whose fields were validated as they were set (by a codec, a conversion or a filter), and
+     * the conversion lower-cases the names.
+     */
     static Http2Headers headers(HttpResponse r) {
-        Http2Headers h = HttpConversionUtil.toHttp2Headers(r.headers(), true);
+        Http2Headers h = HttpConversionUtil.toHttp2Headers(r.headers(), false);
         h.status(r.status().codeAsText());
         return h;
     }
@@ -71,7 +75,8 @@ final class H2Frames {
             c.release();
         }
         if (trailers) {
-            Http2Headers t = HttpConversionUtil.toHttp2Headers(((LastHttpContent) c).trailingHeaders(), true);
+            // validated as they were set, as the head's (above)
+            Http2Headers t = HttpConversionUtil.toHttp2Headers(((LastHttpContent) c).trailingHeaders(), false);
             ctx.write(new DefaultHttp2HeadersFrame(t, true).stream(stream), end);
         }
         return last;

@@ -156,13 +156,16 @@ final class H2Upstream implements Upstream, H2Streams.Stream {
         });
     }
 
-    /** The request head as HTTP/2 headers; an origin-form target (the usual one) is taken as it is, unparsed. */
+    /**
+     * The request head as HTTP/2 headers; an origin-form target (the usual one) is taken as it is, unparsed. Its
+     * fields are not validated a second time: they were, as they were set on the HTTP/1.1 object (H2Frames#headers).
+     */
     private static Http2Headers toHttp2(HttpRequest r) {
         String uri = r.uri();
         if (uri.isEmpty() || uri.charAt(0) != '/') {
-            return HttpConversionUtil.toHttp2Headers(r, true); // absolute-form or *: Netty parses the target
+            return HttpConversionUtil.toHttp2Headers(r, false); // absolute-form or *: Netty parses the target
         }
-        Http2Headers h = new DefaultHttp2Headers(true, r.headers().size() + 4);
+        Http2Headers h = new DefaultHttp2Headers(false, r.headers().size() + 4);
         h.method(r.method().asciiName()).path(uri).scheme(HTTP);
         String host = r.headers().get(HttpHeaderNames.HOST);
         if (host != null) {
