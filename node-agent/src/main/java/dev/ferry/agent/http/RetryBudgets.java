@@ -3,8 +3,6 @@ package dev.ferry.agent.http;
 import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Service;
 import dev.ferry.time.Ticker;
-import java.util.HashSet;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -32,9 +30,8 @@ public final class RetryBudgets {
 
     /** Drops the budgets of Services that are gone; called by the snapshot's single writer. */
     public void retainOnly(MeshSnapshot snapshot) {
-        Set<String> live = new HashSet<>();
-        snapshot.services().forEach(s -> live.add(s.key()));
-        budgets.forEach((ns, byName) -> byName.keySet().removeIf(name -> !live.contains(ns + "/" + name)));
+        budgets.forEach((ns, byName) ->
+                byName.keySet().removeIf(name -> snapshot.service(ns, name).isEmpty()));
         // a loop adding to a namespace being dropped here loses that budget to the next request: a reset, not a leak
         budgets.values().removeIf(ConcurrentHashMap::isEmpty);
     }

@@ -45,7 +45,7 @@ public final class AccessLog implements ConnectionObserver {
 
     @Override
     public void request(ConnectionRecord c, RequestRecord r) {
-        if (enabled && access.isInfoEnabled()) {
+        if (wantsRequests()) {
             access.info(requestLine(c, r));
         }
     }

@@ -22,7 +22,12 @@ public sealed interface Destination {
     }
 
     /** A Service VIP:port: its port's protocol and its ready endpoints (possibly none) to balance over. */
-    record ToService(ServiceBinding binding, AppProtocol protocol) implements Destination {
+    record ToService(ServiceBinding binding) implements Destination {
+        /** The port's protocol, as the binding decided it. */
+        public AppProtocol protocol() {
+            return binding.protocol();
+        }
+
         /** Addressed to the Service, no endpoint chosen (none ready). */
         @Override
         public Delivery delivery(String clusterDomain) {

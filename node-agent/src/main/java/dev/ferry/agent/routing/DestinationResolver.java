@@ -35,7 +35,7 @@ public final class DestinationResolver {
         }
         ServiceBinding binding = snapshot.bindingFor(original);
         if (binding != null) {
-            return new Destination.ToService(binding, binding.protocol());
+            return new Destination.ToService(binding);
         }
         Optional<Workload> pod = snapshot.workloadByIp(original.getAddress());
         if (pod.isPresent()) {
