@@ -4,6 +4,7 @@ import dev.ferry.mesh.authz.AuthorizationPolicy;
 import dev.ferry.mesh.authz.PeerAuthentication;
 import dev.ferry.mesh.authz.PolicyEngine;
 import dev.ferry.mesh.lb.DestinationRule;
+import dev.ferry.mesh.lb.DestinationRuleIndex;
 import dev.ferry.mesh.lb.LoadBalancing;
 import dev.ferry.mesh.route.HttpRoute;
 import dev.ferry.mesh.route.RouteTable;
@@ -41,6 +42,7 @@ public final class MeshSnapshot {
     private final List<PeerAuthentication> peerAuthentications;
     private final RouteTable routes;
     private final List<DestinationRule> destinationRules;
+    private final DestinationRuleIndex destinationRuleIndex;
 
     private final PolicyEngine authz;
     private final MeshOrigin origin;
@@ -52,6 +54,7 @@ public final class MeshSnapshot {
         this.destinationRules = b.destinationRules.stream()
                 .sorted(java.util.Comparator.comparing(DestinationRule::key))
                 .toList();
+        this.destinationRuleIndex = DestinationRuleIndex.of(this.destinationRules);
         this.policies = List.copyOf(b.policies);
         this.peerAuthentications = List.copyOf(b.peerAuthentications);
         this.namespaces = Collections.unmodifiableMap(new LinkedHashMap<>(b.namespaces));
@@ -202,15 +205,7 @@ public final class MeshSnapshot {
     }
 
     private LoadBalancing loadBalancingIn(String namespace, Service service, int port) {
-        for (DestinationRule r : destinationRules) {
-            if (r.namespace().equals(namespace) && r.selects(service.namespace(), service.name())) {
-                LoadBalancing lb = r.forPort(port);
-                if (lb != null) {
-                    return lb;
-                }
-            }
-        }
-        return null;
+        return destinationRuleIndex.find(namespace, service.namespace(), service.name(), port);
     }
 
     /** The HTTP and gRPC routes (Gateway API, GAMMA), compiled for matching. */

@@ -21,17 +21,20 @@ public record DestinationRule(
         return namespace + "/" + name;
     }
 
-    /** Whether {@code host} names the Service {@code namespace/name}. */
-    public boolean selects(String serviceNamespace, String serviceName) {
+    /**
+     * The Service {@code host} names: a short name is in the rule's namespace, {@code name.namespace} and
+     * {@code name.namespace.svc[...]} name their own; null for a host that cannot be a Service's name.
+     */
+    public Target target() {
         String[] parts = host.split("\\.", -1);
         if (parts.length == 1) {
-            return parts[0].equals(serviceName) && namespace.equals(serviceNamespace);
+            return new Target(namespace, parts[0]);
         }
-        if (!parts[0].equals(serviceName) || !parts[1].equals(serviceNamespace)) {
-            return false;
-        }
-        return parts.length == 2 || parts[2].equals("svc");
+        return parts.length == 2 || parts[2].equals("svc") ? new Target(parts[1], parts[0]) : null;
     }
+
+    /** A Service by namespace and name. */
+    public record Target(String namespace, String name) {}
 
     /** The policy for one port: the port's own, else the rule's, else null. */
     public LoadBalancing forPort(int port) {
