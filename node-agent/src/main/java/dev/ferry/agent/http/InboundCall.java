@@ -201,6 +201,13 @@ final class InboundCall implements StreamCall, UpstreamEvents {
         }
         long durationNanos = conn.http().ticker().nanoTime() - startNanos;
         conn.series(grpc, status, grpcStatus, flags).observe(durationNanos / 1e6, requestBytes, responseBytes);
+        if (conn.logs()) {
+            log(durationNanos);
+        }
+        down.callDone();
+    }
+
+    private void log(long durationNanos) {
         conn.log(new RequestRecord(
                 start,
                 request.method().name(),
@@ -216,7 +223,6 @@ final class InboundCall implements StreamCall, UpstreamEvents {
                 request.headers().get("x-request-id"),
                 requestBytes,
                 responseBytes));
-        down.callDone();
     }
 
     private InetSocketAddress appAddress() {

@@ -305,6 +305,9 @@ final class InboundRequests extends ChannelInboundHandlerAdapter {
             lastCode = "-".equals(flags) ? status : -1;
         }
         lastSeries.observe(durationNanos / 1e6, requestBytes, responseBytes);
+        if (!http.observer().wantsRequests()) {
+            return; // no access log: no record built per request
+        }
         http.observer()
                 .request(
                         session.record(),

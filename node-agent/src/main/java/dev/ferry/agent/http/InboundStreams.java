@@ -64,6 +64,11 @@ final class InboundStreams implements H2Requests.Server {
         return http;
     }
 
+    /** Whether {@link #log} goes anywhere: when not, the caller builds no record per request. */
+    boolean logs() {
+        return http.observer().wantsRequests();
+    }
+
     void log(RequestRecord r) {
         http.observer().request(session.record(), r);
     }

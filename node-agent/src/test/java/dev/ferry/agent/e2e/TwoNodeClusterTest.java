@@ -2,6 +2,9 @@ package dev.ferry.agent.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.ferry.agent.support.AgentFixture;
 import dev.ferry.agent.support.CniDriver;
 import dev.ferry.agent.support.Netns;
@@ -12,11 +15,13 @@ import dev.ferry.cni.install.ConflistInstaller;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
@@ -393,9 +398,17 @@ class TwoNodeClusterTest {
         assertThat(codes(clientPod, "--path-as-is", "http://10.96.0.10/public/../admin", "http://10.96.0.10/%61dmin"))
                 .as("normalized before judged")
                 .isEqualTo("403 403");
-        assertThat(codes(node1, "http://" + webIp + ":8080/admin", "http://" + webIp + ":8080/public"))
-                .as("plaintext straight to the pod, from outside the mesh")
-                .isEqualTo("403 200");
+        ListAppender<ILoggingEvent> access = accessLog();
+        try {
+            assertThat(codes(node1, "http://" + webIp + ":8080/admin", "http://" + webIp + ":8080/public"))
+                    .as("plaintext straight to the pod, from outside the mesh")
+                    .isEqualTo("403 200");
+            // the destination's own access-log line per request (only node 2's agent saw these)
+            assertThat(awaitAccessLine(access, "\"path\":\"/admin\"", "\"direction\":\"inbound\""))
+                    .contains("\"response_code\":403", "\"protocol\":\"HTTP/1.1\"");
+        } finally {
+            detach(access);
+        }
         String smuggled = node1.exec(
                 "sh",
                 "-c",
@@ -430,14 +443,24 @@ class TwoNodeClusterTest {
      */
     private void l7PolicyOnHttp2AtTheDestination(Netns clientPod, Netns node1, String webIp, AgentFixture agent2)
             throws Exception {
-        String streams = clientPod.exec(
-                "timeout",
-                "10",
-                "nghttp",
-                "-v",
-                "http://10.96.0.12/public",
-                "http://10.96.0.12/admin",
-                "http://10.96.0.12/public/x");
+        ListAppender<ILoggingEvent> access = accessLog();
+        String streams;
+        try {
+            streams = clientPod.exec(
+                    "timeout",
+                    "10",
+                    "nghttp",
+                    "-v",
+                    "http://10.96.0.12/public",
+                    "http://10.96.0.12/admin",
+                    "http://10.96.0.12/public/x");
+            assertThat(awaitAccessLine(
+                            access, "\"path\":\"/admin\"", "\"protocol\":\"HTTP/2\"", "\"direction\":\"inbound\""))
+                    .as("the destination's access-log line for the denied stream")
+                    .contains("\"response_code\":403");
+        } finally {
+            detach(access);
+        }
         assertThat(streams.lines().filter(l -> l.contains(":status: 200"))).hasSize(2);
         assertThat(streams.lines().filter(l -> l.contains(":status: 403"))).hasSize(1);
         assertThat(streams).contains("RBAC: access denied").doesNotContain("recv GOAWAY");
@@ -554,5 +577,37 @@ class TwoNodeClusterTest {
                 metadata: {name: web-h2, namespace: shop}
                 spec: {clusterIP: 10.96.0.12, ports: [{name: http2, port: 80, targetPort: 8081}], selector: {app: web}}
                 """;
+    }
+
+    /** Catches the access log's lines (the agents run in this JVM) until {@link #detach}. */
+    private static ListAppender<ILoggingEvent> accessLog() {
+        ListAppender<ILoggingEvent> a = new ListAppender<>();
+        a.start();
+        ((Logger) LoggerFactory.getLogger("ferry.access")).addAppender(a);
+        return a;
+    }
+
+    private static void detach(ListAppender<ILoggingEvent> a) {
+        ((Logger) LoggerFactory.getLogger("ferry.access")).detachAppender(a);
+    }
+
+    /** The first caught line holding every part, waited for up to 5 s (a line is written once the answer is out). */
+    private static String awaitAccessLine(ListAppender<ILoggingEvent> a, String... parts) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (true) {
+            List<String> lines;
+            synchronized (a) { // the appender appends under its own lock (AppenderBase.doAppend)
+                lines = a.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+            }
+            for (String l : lines) {
+                if (java.util.Arrays.stream(parts).allMatch(l::contains)) {
+                    return l;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                return "no access-log line with " + String.join(" ", parts) + " among " + lines.size();
+            }
+            Thread.sleep(20);
+        }
     }
 }
