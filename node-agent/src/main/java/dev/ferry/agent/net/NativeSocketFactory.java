@@ -20,6 +20,7 @@ import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollMode;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.uring.IoUringChannelOption;
+import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 
@@ -65,6 +66,10 @@ public final class NativeSocketFactory implements SocketFactory {
     private final int mark;
     private final ChannelFactory<SocketChannel> connectFactory;
     private final ChannelFactory<SocketChannel> transparentFactory;
+    /** IPv4-only sockets for IPv4 peers where the transport has them (epoll), else the dual-stack ones. */
+    private final ChannelFactory<SocketChannel> connectFactoryInet;
+
+    private final ChannelFactory<SocketChannel> transparentFactoryInet;
     /** Cleared, once, when the agent may not set SO_MARK in its own namespace (see factory). */
     private volatile boolean hostMarking = true;
 
@@ -111,6 +116,9 @@ public final class NativeSocketFactory implements SocketFactory {
         // in the churn profile.
         this.connectFactory = factory(transport.socketChannel(), mark);
         this.transparentFactory = factory(transport.socketChannel(), SocketMarks.TRANSPARENT_MARK);
+        ChannelFactory<SocketChannel> inet = transport.inetSocketFactory();
+        this.connectFactoryInet = inet == null ? connectFactory : factory(inet, mark);
+        this.transparentFactoryInet = inet == null ? transparentFactory : factory(inet, SocketMarks.TRANSPARENT_MARK);
     }
 
     /** The same options, sockets created inside {@code namespace} and marked {@code mark}. */
@@ -124,7 +132,10 @@ public final class NativeSocketFactory implements SocketFactory {
     }
 
     private <C extends Channel> ChannelFactory<C> factory(Class<? extends C> type, int socketMark) {
-        ReflectiveChannelFactory<C> plain = new ReflectiveChannelFactory<>(type);
+        return factory(new ReflectiveChannelFactory<>(type), socketMark);
+    }
+
+    private <C extends Channel> ChannelFactory<C> factory(ChannelFactory<C> plain, int socketMark) {
         if (namespace == null) {
             if (socketMark == 0) {
                 return plain;
@@ -237,7 +248,12 @@ public final class NativeSocketFactory implements SocketFactory {
         boolean transparent = local != null;
         SocketChannel ch;
         try {
-            ch = (transparent ? transparentFactory : connectFactory).newChannel();
+            boolean inet = remote.getAddress() instanceof Inet4Address
+                    && (local == null || local.getAddress() instanceof Inet4Address);
+            ch = (transparent
+                            ? (inet ? transparentFactoryInet : transparentFactory)
+                            : (inet ? connectFactoryInet : connectFactory))
+                    .newChannel();
         } catch (RuntimeException e) {
             // No socket (EMFILE, a pod's namespace gone). Callers read the failed future's channel (its close
             // future): a Bootstrap given a factory that fails as this one did builds the future around a placeholder

@@ -1,5 +1,6 @@
 package dev.ferry.agent.net;
 
+import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
@@ -12,6 +13,7 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.uring.IoUring;
@@ -89,6 +91,11 @@ public enum Transport {
         }
 
         @Override
+        public ChannelFactory<SocketChannel> inetSocketFactory() {
+            return () -> new EpollSocketChannel(SocketProtocolFamily.INET);
+        }
+
+        @Override
         public ChannelOption<Integer> keepIdleOption() {
             return EpollChannelOption.TCP_KEEPIDLE;
         }
@@ -154,6 +161,15 @@ public enum Transport {
     public abstract Class<? extends ServerChannel> serverChannel();
 
     public abstract Class<? extends SocketChannel> socketChannel();
+
+    /**
+     * Sockets of the IPv4 family only, for IPv4 peers; null where the transport makes dual-stack sockets alone
+     * (io_uring's public constructor). A dual-stack socket costs an IPV6_V6ONLY setsockopt when made and IPv4-mapped
+     * addresses in every address call: measurable per connection under churn.
+     */
+    public ChannelFactory<SocketChannel> inetSocketFactory() {
+        return null;
+    }
 
     /** Null when the transport cannot set it. */
     public abstract ChannelOption<Integer> keepIdleOption();

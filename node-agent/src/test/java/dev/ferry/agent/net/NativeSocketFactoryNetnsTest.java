@@ -85,6 +85,16 @@ class NativeSocketFactoryNetnsTest {
                     .isTrue();
             assertThat(up.channel().config().getOption(io.netty.channel.ChannelOption.SO_KEEPALIVE))
                     .isTrue();
+            // To an IPv4 peer, epoll makes an IPv4 socket (no IPV6_V6ONLY call, no mapped addresses); io_uring has
+            // dual-stack sockets only. ss prints the family: 127.0.0.1:p for IPv4, [::ffff:127.0.0.1]:p for dual.
+            int upPort = ((InetSocketAddress) up.channel().localAddress()).getPort();
+            String upLine = pod.exec("ss", "-Htn", "sport = :" + upPort);
+            assertThat(upLine).contains(":" + upPort);
+            if (transport == Transport.EPOLL) {
+                assertThat(upLine).contains("127.0.0.1:" + upPort).doesNotContain("::ffff:");
+            } else {
+                assertThat(upLine).contains("[::ffff:127.0.0.1]:" + upPort);
+            }
             up.channel().close().sync();
 
             // The event loop is back home: a host-namespace socket made on it does not see the pod's listener.
