@@ -64,12 +64,8 @@ public final class NativeSocketFactory implements SocketFactory {
     private final boolean splice;
     private final NetworkNamespace namespace;
     private final int mark;
-    private final ChannelFactory<SocketChannel> connectFactory;
-    private final ChannelFactory<SocketChannel> transparentFactory;
-    /** IPv4-only sockets for IPv4 peers where the transport has them (epoll), else the dual-stack ones. */
-    private final ChannelFactory<SocketChannel> connectFactoryInet;
-
-    private final ChannelFactory<SocketChannel> transparentFactoryInet;
+    private final Sockets connectSockets;
+    private final Sockets transparentSockets;
     /** Cleared, once, when the agent may not set SO_MARK in its own namespace (see factory). */
     private volatile boolean hostMarking = true;
 
@@ -114,11 +110,8 @@ public final class NativeSocketFactory implements SocketFactory {
         this.keepaliveIdle = keepaliveIdle;
         // Built once: a ReflectiveChannelFactory looks its constructor up when made, which per connection showed
         // in the churn profile.
-        this.connectFactory = factory(transport.socketChannel(), mark);
-        this.transparentFactory = factory(transport.socketChannel(), SocketMarks.TRANSPARENT_MARK);
-        ChannelFactory<SocketChannel> inet = transport.inetSocketFactory();
-        this.connectFactoryInet = inet == null ? connectFactory : factory(inet, mark);
-        this.transparentFactoryInet = inet == null ? transparentFactory : factory(inet, SocketMarks.TRANSPARENT_MARK);
+        this.connectSockets = sockets(mark);
+        this.transparentSockets = sockets(SocketMarks.TRANSPARENT_MARK);
     }
 
     /** The same options, sockets created inside {@code namespace} and marked {@code mark}. */
@@ -129,6 +122,24 @@ public final class NativeSocketFactory implements SocketFactory {
     /** Listeners: in a pod, created (and marked) inside it; in the agent's namespace, plain. */
     private <C extends Channel> ChannelFactory<C> listenerFactory(Class<? extends C> type) {
         return namespace == null ? new ReflectiveChannelFactory<>(type) : factory(type, mark);
+    }
+
+    /**
+     * The upstream sockets of one mark: dual-stack, and IPv4-only for IPv4 peers where the transport has them
+     * (epoll; a dual-stack socket costs an IPV6_V6ONLY call and mapped addresses in every address lookup).
+     */
+    private record Sockets(ChannelFactory<SocketChannel> dualStack, ChannelFactory<SocketChannel> inet) {
+        ChannelFactory<SocketChannel> forPeer(InetSocketAddress remote, InetSocketAddress local) {
+            boolean v4 = remote.getAddress() instanceof Inet4Address
+                    && (local == null || local.getAddress() instanceof Inet4Address);
+            return v4 ? inet : dualStack;
+        }
+    }
+
+    private Sockets sockets(int socketMark) {
+        ChannelFactory<SocketChannel> dualStack = factory(transport.socketChannel(), socketMark);
+        ChannelFactory<SocketChannel> inet = transport.inetSocketFactory();
+        return new Sockets(dualStack, inet == null ? dualStack : factory(inet, socketMark));
     }
 
     private <C extends Channel> ChannelFactory<C> factory(Class<? extends C> type, int socketMark) {
@@ -248,11 +259,8 @@ public final class NativeSocketFactory implements SocketFactory {
         boolean transparent = local != null;
         SocketChannel ch;
         try {
-            boolean inet = remote.getAddress() instanceof Inet4Address
-                    && (local == null || local.getAddress() instanceof Inet4Address);
-            ch = (transparent
-                            ? (inet ? transparentFactoryInet : transparentFactory)
-                            : (inet ? connectFactoryInet : connectFactory))
+            ch = (transparent ? transparentSockets : connectSockets)
+                    .forPeer(remote, local)
                     .newChannel();
         } catch (RuntimeException e) {
             // No socket (EMFILE, a pod's namespace gone). Callers read the failed future's channel (its close
