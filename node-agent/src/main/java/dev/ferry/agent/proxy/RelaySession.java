@@ -6,9 +6,7 @@ import dev.ferry.agent.connection.ConnectionRecord;
 import dev.ferry.agent.connection.Session;
 import dev.ferry.agent.connector.Streams;
 import dev.ferry.agent.observability.Metrics;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.socket.DuplexChannel;
 import java.util.concurrent.TimeUnit;
 
@@ -144,10 +142,7 @@ final class RelaySession implements Session {
         // Both ended: a socket gets its FIN from the close below; a tunnel still needs its END_STREAM first.
         boolean closing = downstreamEof && upstreamEof && peer instanceof DuplexChannel;
         if (peer != null && peer.isActive() && !closing) {
-            peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
-                if (!f.isSuccess()) {
-                    return;
-                }
+            Streams.afterWrites(peer, () -> {
                 if (splice != null) {
                     Streams.shutdownOutput(peer); // the pipe may still hold bytes for it: Netty's own half-close
                 } else if (Streams.finishOutput(peer)) { // a socket's FIN, a tunnel's END_STREAM
@@ -157,7 +152,7 @@ final class RelaySession implements Session {
         }
         if (downstreamEof && upstreamEof) {
             end(CloseReason.NORMAL, "");
-        } else if (lingerTask == null) {
+        } else if (lingerTask == null && !reported) {
             // The other direction may stay open (half-close), but not forever: no CLOSE_WAIT pile-up.
             lingerTask = ctx.timers()
                     .schedule(
@@ -238,11 +233,12 @@ final class RelaySession implements Session {
     private void end(CloseReason reason, String detail) {
         sample();
         record.close(reason, detail);
-        downstream.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        Streams.closeAfterWrites(downstream);
         if (upstream != null) {
-            upstream.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            Streams.closeAfterWrites(upstream);
         }
-        if (lingerTask == null) {
+        // Both may have closed at once (nothing was queued), and been reported: then no timer is left behind.
+        if (lingerTask == null && !reported) {
             lingerTask = ctx.timers()
                     .schedule(
                             downstream.eventLoop(),

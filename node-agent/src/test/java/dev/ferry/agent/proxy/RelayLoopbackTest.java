@@ -198,7 +198,8 @@ class RelayLoopbackTest {
         // close that follows as its end of stream: every one must count as normal, none as an abort.
         int n = 200;
         try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getByName(POD_IP))) {
-            AgentFixture f = agentFor(transport, "short", server.getLocalPort(), Map.of());
+            ManualTimers clock = manualClock();
+            AgentFixture f = agentFor(transport, "short", server.getLocalPort(), Map.of(), clock);
             try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
                 Future<Integer> upstream = ex.submit(() -> {
                     for (int i = 0; i < n; i++) {
@@ -225,6 +226,9 @@ class RelayLoopbackTest {
             assertThat(PromText.sum(metrics, "ferry_connections_closed_total", Map.of()))
                     .as("no other reason")
                     .isEqualTo(n);
+            // Both sides of a short connection may close at once: no idle or linger timer may outlive it (each
+            // left behind would hold its session for the half-close timeout, thousands a second under churn).
+            waitFor(() -> clock.pending() == 0, "every connection's timers cancelled");
         }
     }
 
