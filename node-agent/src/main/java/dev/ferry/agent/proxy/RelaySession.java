@@ -229,21 +229,17 @@ final class RelaySession implements Session {
         downstream.eventLoop().execute(() -> abort(reason, detail));
     }
 
-    /** Ends the connection after flushing what is queued on both sides (bounded by the half-close linger). */
+    /**
+     * Ends the connection after flushing what is queued on both sides. Called only from {@link #eof} once both sides
+     * ended, so the first side's half-close linger is already running and bounds the flush: the close reason is
+     * recorded here first, and a linger that fires later cannot change it.
+     */
     private void end(CloseReason reason, String detail) {
         sample();
         record.close(reason, detail);
         Streams.closeAfterWrites(downstream);
         if (upstream != null) {
             Streams.closeAfterWrites(upstream);
-        }
-        // Both may have closed at once (nothing was queued), and been reported: then no timer is left behind.
-        if (lingerTask == null && !reported) {
-            lingerTask = ctx.timers()
-                    .schedule(
-                            downstream.eventLoop(),
-                            () -> abort(CloseReason.NORMAL, ""),
-                            ctx.halfCloseTimeout().toNanos());
         }
     }
 
