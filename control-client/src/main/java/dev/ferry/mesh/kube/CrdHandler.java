@@ -1,11 +1,10 @@
 package dev.ferry.mesh.kube;
 
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionCondition;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionVersion;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -14,8 +13,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Watches the CustomResourceDefinitions so that a kind whose CRD is not installed is not an error: it is reported
  * once, and read from the moment its CRD is established (at the first version it serves that Ferry understands).
+ * The CRDs are read as generic resources: the typed model of a CRD (its OpenAPI schema's classes) is not worth
+ * loading for three fields.
  */
-final class CrdHandler implements ResourceEventHandler<CustomResourceDefinition> {
+final class CrdHandler implements ResourceEventHandler<GenericKubernetesResource> {
     private static final Logger log = LoggerFactory.getLogger(CrdHandler.class);
 
     private final KubernetesSource source;
@@ -28,17 +29,17 @@ final class CrdHandler implements ResourceEventHandler<CustomResourceDefinition>
     }
 
     @Override
-    public void onAdd(CustomResourceDefinition crd) {
+    public void onAdd(GenericKubernetesResource crd) {
         apply(crd);
     }
 
     @Override
-    public void onUpdate(CustomResourceDefinition oldObj, CustomResourceDefinition crd) {
+    public void onUpdate(GenericKubernetesResource oldObj, GenericKubernetesResource crd) {
         apply(crd);
     }
 
     @Override
-    public void onDelete(CustomResourceDefinition crd, boolean deletedFinalStateUnknown) {
+    public void onDelete(GenericKubernetesResource crd, boolean deletedFinalStateUnknown) {
         String name = crd.getMetadata().getName();
         seen.remove(name);
         CustomKind k = CustomKind.byCrdName(name);
@@ -48,7 +49,7 @@ final class CrdHandler implements ResourceEventHandler<CustomResourceDefinition>
         }
     }
 
-    private void apply(CustomResourceDefinition crd) {
+    private void apply(GenericKubernetesResource crd) {
         String name = crd.getMetadata().getName();
         CustomKind k = CustomKind.byCrdName(name);
         if (k != null) {
@@ -93,31 +94,35 @@ final class CrdHandler implements ResourceEventHandler<CustomResourceDefinition>
         }
     }
 
-    private static boolean established(CustomResourceDefinition crd) {
-        List<CustomResourceDefinitionCondition> conditions =
-                crd.getStatus() == null || crd.getStatus().getConditions() == null
-                        ? List.of()
-                        : crd.getStatus().getConditions();
-        for (CustomResourceDefinitionCondition c : conditions) {
-            if ("Established".equals(c.getType())) {
-                return "True".equals(c.getStatus());
+    private static boolean established(GenericKubernetesResource crd) {
+        for (Map<?, ?> c : maps(crd.get("status", "conditions"))) {
+            if ("Established".equals(c.get("type"))) {
+                return "True".equals(c.get("status"));
             }
         }
         return false;
     }
 
-    private static String servedVersion(CustomResourceDefinition crd, CustomKind k) {
-        List<CustomResourceDefinitionVersion> versions =
-                crd.getSpec() == null || crd.getSpec().getVersions() == null
-                        ? List.of()
-                        : crd.getSpec().getVersions();
+    private static String servedVersion(GenericKubernetesResource crd, CustomKind k) {
+        List<Map<?, ?>> versions = maps(crd.get("spec", "versions"));
         for (String preferred : k.versions()) {
-            for (CustomResourceDefinitionVersion v : versions) {
-                if (preferred.equals(v.getName()) && Boolean.TRUE.equals(v.getServed())) {
+            for (Map<?, ?> v : versions) {
+                if (preferred.equals(v.get("name")) && Boolean.TRUE.equals(v.get("served"))) {
                     return preferred;
                 }
             }
         }
         return null;
+    }
+
+    /** The mappings of a list value of the generic resource's tree; none when it is absent or of another shape. */
+    private static List<Map<?, ?>> maps(Object list) {
+        if (!(list instanceof List<?> items)) {
+            return List.of();
+        }
+        return items.stream()
+                .filter(Map.class::isInstance)
+                .<Map<?, ?>>map(Map.class::cast)
+                .toList();
     }
 }

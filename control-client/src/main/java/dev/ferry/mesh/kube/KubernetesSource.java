@@ -10,10 +10,6 @@ import dev.ferry.mesh.source.MeshSource;
 import dev.ferry.mesh.source.NotYamlException;
 import dev.ferry.mesh.source.ReloadReport;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.Namespace;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.Informable;
@@ -246,37 +242,34 @@ public final class KubernetesSource implements MeshSource {
 
     private void startInformers() {
         var version = client.getKubernetesVersion(); // the reachability probe: throws when the server is not there
-        boolean sliceV1 = client.supports(io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice.class);
+        // discovery (which RBAC grants every authenticated client): Kubernetes 1.21+ serves discovery.k8s.io/v1
+        boolean sliceV1 = client.supports("discovery.k8s.io/v1", "EndpointSlice");
         log.info(
                 "kubernetes source: API server {} (Kubernetes {}.{}), EndpointSlices {}",
                 location(),
                 version.getMajor(),
                 version.getMinor(),
                 sliceV1 ? "discovery.k8s.io/v1" : "discovery.k8s.io/v1beta1");
-        core.add(inform("Namespace", client.namespaces(), Namespace.class, this::typed));
-        core.add(inform("Pod", client.pods().inAnyNamespace(), Pod.class, this::typed));
-        core.add(inform("Service", client.services().inAnyNamespace(), Service.class, this::typed));
-        if (sliceV1) {
-            core.add(inform(
-                    "EndpointSlice",
-                    client.discovery().v1().endpointSlices().inAnyNamespace(),
-                    io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice.class,
-                    this::typed));
-        } else {
-            core.add(inform(
-                    "EndpointSlice",
-                    client.discovery().v1beta1().endpointSlices().inAnyNamespace(),
-                    io.fabric8.kubernetes.api.model.discovery.v1beta1.EndpointSlice.class,
-                    this::typed));
-        }
+        // every kind as a generic resource, read by the file's converters: fabric8's typed model (~1,200 classes
+        // loaded, a typed object per event) is not needed to read the few fields Ferry keeps
+        core.add(informCore("Namespace", client.genericKubernetesResources(kind("", "v1", "Namespace", false))));
+        core.add(informCore(
+                "Pod",
+                client.genericKubernetesResources(kind("", "v1", "Pod", true)).inAnyNamespace()));
+        core.add(informCore(
+                "Service",
+                client.genericKubernetesResources(kind("", "v1", "Service", true))
+                        .inAnyNamespace()));
+        core.add(informCore(
+                "EndpointSlice",
+                client.genericKubernetesResources(slices(sliceV1 ? "v1" : "v1beta1"))
+                        .inAnyNamespace()));
         CrdHandler handler = new CrdHandler(this);
-        var informer = client.apiextensions()
-                .v1()
-                .customResourceDefinitions()
+        var informer = client.genericKubernetesResources("apiextensions.k8s.io/v1", "CustomResourceDefinition")
                 .runnableInformer(0)
                 .itemStore(new ReducedStateItemStore<>(
                         ReducedStateItemStore.NAME_KEY_STATE,
-                        io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition.class,
+                        GenericKubernetesResource.class,
                         client.getKubernetesSerialization()));
         informer.addEventHandler(handler).exceptionHandler((isStarted, t) -> failed("CustomResourceDefinition", t));
         crds = handler;
@@ -320,7 +313,29 @@ public final class KubernetesSource implements MeshSource {
         }
     }
 
-    private <T extends HasMetadata> Watched inform(
+    /**
+     * A kind named in full (its plural too), so the client needs no discovery request to find its path: the
+     * API server's discovery documents are large, and the kinds are fixed.
+     */
+    private static ResourceDefinitionContext kind(String group, String version, String kind, boolean namespaced) {
+        return new ResourceDefinitionContext.Builder()
+                .withGroup(group)
+                .withVersion(version)
+                .withKind(kind)
+                .withPlural(kind.toLowerCase(java.util.Locale.ROOT) + "s")
+                .withNamespaced(namespaced)
+                .build();
+    }
+
+    private static ResourceDefinitionContext slices(String version) {
+        return kind("discovery.k8s.io", version, "EndpointSlice", true);
+    }
+
+    private Watched informCore(String kind, Informable<GenericKubernetesResource> resources) {
+        return inform(kind, resources, GenericKubernetesResource.class, this::core);
+    }
+
+    private <T extends io.fabric8.kubernetes.api.model.HasMetadata> Watched inform(
             String kind, Informable<T> resources, Class<T> type, Function<T, MeshDocumentParser.Result> convert) {
         DocumentHandler<T> handler = new DocumentHandler<>(kind, convert, store);
         SharedIndexInformer<T> informer = resources
@@ -343,8 +358,13 @@ public final class KubernetesSource implements MeshSource {
         return true;
     }
 
-    private MeshDocumentParser.Result typed(HasMetadata r) {
-        return parser.resource(origin(r), r);
+    private MeshDocumentParser.Result core(GenericKubernetesResource r) {
+        try {
+            return parser.resourceJson(
+                    origin(r), client.getKubernetesSerialization().asJson(r));
+        } catch (NotYamlException e) {
+            return unreadable(r, e);
+        }
     }
 
     private MeshDocumentParser.Result generic(GenericKubernetesResource r) {
@@ -353,20 +373,24 @@ public final class KubernetesSource implements MeshSource {
             // the same path as a file document: JSON is YAML, and the converters read the document tree
             return parser.parse(origin, client.getKubernetesSerialization().asJson(r));
         } catch (NotYamlException e) {
-            return new MeshDocumentParser.Result(
-                    List.of(),
-                    List.of(new DocumentError(
-                            origin,
-                            new DocumentKey(
-                                    r.getKind(),
-                                    r.getMetadata().getNamespace(),
-                                    r.getMetadata().getName()),
-                            e.getMessage())),
-                    false);
+            return unreadable(r, e);
         }
     }
 
-    private static String origin(HasMetadata r) {
+    private static MeshDocumentParser.Result unreadable(GenericKubernetesResource r, NotYamlException e) {
+        return new MeshDocumentParser.Result(
+                List.of(),
+                List.of(new DocumentError(
+                        origin(r),
+                        new DocumentKey(
+                                r.getKind(),
+                                r.getMetadata().getNamespace(),
+                                r.getMetadata().getName()),
+                        e.getMessage())),
+                false);
+    }
+
+    private static String origin(io.fabric8.kubernetes.api.model.HasMetadata r) {
         String ns = r.getMetadata().getNamespace();
         return "kubernetes:" + r.getKind() + " " + (ns == null ? "" : ns + "/")
                 + r.getMetadata().getName();

@@ -1,5 +1,6 @@
 package dev.ferry.mesh.source;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.ferry.mesh.EndpointSlice;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -15,94 +16,36 @@ import java.util.Map;
 final class EndpointSliceConverter {
     private EndpointSliceConverter() {}
 
-    static EndpointSlice v1(io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice s)
-            throws InvalidDocumentException {
-        return convert(
-                s.getMetadata(),
-                s.getAddressType(),
-                s.getPorts(),
-                p -> new RawPort(p.getName(), p.getPort(), p.getProtocol()),
-                s.getEndpoints(),
-                e -> {
-                    var c = e.getConditions();
-                    return new RawEndpoint(
-                            e.getAddresses(),
-                            c == null ? null : c.getReady(),
-                            c == null ? null : c.getServing(),
-                            c == null ? null : c.getTerminating(),
-                            e.getTargetRef());
-                });
-    }
-
-    static EndpointSlice v1beta1(io.fabric8.kubernetes.api.model.discovery.v1beta1.EndpointSlice s)
-            throws InvalidDocumentException {
-        return convert(
-                s.getMetadata(),
-                s.getAddressType(),
-                s.getPorts(),
-                p -> new RawPort(p.getName(), p.getPort(), p.getProtocol()),
-                s.getEndpoints(),
-                e -> {
-                    var c = e.getConditions();
-                    return new RawEndpoint(
-                            e.getAddresses(),
-                            c == null ? null : c.getReady(),
-                            c == null ? null : c.getServing(),
-                            c == null ? null : c.getTerminating(),
-                            e.getTargetRef());
-                });
-    }
-
-    /** One version's port or endpoint, as read before validation: the two API versions share these fields. */
-    private record RawPort(String name, Integer port, String protocol) {}
-
-    private record RawEndpoint(
-            List<String> addresses,
-            Boolean ready,
-            Boolean serving,
-            Boolean terminating,
-            io.fabric8.kubernetes.api.model.ObjectReference targetRef) {}
-
-    private static <P, E> EndpointSlice convert(
-            io.fabric8.kubernetes.api.model.ObjectMeta meta,
-            String addressType,
-            List<P> specPorts,
-            java.util.function.Function<P, RawPort> port,
-            List<E> specEndpoints,
-            java.util.function.Function<E, RawEndpoint> endpoint)
-            throws InvalidDocumentException {
+    /** Both API versions: the fields Ferry reads are the same in {@code v1} and {@code v1beta1}. */
+    static EndpointSlice convert(JsonNode s) throws InvalidDocumentException {
         List<EndpointSlice.Port> ports = new ArrayList<>();
-        List<P> ps = specPorts == null ? List.of() : specPorts;
+        JsonNode ps = Fields.list(s.path("ports"), "ports");
         for (int i = 0; i < ps.size(); i++) {
-            RawPort p = port.apply(ps.get(i));
-            ports.add(port(p.name(), p.port(), p.protocol(), "ports[" + i + "]"));
+            JsonNode p = ps.get(i);
+            String field = "ports[" + i + "]";
+            ports.add(port(
+                    Fields.text(p.path("name"), field + ".name"),
+                    Fields.integer(p.path("port"), field + ".port"),
+                    Fields.text(p.path("protocol"), field + ".protocol"),
+                    field));
         }
+        String addressType = Fields.text(s.path("addressType"), "addressType");
         boolean ip = family(addressType);
         List<EndpointSlice.SliceEndpoint> endpoints = new ArrayList<>();
-        List<E> es = specEndpoints == null ? List.of() : specEndpoints;
+        JsonNode es = Fields.list(s.path("endpoints"), "endpoints");
         for (int i = 0; i < es.size() && ip; i++) {
-            RawEndpoint e = endpoint.apply(es.get(i));
-            endpoints.add(endpoint(
-                    addressType,
-                    e.addresses(),
-                    e.ready(),
-                    e.serving(),
-                    e.terminating(),
-                    e.targetRef(),
-                    "endpoints[" + i + "]"));
+            endpoints.add(endpoint(addressType, es.get(i), "endpoints[" + i + "]"));
         }
-        return slice(meta, ports, endpoints);
-    }
-
-    private static EndpointSlice slice(
-            io.fabric8.kubernetes.api.model.ObjectMeta meta,
-            List<EndpointSlice.Port> ports,
-            List<EndpointSlice.SliceEndpoint> endpoints) {
-        Map<String, String> labels = meta.getLabels() == null ? Map.of() : meta.getLabels();
-        String namespace = meta.getNamespace() == null ? "default" : meta.getNamespace();
+        JsonNode meta = s.path("metadata");
+        Map<String, String> labels = Fields.strings(meta.path("labels"), "metadata.labels");
         // a slice without the label belongs to no Service (another controller's): kept, used by none
         String service = labels.getOrDefault(EndpointSlice.SERVICE_NAME_LABEL, "");
-        return new EndpointSlice(namespace, meta.getName(), service, ports, endpoints);
+        return new EndpointSlice(
+                Fields.text(meta.path("namespace"), "metadata.namespace", "default"),
+                Fields.text(meta.path("name"), "metadata.name", ""),
+                service,
+                ports,
+                endpoints);
     }
 
     /** True for the IP families; false for FQDN; anything else is not a slice Ferry can read. */
@@ -131,30 +74,29 @@ final class EndpointSliceConverter {
         return new EndpointSlice.Port(name == null ? "" : name, port, protocol == null ? "TCP" : protocol);
     }
 
-    private static EndpointSlice.SliceEndpoint endpoint(
-            String addressType,
-            List<String> addresses,
-            Boolean ready,
-            Boolean serving,
-            Boolean terminating,
-            io.fabric8.kubernetes.api.model.ObjectReference targetRef,
-            String field)
+    private static EndpointSlice.SliceEndpoint endpoint(String addressType, JsonNode e, String field)
             throws InvalidDocumentException {
-        List<String> given = addresses == null ? List.of() : addresses;
+        JsonNode given = Fields.list(e.path("addresses"), field + ".addresses");
         if (given.isEmpty()) {
             throw new InvalidDocumentException("field " + field + ".addresses: at least one address is required");
         }
         List<InetAddress> ips = new ArrayList<>();
         for (int i = 0; i < given.size(); i++) {
             String f = field + ".addresses[" + i + "]";
-            InetAddress a = ModelConverter.ip(given.get(i), f);
+            InetAddress a = ModelConverter.ip(Fields.text(given.get(i), f), f);
             if ((a instanceof Inet4Address) != "IPv4".equals(addressType)) {
                 throw new InvalidDocumentException(
                         "field " + f + ": '" + a.getHostAddress() + "' is not of addressType " + addressType);
             }
             ips.add(a);
         }
-        boolean pod = targetRef != null && "Pod".equals(targetRef.getKind()) && targetRef.getName() != null;
+        JsonNode c = e.path("conditions");
+        Boolean ready = Fields.bool(c.path("ready"), field + ".conditions.ready");
+        Boolean serving = Fields.bool(c.path("serving"), field + ".conditions.serving");
+        Boolean terminating = Fields.bool(c.path("terminating"), field + ".conditions.terminating");
+        JsonNode ref = e.path("targetRef");
+        String refName = Fields.text(ref.path("name"), field + ".targetRef.name");
+        boolean pod = "Pod".equals(Fields.text(ref.path("kind"), field + ".targetRef.kind")) && refName != null;
         // kube-proxy's reading: unknown readiness counts as ready, unknown termination as not terminating
         boolean isReady = ready == null || ready;
         return new EndpointSlice.SliceEndpoint(
@@ -162,8 +104,8 @@ final class EndpointSliceConverter {
                 isReady,
                 serving == null ? isReady : serving,
                 terminating != null && terminating,
-                pod ? (targetRef.getNamespace() == null ? null : targetRef.getNamespace()) : null,
-                pod ? targetRef.getName() : null);
+                pod ? Fields.text(ref.path("namespace"), field + ".targetRef.namespace") : null,
+                pod ? refName : null);
     }
 
     private static String abbreviate(String s) {

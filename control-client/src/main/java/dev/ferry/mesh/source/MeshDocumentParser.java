@@ -3,41 +3,30 @@ package dev.ferry.mesh.source;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.Namespace;
-import io.fabric8.kubernetes.api.model.ObjectMeta;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.Service;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import org.yaml.snakeyaml.LoaderOptions;
 
 /**
- * Splits a YAML (or JSON) file into Kubernetes documents, binds each to fabric8's model and checks it against
- * the kind's schema. Errors are per document; only a file that is not YAML at all fails as a whole.
+ * Splits a YAML (or JSON) file into Kubernetes documents, checks each against its kind's schema ({@link KubeSchema}
+ * for the core kinds, the converters for Istio's and the Gateway API's) and converts it to the model. Errors are
+ * per document; only a file that is not YAML at all fails as a whole.
  */
 public final class MeshDocumentParser {
-    /** Kinds this version understands, by {@code apiVersion/kind}. {@code v1 List} is unwrapped. */
-    private static final Map<String, Class<? extends HasMetadata>> KINDS = Map.of(
+    /** The core kinds this version understands, by {@code apiVersion/kind}, their schema's root name. */
+    private static final Set<String> KINDS = Set.of(
             "v1/Namespace",
-            Namespace.class,
             "v1/Pod",
-            Pod.class,
             "v1/Service",
-            Service.class,
             "discovery.k8s.io/v1/EndpointSlice",
-            io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice.class,
-            "discovery.k8s.io/v1beta1/EndpointSlice",
-            io.fabric8.kubernetes.api.model.discovery.v1beta1.EndpointSlice.class);
+            "discovery.k8s.io/v1beta1/EndpointSlice");
 
     /** Istio's policy kinds, read through {@link PolicyConverter} rather than a fabric8 model. */
     private static final Set<String> POLICY_KINDS = Set.of(
@@ -198,13 +187,12 @@ public final class MeshDocumentParser {
             collectPolicy(origin, key, node, docs, errors);
             return;
         }
-        Class<? extends HasMetadata> type = KINDS.get(apiVersion + "/" + kind);
-        if (type == null) {
+        if (!KINDS.contains(apiVersion + "/" + kind)) {
             errors.add(new DocumentError(
                     origin,
                     key,
                     "unsupported kind: apiVersion '" + apiVersion + "' kind '" + kind + "' (supported: "
-                            + String.join(", ", KINDS.keySet().stream().sorted().toList()) + ", v1/List, "
+                            + String.join(", ", KINDS.stream().sorted().toList()) + ", v1/List, "
                             + String.join(", ", POLICY_KINDS.stream().sorted().toList()) + ", "
                             + String.join(", ", ROUTE_KINDS.stream().sorted().toList()) + ", "
                             + String.join(
@@ -212,27 +200,29 @@ public final class MeshDocumentParser {
                                     DESTINATION_RULE_KINDS.stream().sorted().toList()) + ")"));
             return;
         }
+        KubeSchema.Check check = KubeSchema.get().check(apiVersion + "/" + kind, node);
+        if (!check.ok()) {
+            errors.add(new DocumentError(origin, key, describe(check, "")));
+            return;
+        }
+        if (key.name().isEmpty()) {
+            errors.add(new DocumentError(origin, key, "field metadata.name: required"));
+            return;
+        }
         try {
-            HasMetadata resource = binder.treeToValue(node, type);
-            List<String> unknown = UnknownFields.find(resource);
-            if (!unknown.isEmpty()) {
-                errors.add(new DocumentError(
-                        origin, key, "unknown field" + (unknown.size() > 1 ? "s " : " ") + String.join(", ", unknown)));
-                return;
-            }
-            if (key.name().isEmpty()) {
-                errors.add(new DocumentError(origin, key, "field metadata.name: required"));
-                return;
-            }
-            docs.add(new ParsedDocument(origin, key, convert(resource), List.of()));
+            docs.add(new ParsedDocument(origin, key, convert(kind, node), List.of()));
         } catch (InvalidDocumentException e) {
             errors.add(new DocumentError(origin, key, e.getMessage()));
-        } catch (JsonMappingException e) {
-            errors.add(new DocumentError(
-                    origin, key, "field " + pathOf(e) + ": bad value: " + firstLine(e.getOriginalMessage())));
-        } catch (JacksonException | IllegalArgumentException e) {
-            errors.add(new DocumentError(origin, key, "bad value: " + firstLine(e.getMessage())));
         }
+    }
+
+    /** A failed check in words: the bad value, else the unknown fields (paths below {@code prefix}). */
+    private static String describe(KubeSchema.Check check, String prefix) {
+        if (check.badValue() != null) {
+            return check.badValue().replaceFirst("^field ", "field " + prefix);
+        }
+        List<String> unknown = check.unknown().stream().map(f -> prefix + f).toList();
+        return "unknown field" + (unknown.size() > 1 ? "s " : " ") + String.join(", ", unknown);
     }
 
     /**
@@ -242,11 +232,9 @@ public final class MeshDocumentParser {
     private void collectPolicy(
             String origin, DocumentKey key, JsonNode node, List<ParsedDocument> docs, List<DocumentError> errors) {
         try {
-            ObjectMeta meta = binder.treeToValue(node.path("metadata"), ObjectMeta.class);
-            List<String> unknown = meta == null ? List.of() : UnknownFields.find(meta);
-            if (!unknown.isEmpty()) {
-                errors.add(new DocumentError(
-                        origin, key, "unknown field metadata." + String.join(", metadata.", unknown)));
+            KubeSchema.Check check = KubeSchema.get().check("ObjectMeta", node.path("metadata"));
+            if (!check.ok()) {
+                errors.add(new DocumentError(origin, key, describe(check, "metadata.")));
                 return;
             }
             if (key.name().isEmpty()) {
@@ -279,32 +267,22 @@ public final class MeshDocumentParser {
                     ? PeerAuthenticationConverter.convert(node, key.namespace(), key.name(), problems)
                     : PolicyConverter.convert(node, key.namespace(), key.name(), problems);
             docs.add(new ParsedDocument(origin, key, policy, problems));
-        } catch (JsonMappingException e) {
-            errors.add(new DocumentError(
-                    origin, key, "field metadata." + pathOf(e) + ": bad value: " + firstLine(e.getOriginalMessage())));
-        } catch (JacksonException | IllegalArgumentException e) {
+        } catch (IllegalArgumentException e) {
             errors.add(new DocumentError(origin, key, "bad value: " + firstLine(e.getMessage())));
         }
     }
 
     /**
-     * One resource as the Kubernetes API served it, already bound by the client: converted and validated exactly as
-     * the file's documents are, except for the unknown-field check (the API server owns the schema, and may know
-     * fields newer than this model; the check is for hand-written files, where an unknown field is a typo).
+     * One resource as the Kubernetes API served it, as a document tree: converted and validated exactly as the
+     * file's documents are, except for the schema check (the API server owns the schema, and may know fields newer
+     * than this one; the check is for hand-written files, where an unknown field is a typo).
      */
-    public Result resource(String origin, HasMetadata resource) {
-        DocumentKey key = new DocumentKey(
-                resource.getKind(),
-                "Namespace".equals(resource.getKind())
-                        ? ""
-                        : resource.getMetadata().getNamespace() == null
-                                ? "default"
-                                : resource.getMetadata().getNamespace(),
-                resource.getMetadata().getName() == null
-                        ? ""
-                        : resource.getMetadata().getName());
+    public Result resource(String origin, JsonNode resource) {
+        String kind = resource.path("kind").asText("");
+        DocumentKey key = keyOf(resource, kind);
         try {
-            return new Result(List.of(new ParsedDocument(origin, key, convert(resource), List.of())), List.of(), false);
+            return new Result(
+                    List.of(new ParsedDocument(origin, key, convert(kind, resource), List.of())), List.of(), false);
         } catch (InvalidDocumentException e) {
             return new Result(List.of(), List.of(new DocumentError(origin, key, e.getMessage())), false);
         } catch (RuntimeException e) {
@@ -313,16 +291,23 @@ public final class MeshDocumentParser {
         }
     }
 
-    /** The model form of a bound, schema-checked resource (see {@link ParsedDocument}). */
-    private static Object convert(HasMetadata resource) throws InvalidDocumentException {
-        return switch (resource) {
-            case Namespace ns -> ModelConverter.namespace(ns);
-            case Pod pod -> ModelConverter.podFacts(pod);
-            case Service svc -> ModelConverter.service(svc);
-            case io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice slice -> EndpointSliceConverter.v1(slice);
-            case io.fabric8.kubernetes.api.model.discovery.v1beta1.EndpointSlice slice ->
-                EndpointSliceConverter.v1beta1(slice);
-            default -> throw new IllegalStateException("no converter for " + resource.getKind());
+    /** {@link #resource(String, JsonNode)} of an API resource serialized as JSON by the client. */
+    public Result resourceJson(String origin, String json) throws NotYamlException {
+        try {
+            return resource(origin, binder.readTree(json));
+        } catch (JacksonException e) {
+            throw new NotYamlException(origin + ": not JSON: " + firstLine(e.getMessage()), e);
+        }
+    }
+
+    /** The model form of a core kind's document (see {@link ParsedDocument}). */
+    private static Object convert(String kind, JsonNode doc) throws InvalidDocumentException {
+        return switch (kind) {
+            case "Namespace" -> ModelConverter.namespace(doc);
+            case "Pod" -> ModelConverter.podFacts(doc);
+            case "Service" -> ModelConverter.service(doc);
+            case "EndpointSlice" -> EndpointSliceConverter.convert(doc);
+            default -> throw new InvalidDocumentException("no converter for kind " + kind);
         };
     }
 
@@ -332,21 +317,6 @@ public final class MeshDocumentParser {
         String namespace =
                 "Namespace".equals(kind) ? "" : meta.path("namespace").asText("default");
         return new DocumentKey(kind, namespace, name);
-    }
-
-    private static String pathOf(JsonMappingException e) {
-        StringBuilder path = new StringBuilder();
-        for (JsonMappingException.Reference ref : e.getPath()) {
-            if (ref.getFieldName() != null) {
-                if (!path.isEmpty()) {
-                    path.append('.');
-                }
-                path.append(ref.getFieldName());
-            } else if (ref.getIndex() >= 0) {
-                path.append('[').append(ref.getIndex()).append(']');
-            }
-        }
-        return path.isEmpty() ? "(document)" : path.toString();
     }
 
     private static String firstLine(String message) {

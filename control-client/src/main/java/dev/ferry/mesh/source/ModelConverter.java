@@ -1,21 +1,12 @@
 package dev.ferry.mesh.source;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.ferry.mesh.Namespace;
 import dev.ferry.mesh.Service;
 import dev.ferry.mesh.ServicePort;
 import dev.ferry.mesh.TargetPort;
 import dev.ferry.mesh.Workload;
 import dev.ferry.net.IpLiteral;
-import io.fabric8.kubernetes.api.model.Container;
-import io.fabric8.kubernetes.api.model.ContainerPort;
-import io.fabric8.kubernetes.api.model.IntOrString;
-import io.fabric8.kubernetes.api.model.ObjectMeta;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodCondition;
-import io.fabric8.kubernetes.api.model.PodIP;
-import io.fabric8.kubernetes.api.model.PodSpec;
-import io.fabric8.kubernetes.api.model.PodStatus;
-import io.fabric8.kubernetes.api.model.ServiceSpec;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -31,133 +22,142 @@ import java.util.Set;
 public final class ModelConverter {
     private ModelConverter() {}
 
-    public static Namespace namespace(io.fabric8.kubernetes.api.model.Namespace ns) {
-        return new Namespace(ns.getMetadata().getName(), labels(ns.getMetadata()));
+    public static Namespace namespace(JsonNode ns) throws InvalidDocumentException {
+        JsonNode meta = ns.path("metadata");
+        return new Namespace(
+                Fields.text(meta.path("name"), "metadata.name", ""),
+                Fields.strings(meta.path("labels"), "metadata.labels"));
     }
 
-    static PodFacts podFacts(Pod pod) throws InvalidDocumentException {
-        ObjectMeta meta = pod.getMetadata();
-        String namespace = meta.getNamespace() == null ? "default" : meta.getNamespace();
-        PodSpec spec = pod.getSpec() == null ? new PodSpec() : pod.getSpec();
-        PodStatus status = pod.getStatus() == null ? new PodStatus() : pod.getStatus();
-        boolean hostNetwork = Boolean.TRUE.equals(spec.getHostNetwork());
+    static PodFacts podFacts(JsonNode pod) throws InvalidDocumentException {
+        JsonNode meta = pod.path("metadata");
+        JsonNode spec = pod.path("spec");
+        JsonNode status = pod.path("status");
+        String namespace = Fields.text(meta.path("namespace"), "metadata.namespace", "default");
+        boolean hostNetwork = Boolean.TRUE.equals(Fields.bool(spec.path("hostNetwork"), "spec.hostNetwork"));
+        Map<String, String> labels = Fields.strings(meta.path("labels"), "metadata.labels");
+        Map<String, String> annotations = Fields.strings(meta.path("annotations"), "metadata.annotations");
 
         Set<InetAddress> ips = new LinkedHashSet<>();
         if (!hostNetwork) { // a hostNetwork pod's IP is its node's: never index it as a workload address
-            List<PodIP> podIps = status.getPodIPs() == null ? List.of() : status.getPodIPs();
+            JsonNode podIps = Fields.list(status.path("podIPs"), "status.podIPs");
             for (int i = 0; i < podIps.size(); i++) {
-                ips.add(ip(podIps.get(i).getIp(), "status.podIPs[" + i + "].ip"));
+                String field = "status.podIPs[" + i + "].ip";
+                ips.add(ip(Fields.text(podIps.get(i).path("ip"), field), field));
             }
-            if (status.getPodIP() != null && !status.getPodIP().isEmpty()) {
-                ips.add(ip(status.getPodIP(), "status.podIP"));
+            String podIp = Fields.text(status.path("podIP"), "status.podIP");
+            if (podIp != null && !podIp.isEmpty()) {
+                ips.add(ip(podIp, "status.podIP"));
             }
         }
 
         Map<String, Integer> namedPorts = new HashMap<>();
-        List<Container> containers = spec.getContainers() == null ? List.of() : spec.getContainers();
+        JsonNode containers = Fields.list(spec.path("containers"), "spec.containers");
         for (int c = 0; c < containers.size(); c++) {
-            List<ContainerPort> ports = containers.get(c).getPorts() == null
-                    ? List.of()
-                    : containers.get(c).getPorts();
+            JsonNode ports = Fields.list(containers.get(c).path("ports"), "spec.containers[" + c + "].ports");
             for (int p = 0; p < ports.size(); p++) {
-                ContainerPort port = ports.get(p);
+                JsonNode port = ports.get(p);
                 String field = "spec.containers[" + c + "].ports[" + p + "]";
-                int number = port(port.getContainerPort(), field + ".containerPort");
-                String protocol = port.getProtocol() == null ? "TCP" : port.getProtocol();
-                if (port.getName() != null && !port.getName().isEmpty() && "TCP".equals(protocol)) {
-                    namedPorts.put(port.getName(), number);
+                int number = port(
+                        Fields.integer(port.path("containerPort"), field + ".containerPort"), field + ".containerPort");
+                String protocol = Fields.text(port.path("protocol"), field + ".protocol", "TCP");
+                String name = Fields.text(port.path("name"), field + ".name");
+                if (name != null && !name.isEmpty() && "TCP".equals(protocol)) {
+                    namedPorts.put(name, number);
                 }
             }
         }
 
-        boolean optedOut = "disabled".equals(labels(meta).get(Namespace.MESH_LABEL));
-        String serviceAccount = spec.getServiceAccountName() == null
-                        || spec.getServiceAccountName().isEmpty()
-                ? "default"
-                : spec.getServiceAccountName();
+        boolean optedOut = "disabled".equals(labels.get(Namespace.MESH_LABEL));
+        String serviceAccount = Fields.text(spec.path("serviceAccountName"), "spec.serviceAccountName", "");
+        String phase = Fields.text(status.path("phase"), "status.phase", "");
         Workload workload = new Workload(
-                meta.getUid() == null ? "" : meta.getUid(),
-                meta.getName(),
+                Fields.text(meta.path("uid"), "metadata.uid", ""),
+                Fields.text(meta.path("name"), "metadata.name", ""),
                 namespace,
-                serviceAccount,
+                serviceAccount.isEmpty() ? "default" : serviceAccount,
                 List.copyOf(ips),
-                spec.getNodeName() == null ? "" : spec.getNodeName(),
-                labels(meta),
+                Fields.text(spec.path("nodeName"), "spec.nodeName", ""),
+                labels,
                 namedPorts,
                 false,
-                ready(meta, status),
-                "enabled".equals(annotations(meta).get(Workload.CAPTURED_ANNOTATION)));
-        boolean completed = "Succeeded".equals(status.getPhase()) || "Failed".equals(status.getPhase());
+                ready(meta, status, phase),
+                "enabled".equals(annotations.get(Workload.CAPTURED_ANNOTATION)));
+        boolean completed = "Succeeded".equals(phase) || "Failed".equals(phase);
         return new PodFacts(workload, optedOut, hostNetwork, completed);
     }
 
-    public static Service service(io.fabric8.kubernetes.api.model.Service svc) throws InvalidDocumentException {
-        ObjectMeta meta = svc.getMetadata();
-        String namespace = meta.getNamespace() == null ? "default" : meta.getNamespace();
-        ServiceSpec spec = svc.getSpec() == null ? new ServiceSpec() : svc.getSpec();
+    public static Service service(JsonNode svc) throws InvalidDocumentException {
+        JsonNode meta = svc.path("metadata");
+        JsonNode spec = svc.path("spec");
+        String namespace = Fields.text(meta.path("namespace"), "metadata.namespace", "default");
 
         Set<InetAddress> vips = new LinkedHashSet<>();
-        if (!"ExternalName".equals(spec.getType())) {
-            List<String> clusterIps = spec.getClusterIPs() == null ? List.of() : spec.getClusterIPs();
+        if (!"ExternalName".equals(Fields.text(spec.path("type"), "spec.type"))) {
+            JsonNode clusterIps = Fields.list(spec.path("clusterIPs"), "spec.clusterIPs");
             for (int i = 0; i < clusterIps.size(); i++) {
-                if (!"None".equals(clusterIps.get(i))) {
-                    vips.add(ip(clusterIps.get(i), "spec.clusterIPs[" + i + "]"));
+                String field = "spec.clusterIPs[" + i + "]";
+                String ip = Fields.text(clusterIps.get(i), field);
+                if (!"None".equals(ip)) {
+                    vips.add(ip(ip, field));
                 }
             }
-            String clusterIp = spec.getClusterIP();
+            String clusterIp = Fields.text(spec.path("clusterIP"), "spec.clusterIP");
             if (clusterIp != null && !clusterIp.isEmpty() && !"None".equals(clusterIp)) {
                 vips.add(ip(clusterIp, "spec.clusterIP"));
             }
         }
 
         List<ServicePort> ports = new ArrayList<>();
-        List<io.fabric8.kubernetes.api.model.ServicePort> specPorts =
-                spec.getPorts() == null ? List.of() : spec.getPorts();
+        JsonNode specPorts = Fields.list(spec.path("ports"), "spec.ports");
         for (int i = 0; i < specPorts.size(); i++) {
-            io.fabric8.kubernetes.api.model.ServicePort p = specPorts.get(i);
+            JsonNode p = specPorts.get(i);
             String field = "spec.ports[" + i + "]";
-            int port = port(p.getPort(), field + ".port");
+            int port = port(Fields.integer(p.path("port"), field + ".port"), field + ".port");
             ports.add(new ServicePort(
-                    p.getName(),
+                    Fields.text(p.path("name"), field + ".name"),
                     port,
-                    p.getProtocol() == null ? "TCP" : p.getProtocol(),
-                    targetPort(p.getTargetPort(), port, field + ".targetPort"),
-                    p.getAppProtocol()));
+                    Fields.text(p.path("protocol"), field + ".protocol", "TCP"),
+                    targetPort(p.path("targetPort"), port, field + ".targetPort"),
+                    Fields.text(p.path("appProtocol"), field + ".appProtocol")));
         }
-        Map<String, String> selector = spec.getSelector() == null ? Map.of() : spec.getSelector();
-        return new Service(meta.getName(), namespace, List.copyOf(vips), ports, selector);
+        Map<String, String> selector = Fields.strings(spec.path("selector"), "spec.selector");
+        return new Service(
+                Fields.text(meta.path("name"), "metadata.name", ""), namespace, List.copyOf(vips), ports, selector);
     }
 
-    private static boolean ready(ObjectMeta meta, PodStatus status) {
-        if (meta.getDeletionTimestamp() != null) {
+    private static boolean ready(JsonNode meta, JsonNode status, String phase) throws InvalidDocumentException {
+        if (!Fields.absent(meta.path("deletionTimestamp"))) {
             return false; // terminating pods leave the endpoints, as the endpoints controller does
         }
-        if ("Succeeded".equals(status.getPhase()) || "Failed".equals(status.getPhase())) {
+        if ("Succeeded".equals(phase) || "Failed".equals(phase)) {
             return false;
         }
-        List<PodCondition> conditions = status.getConditions() == null ? List.of() : status.getConditions();
-        for (PodCondition c : conditions) {
-            if ("Ready".equals(c.getType())) {
-                return "True".equals(c.getStatus());
+        JsonNode conditions = Fields.list(status.path("conditions"), "status.conditions");
+        for (int i = 0; i < conditions.size(); i++) {
+            JsonNode c = conditions.get(i);
+            if ("Ready".equals(Fields.text(c.path("type"), "status.conditions[" + i + "].type"))) {
+                return "True".equals(Fields.text(c.path("status"), "status.conditions[" + i + "].status"));
             }
         }
         return false;
     }
 
-    private static TargetPort targetPort(IntOrString target, int servicePort, String field)
+    private static TargetPort targetPort(JsonNode target, int servicePort, String field)
             throws InvalidDocumentException {
-        if (target == null || target.getValue() == null) {
+        if (Fields.absent(target)) {
             return TargetPort.ofNumber(servicePort); // Kubernetes defaults targetPort to port
         }
-        if (target.getValue() instanceof Integer n) {
-            return TargetPort.ofNumber(port(n, field));
+        if (target.isIntegralNumber()) {
+            return TargetPort.ofNumber(port(target.canConvertToInt() ? target.intValue() : -1, field));
         }
-        String s = target.getValue().toString();
+        String s = Fields.text(target, field);
         if (s.chars().allMatch(Character::isDigit) && !s.isEmpty()) {
-            return TargetPort.ofNumber(port(Integer.parseInt(s), field));
+            return TargetPort.ofNumber(port(s.length() > 9 ? -1 : Integer.parseInt(s), field));
         }
         if (!s.matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?") || s.length() > 15) {
-            throw new InvalidDocumentException("field " + field + ": '" + s + "' is neither a port nor a port name");
+            throw new InvalidDocumentException(
+                    "field " + field + ": '" + Fields.abbreviate(s) + "' is neither a port nor a port name");
         }
         return TargetPort.ofName(s);
     }
@@ -182,13 +182,5 @@ public final class ModelConverter {
                     "field " + field + ": '" + IpLiteral.abbreviate(value) + "' is not an IP");
         }
         return a;
-    }
-
-    private static Map<String, String> annotations(ObjectMeta meta) {
-        return meta.getAnnotations() == null ? Map.of() : meta.getAnnotations();
-    }
-
-    private static Map<String, String> labels(ObjectMeta meta) {
-        return meta.getLabels() == null ? Map.of() : meta.getLabels();
     }
 }

@@ -30,14 +30,32 @@ class EndpointSliceV1MockTest {
 
     @BeforeEach
     void start() {
-        // CRUD mode: the mock keeps what is created and serves lists and watches of it
+        // CRUD mode (the mock keeps what is created and serves lists and watches of it) mixed with one expectation:
+        // discovery, which the CRUD mock does not derive from what it stores; the source asks which EndpointSlice
+        // version the server serves from the group version's resource list, as kubectl does
+        var responses = new java.util.HashMap<
+                io.fabric8.mockwebserver.ServerRequest, java.util.Queue<io.fabric8.mockwebserver.ServerResponse>>();
         mock = new KubernetesMockServer(
                 new io.fabric8.mockwebserver.Context(),
                 new io.fabric8.mockwebserver.MockWebServer(),
-                new java.util.HashMap<>(),
-                new io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher(),
+                responses,
+                new io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher(responses),
                 true);
         mock.init();
+        mock.expect()
+                .get()
+                .withPath("/apis/discovery.k8s.io/v1")
+                .andReturn(
+                        200,
+                        new io.fabric8.kubernetes.api.model.APIResourceListBuilder()
+                                .withGroupVersion("discovery.k8s.io/v1")
+                                .addNewResource()
+                                .withKind("EndpointSlice")
+                                .withName("endpointslices")
+                                .withNamespaced(true)
+                                .endResource()
+                                .build())
+                .always();
         client = mock.createClient();
     }
 
