@@ -24,7 +24,9 @@ PHASES=${PHASES:-cni plain hbone}
 phase() { [[ " $PHASES " == *" $1 "* ]]; }
 # shellcheck source=deploy/cluster.sh
 . "$ROOT/deploy/cluster.sh"
-trap cluster_cleanup EXIT INT TERM
+trap cluster_cleanup EXIT
+trap "exit 130" INT # a signal ends the run (through the EXIT trap); a trap that only cleans up resumes it
+trap "exit 143" TERM
 mkdir -p "$ROOT/bench/results"
 OUT=$ROOT/bench/results/cluster-$(date -u +%Y%m%dT%H%M%SZ).md
 [ "$(id -u)" = 0 ] || { echo "bench: needs root" >&2; exit 1; }

@@ -37,7 +37,9 @@ PIDS=()
 mkdir -p "$ROOT/bench/results"
 OUT=$ROOT/bench/results/footprint-$(date -u +%Y%m%dT%H%M%SZ).md
 . "$ROOT/bench/common.sh"
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap "exit 130" INT # a signal ends the run (through the EXIT trap); a trap that only cleans up resumes it
+trap "exit 143" TERM
 for t in wrk hey haproxy nginx nft python3; do command -v $t >/dev/null || { echo "bench: $t missing (make deps)"; exit 1; }; done
 [ -f "$ROOT/bench/target/benchmarks.jar" ] || { echo "bench: bench/target/benchmarks.jar missing (make build)"; exit 1; }
 FERRY_KUBE_APISERVER=$(bash "$ROOT/tools/kube-apiserver.sh" | tail -1); export FERRY_KUBE_APISERVER

@@ -18,7 +18,9 @@ cleanup() {
   ip netns del "$NS" 2>/dev/null || true
   rm -rf "$WORK"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap "exit 130" INT # a signal ends the run (through the EXIT trap); a trap that only cleans up resumes it
+trap "exit 143" TERM
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 mkdir -p "$WORK/etc" "$WORK/state"

@@ -32,7 +32,9 @@ mkdir -p "$ROOT/bench/results"
 OUT=$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ).md
 
 . "$ROOT/bench/common.sh"
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap "exit 130" INT # a signal ends the run (through the EXIT trap); a trap that only cleans up resumes it
+trap "exit 143" TERM
 for t in wrk iperf3 haproxy nginx nft; do command -v $t >/dev/null || { echo "bench: $t missing (make deps)"; exit 1; }; done
 
 bench_namespace

@@ -17,7 +17,9 @@ WORK=$(mktemp -d /tmp/ferry-soak.XXXXXX)
 # shellcheck source=deploy/cluster.sh
 . "$ROOT/deploy/cluster.sh"
 CP=ferry-soakc-$S; CP2=ferry-soakd-$S; WP=ferry-soakw-$S
-trap cluster_cleanup EXIT INT TERM
+trap cluster_cleanup EXIT
+trap "exit 130" INT # a signal ends the run (through the EXIT trap); a trap that only cleans up resumes it
+trap "exit 143" TERM
 [ "$(id -u)" = 0 ] || { echo "soak: needs root" >&2; exit 1; }
 [ -f "$JAR" ] && [ -x "$PLUGIN" ] || { echo "soak: run 'make soak' (it builds first)" >&2; exit 1; }
 mkdir -p "$ROOT/bench/results"

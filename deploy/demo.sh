@@ -22,7 +22,9 @@ WORK=$(mktemp -d /tmp/ferry-cluster.XXXXXX)
 # shellcheck source=deploy/cluster.sh
 . "$ROOT/deploy/cluster.sh"
 CP=ferry-client-$S; WP=ferry-web-$S
-trap cluster_cleanup EXIT INT TERM
+trap cluster_cleanup EXIT
+trap "exit 130" INT # a signal ends the run (through the EXIT trap); a trap that only cleans up resumes it
+trap "exit 143" TERM
 [ "$(id -u)" = 0 ] || { echo "demo: needs root (network namespaces, nftables)" >&2; exit 1; }
 [ -f "$JAR" ] && [ -x "$PLUGIN" ] || { echo "demo: run 'make demo' (it builds first)" >&2; exit 1; }
 

@@ -19,7 +19,9 @@ NS=ferry-aot-$$
 WORK=$(mktemp -d /tmp/ferry-aot.XXXXXX)
 PIDS=()
 . "$ROOT/bench/common.sh"
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap "exit 130" INT # a signal ends the run (through the EXIT trap); a trap that only cleans up resumes it
+trap "exit 143" TERM
 for t in wrk hey nginx nft curl; do command -v $t >/dev/null || { echo "aot-train: $t missing (make deps)" >&2; exit 1; }; done
 
 bench_namespace

@@ -250,22 +250,18 @@ public final class KubernetesSource implements MeshSource {
                 version.getMajor(),
                 version.getMinor(),
                 sliceV1 ? "discovery.k8s.io/v1" : "discovery.k8s.io/v1beta1");
-        // every kind as a generic resource, read by the file's converters: fabric8's typed model (~1,200 classes
-        // loaded, a typed object per event) is not needed to read the few fields Ferry keeps
-        core.add(informCore("Namespace", client.genericKubernetesResources(kind("", "v1", "Namespace", false))));
+        // every kind as a generic resource (CoreKinds), read by the file's converters
+        core.add(informCore("Namespace", client.genericKubernetesResources(CoreKinds.NAMESPACE)));
         core.add(informCore(
-                "Pod",
-                client.genericKubernetesResources(kind("", "v1", "Pod", true)).inAnyNamespace()));
+                "Pod", client.genericKubernetesResources(CoreKinds.POD).inAnyNamespace()));
         core.add(informCore(
-                "Service",
-                client.genericKubernetesResources(kind("", "v1", "Service", true))
-                        .inAnyNamespace()));
+                "Service", client.genericKubernetesResources(CoreKinds.SERVICE).inAnyNamespace()));
         core.add(informCore(
                 "EndpointSlice",
-                client.genericKubernetesResources(slices(sliceV1 ? "v1" : "v1beta1"))
+                client.genericKubernetesResources(CoreKinds.endpointSlices(sliceV1 ? "v1" : "v1beta1"))
                         .inAnyNamespace()));
         CrdHandler handler = new CrdHandler(this);
-        var informer = client.genericKubernetesResources("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+        var informer = client.genericKubernetesResources(CoreKinds.CRD)
                 .runnableInformer(0)
                 .itemStore(new ReducedStateItemStore<>(
                         ReducedStateItemStore.NAME_KEY_STATE,
@@ -313,24 +309,6 @@ public final class KubernetesSource implements MeshSource {
         }
     }
 
-    /**
-     * A kind named in full (its plural too), so the client needs no discovery request to find its path: the
-     * API server's discovery documents are large, and the kinds are fixed.
-     */
-    private static ResourceDefinitionContext kind(String group, String version, String kind, boolean namespaced) {
-        return new ResourceDefinitionContext.Builder()
-                .withGroup(group)
-                .withVersion(version)
-                .withKind(kind)
-                .withPlural(kind.toLowerCase(java.util.Locale.ROOT) + "s")
-                .withNamespaced(namespaced)
-                .build();
-    }
-
-    private static ResourceDefinitionContext slices(String version) {
-        return kind("discovery.k8s.io", version, "EndpointSlice", true);
-    }
-
     private Watched informCore(String kind, Informable<GenericKubernetesResource> resources) {
         return inform(kind, resources, GenericKubernetesResource.class, this::core);
     }
@@ -359,12 +337,8 @@ public final class KubernetesSource implements MeshSource {
     }
 
     private MeshDocumentParser.Result core(GenericKubernetesResource r) {
-        try {
-            return parser.resourceJson(
-                    origin(r), client.getKubernetesSerialization().asJson(r));
-        } catch (NotYamlException e) {
-            return unreadable(r, e);
-        }
+        return parser.resource(
+                origin(r), client.getKubernetesSerialization().convertValue(r, tools.jackson.databind.JsonNode.class));
     }
 
     private MeshDocumentParser.Result generic(GenericKubernetesResource r) {

@@ -1,6 +1,5 @@
 package dev.ferry.mesh.source;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.ferry.mesh.lb.DestinationRule;
 import dev.ferry.mesh.lb.LoadBalancing;
 import java.math.BigInteger;
@@ -9,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
+import tools.jackson.databind.JsonNode;
 
 /**
  * Reads an Istio {@code networking.istio.io} {@code DestinationRule} into the part Ferry enforces, the load
@@ -62,14 +62,14 @@ final class DestinationRuleConverter {
         PolicyConverter.keys(spec, "spec", SPEC, SPEC_UNSUPPORTED, problems);
         String host = null;
         JsonNode h = spec.path("host");
-        if (!h.isTextual() || h.asText().isEmpty()) {
+        if (!h.isString() || h.asString().isEmpty()) {
             problem("spec.host", "required: a Service's name");
-        } else if (!HOST.matcher(h.asText()).matches()) {
+        } else if (!HOST.matcher(h.asString()).matches()) {
             problem(
                     "spec.host",
-                    "must be a Service's name (short or full; wildcards are not supported): '" + h.asText() + "'");
+                    "must be a Service's name (short or full; wildcards are not supported): '" + h.asString() + "'");
         } else {
-            host = h.asText();
+            host = h.asString();
         }
         JsonNode tp = spec.path("trafficPolicy");
         PolicyConverter.keys(tp, "spec.trafficPolicy", POLICY, POLICY_UNSUPPORTED, problems);
@@ -77,7 +77,7 @@ final class DestinationRuleConverter {
                 ? loadBalancer(tp.path("loadBalancer"), "spec.trafficPolicy.loadBalancer")
                 : null;
         String annotation =
-                doc.path("metadata").path("annotations").path(ANNOTATION).asText(null);
+                doc.path("metadata").path("annotations").path(ANNOTATION).asString(null);
         if (annotation != null) {
             if (!annotation.equals("peak-ewma")) {
                 problem("metadata.annotations." + ANNOTATION, "must be peak-ewma, not '" + annotation + "'");
@@ -127,7 +127,7 @@ final class DestinationRuleConverter {
         if (!lb.has("simple")) {
             return null;
         }
-        String s = lb.path("simple").asText("");
+        String s = lb.path("simple").asString("");
         return switch (s) {
             case "UNSPECIFIED" -> null;
             case "ROUND_ROBIN" -> LoadBalancing.Simple.ROUND_ROBIN;
@@ -162,7 +162,7 @@ final class DestinationRuleConverter {
         if (ch.has("useSourceIp")) {
             if (!ch.path("useSourceIp").isBoolean()) {
                 problem(path + ".useSourceIp", "must be true or false");
-            } else if (ch.path("useSourceIp").asBoolean()) {
+            } else if (ch.path("useSourceIp").asBoolean(false)) {
                 keys++;
                 key = new LoadBalancing.HashKey.SourceIp();
             }
@@ -208,11 +208,11 @@ final class DestinationRuleConverter {
     }
 
     private String nonEmpty(JsonNode n, String path) {
-        if (!n.isTextual() || n.asText().isEmpty()) {
+        if (!n.isString() || n.asString().isEmpty()) {
             problem(path, "must be a non-empty string");
             return "";
         }
-        return n.asText();
+        return n.asString();
     }
 
     private void problem(String field, String why) {

@@ -1,12 +1,12 @@
 package dev.ferry.mesh.source;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.ferry.mesh.EndpointSlice;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import tools.jackson.databind.JsonNode;
 
 /**
  * Converts {@code discovery.k8s.io} EndpointSlices ({@code v1}, and {@code v1beta1} for API servers of Kubernetes

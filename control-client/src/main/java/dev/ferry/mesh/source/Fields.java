@@ -1,8 +1,8 @@
 package dev.ferry.mesh.source;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import tools.jackson.databind.JsonNode;
 
 /**
  * Typed reads of a Kubernetes document's tree, with the coercions Kubernetes' decoding allows (a quoted number for
@@ -25,7 +25,7 @@ final class Fields {
         if (!n.isValueNode()) {
             throw new InvalidDocumentException("field " + field + ": bad value: expected a string");
         }
-        return n.asText();
+        return n.asString();
     }
 
     static String text(JsonNode n, String field, String absentValue) throws InvalidDocumentException {
@@ -41,15 +41,15 @@ final class Fields {
         if (n.isIntegralNumber() && n.canConvertToInt()) {
             return n.intValue();
         }
-        if (n.isTextual()) {
+        if (n.isString()) {
             try {
-                return Integer.valueOf(n.asText());
+                return Integer.valueOf(n.asString());
             } catch (NumberFormatException e) {
                 // reported below
             }
         }
         throw new InvalidDocumentException("field " + field + ": bad value: expected an integer, got '"
-                + abbreviate(n.isValueNode() ? n.asText() : n.getNodeType().toString()) + "'");
+                + abbreviate(n.isValueNode() ? n.asString() : n.getNodeType().toString()) + "'");
     }
 
     /** A boolean field; null when absent. */
@@ -60,8 +60,8 @@ final class Fields {
         if (n.isBoolean()) {
             return n.booleanValue();
         }
-        if (n.isTextual() && ("true".equals(n.asText()) || "false".equals(n.asText()))) {
-            return Boolean.valueOf(n.asText());
+        if (n.isString() && ("true".equals(n.asString()) || "false".equals(n.asString()))) {
+            return Boolean.valueOf(n.asString());
         }
         throw new InvalidDocumentException("field " + field + ": bad value: expected true or false");
     }
@@ -87,7 +87,7 @@ final class Fields {
     /** A list field's items; an empty node when absent. */
     static JsonNode list(JsonNode n, String field) throws InvalidDocumentException {
         if (absent(n)) {
-            return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
+            return tools.jackson.databind.node.MissingNode.getInstance();
         }
         if (!n.isArray()) {
             throw new InvalidDocumentException("field " + field + ": bad value: expected a list");

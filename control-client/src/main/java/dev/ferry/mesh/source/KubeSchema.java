@@ -1,6 +1,5 @@
 package dev.ferry.mesh.source;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -9,6 +8,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import tools.jackson.databind.JsonNode;
 
 /**
  * Kubernetes' schema of the core kinds (Pod, Service, Namespace, EndpointSlice, ObjectMeta), for the checks a
@@ -132,13 +132,13 @@ final class KubeSchema {
             boolean ok = switch (s) {
                 case ANY -> true;
                 case STRING -> node.isValueNode();
-                case INTEGER -> node.isIntegralNumber() || (node.isTextual() && isInteger(node.asText()));
+                case INTEGER -> node.isIntegralNumber() || (node.isString() && isInteger(node.asString()));
                 case BOOLEAN ->
                     node.isBoolean()
-                            || (node.isTextual() && ("true".equals(node.asText()) || "false".equals(node.asText())));
-                case NUMBER -> node.isNumber() || (node.isTextual() && isNumber(node.asText()));
-                case INT_OR_STRING -> node.isIntegralNumber() || node.isTextual();
-                case QUANTITY -> node.isNumber() || node.isTextual();
+                            || (node.isString() && ("true".equals(node.asString()) || "false".equals(node.asString())));
+                case NUMBER -> node.isNumber() || (node.isString() && isNumber(node.asString()));
+                case INT_OR_STRING -> node.isIntegralNumber() || node.isString();
+                case QUANTITY -> node.isNumber() || node.isString();
             };
             if (!ok) {
                 bad(path, expected(s), node);
@@ -147,7 +147,7 @@ final class KubeSchema {
 
         private void bad(String path, String expected, JsonNode node) {
             String got = node.isValueNode()
-                    ? "'" + abbreviate(node.asText()) + "'"
+                    ? "'" + abbreviate(node.asString()) + "'"
                     : node.isArray() ? "a list" : "a mapping";
             badValue = "field " + (path.isEmpty() ? "(document)" : path) + ": bad value: expected " + expected
                     + ", got " + got;

@@ -1,18 +1,17 @@
 package dev.ferry.mesh.source;
 
-import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import org.yaml.snakeyaml.LoaderOptions;
+import org.snakeyaml.engine.v2.api.LoadSettings;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+import tools.jackson.dataformat.yaml.YAMLFactory;
+import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /**
  * Splits a YAML (or JSON) file into Kubernetes documents, checks each against its kind's schema ({@link KubeSchema}
@@ -50,19 +49,26 @@ public final class MeshDocumentParser {
     private static final int MAX_LIST_DEPTH = 4;
 
     /**
-     * SnakeYAML's defaults stay (50 aliases per collection against alias bombs, nesting 50 deep) except its limit
+     * SnakeYAML Engine's defaults stay (50 aliases per collection against alias bombs, nesting 50 deep) except its limit
      * of 3 MiB per document: one {@code v1 List} of a large cluster is far bigger. What a file may cost in all is
      * bounded before parsing, by {@link MeshBudget}.
      */
-    private final YAMLFactory yaml =
-            YAMLFactory.builder().loaderOptions(loaderOptions()).build();
+    private final YAMLMapper yaml = YAMLMapper.builder(
+                    YAMLFactory.builder().loadSettings(loadSettings()).build())
+            // the file is read one document (one value) at a time from a single parser: what follows is the next
+            .disable(tools.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            // a key given twice in a mapping: the last one counts, as before the move to Jackson 3 (which would
+            // fail the whole file, every document with it, for one document's repeated key)
+            .disable(tools.jackson.databind.DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+            .disable(tools.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build();
 
     private final ObjectMapper binder = JsonMapper.builder().build();
 
-    private static LoaderOptions loaderOptions() {
-        LoaderOptions o = new LoaderOptions();
-        o.setCodePointLimit((int) Math.min(Integer.MAX_VALUE, MeshBudget.HARD_LIMIT_BYTES));
-        return o;
+    private static LoadSettings loadSettings() {
+        return LoadSettings.builder()
+                .setCodePointLimit((int) Math.min(Integer.MAX_VALUE, MeshBudget.HARD_LIMIT_BYTES))
+                .build();
     }
 
     /**
@@ -98,44 +104,43 @@ public final class MeshDocumentParser {
                     emptyList |= root(origin, p, docs, errors);
                     continue;
                 }
-                JsonNode node = binder.readTree(p);
+                JsonNode node = yaml.readTree(p);
                 if (node != null
                         && !node.isNull()
                         && !node.isMissingNode()
-                        && !(node.isValueNode() && node.asText().isEmpty())) {
+                        && !(node.isValueNode() && node.asString().isEmpty())) {
                     errors.add(
                             new DocumentError(origin, null, "a document must be a mapping, got " + node.getNodeType()));
                 } // an empty document between two '---' is legal YAML (SnakeYAML reads it as an empty scalar)
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             throw new NotYamlException(fileName + ": not YAML: " + firstLine(e.getMessage()), e);
         }
         return new Result(docs, errors, emptyList);
     }
 
     /** One top-level mapping, the parser on its START_OBJECT; true when it is a v1 List without items. */
-    private boolean root(String origin, JsonParser p, List<ParsedDocument> docs, List<DocumentError> errors)
-            throws IOException {
+    private boolean root(String origin, JsonParser p, List<ParsedDocument> docs, List<DocumentError> errors) {
         ObjectNode root = binder.createObjectNode();
         List<ParsedDocument> itemDocs = new ArrayList<>();
         List<DocumentError> itemErrors = new ArrayList<>();
         boolean items = false;
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
+        while (p.nextToken() == JsonToken.PROPERTY_NAME) {
             String field = p.currentName();
             JsonToken value = p.nextToken();
             if ("items".equals(field) && value == JsonToken.START_ARRAY && !items) {
                 items = true;
                 int i = 0;
                 while (p.nextToken() != JsonToken.END_ARRAY) {
-                    JsonNode item = binder.readTree(p);
+                    JsonNode item = yaml.readTree(p);
                     collect(origin + ".items[" + i++ + "]", item, 1, itemDocs, itemErrors);
                 }
             } else {
-                root.set(field, binder.readTree(p));
+                root.set(field, yaml.readTree(p));
             }
         }
-        boolean list = "List".equals(root.path("kind").asText(""))
-                && "v1".equals(root.path("apiVersion").asText(""));
+        boolean list = "List".equals(root.path("kind").asString(""))
+                && "v1".equals(root.path("apiVersion").asString(""));
         if (list) {
             JsonNode other = root.get("items");
             if (other != null && !other.isNull()) {
@@ -148,9 +153,9 @@ public final class MeshDocumentParser {
         } else if (items) {
             errors.add(new DocumentError(
                     origin,
-                    keyOf(root, root.path("kind").asText("")),
+                    keyOf(root, root.path("kind").asString("")),
                     "field items: only a v1 List has items (kind '"
-                            + root.path("kind").asText("") + "')"));
+                            + root.path("kind").asString("") + "')"));
         } else {
             collect(origin, root, 0, docs, errors);
         }
@@ -163,8 +168,8 @@ public final class MeshDocumentParser {
             errors.add(new DocumentError(origin, null, "a document must be a mapping, got " + node.getNodeType()));
             return;
         }
-        String apiVersion = node.path("apiVersion").asText("");
-        String kind = node.path("kind").asText("");
+        String apiVersion = node.path("apiVersion").asString("");
+        String kind = node.path("kind").asString("");
         if ("List".equals(kind) && "v1".equals(apiVersion)) {
             if (depth >= MAX_LIST_DEPTH) {
                 errors.add(new DocumentError(origin, null, "List nested deeper than " + MAX_LIST_DEPTH));
@@ -278,7 +283,7 @@ public final class MeshDocumentParser {
      * than this one; the check is for hand-written files, where an unknown field is a typo).
      */
     public Result resource(String origin, JsonNode resource) {
-        String kind = resource.path("kind").asText("");
+        String kind = resource.path("kind").asString("");
         DocumentKey key = keyOf(resource, kind);
         try {
             return new Result(
@@ -288,15 +293,6 @@ public final class MeshDocumentParser {
         } catch (RuntimeException e) {
             return new Result(
                     List.of(), List.of(new DocumentError(origin, key, "bad value: " + firstLine(e.toString()))), false);
-        }
-    }
-
-    /** {@link #resource(String, JsonNode)} of an API resource serialized as JSON by the client. */
-    public Result resourceJson(String origin, String json) throws NotYamlException {
-        try {
-            return resource(origin, binder.readTree(json));
-        } catch (JacksonException e) {
-            throw new NotYamlException(origin + ": not JSON: " + firstLine(e.getMessage()), e);
         }
     }
 
@@ -313,9 +309,9 @@ public final class MeshDocumentParser {
 
     private static DocumentKey keyOf(JsonNode node, String kind) {
         JsonNode meta = node.path("metadata");
-        String name = meta.path("name").asText("");
+        String name = meta.path("name").asString("");
         String namespace =
-                "Namespace".equals(kind) ? "" : meta.path("namespace").asText("default");
+                "Namespace".equals(kind) ? "" : meta.path("namespace").asString("default");
         return new DocumentKey(kind, namespace, name);
     }
 

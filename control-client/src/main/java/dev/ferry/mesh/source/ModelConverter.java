@@ -1,6 +1,5 @@
 package dev.ferry.mesh.source;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.ferry.mesh.Namespace;
 import dev.ferry.mesh.Service;
 import dev.ferry.mesh.ServicePort;
@@ -14,6 +13,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import tools.jackson.databind.JsonNode;
 
 /**
  * Converts Kubernetes-shaped resources to the mesh model, once, at the edge. Every value the data path relies on is

@@ -1,6 +1,5 @@
 package dev.ferry.mesh.source;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.ferry.mesh.authz.PeerAuthentication;
 import dev.ferry.mesh.authz.PeerAuthentication.Mode;
 import java.util.ArrayList;
@@ -8,6 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import tools.jackson.databind.JsonNode;
 
 /**
  * Reads an Istio {@code PeerAuthentication}: {@code selector.matchLabels}, {@code mtls.mode}, {@code portLevelMtls}
@@ -58,7 +58,7 @@ final class PeerAuthenticationConverter {
             return Mode.UNSET;
         }
         PolicyConverter.keys(mtls, path, Set.of("mode"), Set.of(), p);
-        String v = mtls.path("mode").asText("UNSET");
+        String v = mtls.path("mode").asString("UNSET");
         try {
             return Mode.valueOf(v);
         } catch (IllegalArgumentException e) {

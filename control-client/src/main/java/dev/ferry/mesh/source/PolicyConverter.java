@@ -1,6 +1,5 @@
 package dev.ferry.mesh.source;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.ferry.mesh.Cidr;
 import dev.ferry.mesh.authz.AuthorizationPolicy;
 import dev.ferry.mesh.authz.AuthorizationPolicy.Action;
@@ -18,6 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import tools.jackson.databind.JsonNode;
 
 /**
  * Reads an Istio {@code security.istio.io} {@code AuthorizationPolicy} document into the model. Every problem is
@@ -92,11 +92,11 @@ final class PolicyConverter {
             return Map.of();
         }
         for (Map.Entry<String, JsonNode> e : ml.properties()) {
-            if (!e.getValue().isTextual()) {
+            if (!e.getValue().isString()) {
                 problems.add("field spec.selector.matchLabels." + e.getKey() + ": must be a string");
                 return Map.of();
             }
-            labels.put(e.getKey(), e.getValue().asText());
+            labels.put(e.getKey(), e.getValue().asString());
         }
         return labels;
     }
@@ -105,7 +105,7 @@ final class PolicyConverter {
         if (a.isMissingNode() || a.isNull()) {
             return Action.ALLOW;
         }
-        String v = a.asText("");
+        String v = a.asString("");
         if (v.equals("CUSTOM")) {
             problem("spec.action", "CUSTOM (external authorization) is not supported by Ferry");
             return Action.DENY;
@@ -168,7 +168,7 @@ final class PolicyConverter {
 
     private Condition condition(JsonNode c, String path) {
         keys(c, path, CONDITION, Set.of());
-        String keyText = c.path("key").asText("");
+        String keyText = c.path("key").asString("");
         Condition.Key key = null;
         String header = "";
         switch (keyText) {
@@ -276,18 +276,18 @@ final class PolicyConverter {
                 problem(path, "must be a list of strings");
                 return List.of();
             }
-            out.add(v.asText());
+            out.add(v.asString());
         }
         return out;
     }
 
     private JsonNode list(JsonNode n, String path) {
         if (n.isMissingNode() || n.isNull()) {
-            return com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.arrayNode();
+            return tools.jackson.databind.node.JsonNodeFactory.instance.arrayNode();
         }
         if (!n.isArray()) {
             problem(path, "must be a list");
-            return com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.arrayNode();
+            return tools.jackson.databind.node.JsonNodeFactory.instance.arrayNode();
         }
         return n;
     }

@@ -1,7 +1,5 @@
 package dev.ferry.mesh.source;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import dev.ferry.mesh.route.HttpFilter;
 import dev.ferry.mesh.route.HttpMatch;
 import dev.ferry.mesh.route.HttpMatch.PathMatch;
@@ -21,6 +19,8 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.JsonNodeFactory;
 
 /**
  * Reads a Gateway API {@code HTTPRoute} or {@code GRPCRoute} (GAMMA: parents are Services) into the model. Every
@@ -105,11 +105,11 @@ final class RouteConverter {
         }
         Instant created = null;
         JsonNode ts = doc.path("metadata").path("creationTimestamp");
-        if (ts.isTextual()) {
+        if (ts.isString()) {
             try {
-                created = Instant.parse(ts.asText());
+                created = Instant.parse(ts.asString());
             } catch (DateTimeParseException e) {
-                problem("metadata.creationTimestamp", "not an RFC 3339 time: '" + ts.asText() + "'");
+                problem("metadata.creationTimestamp", "not an RFC 3339 time: '" + ts.asString() + "'");
             }
         }
         return new HttpRoute(namespace, name, created, parents, rules, grpc);
@@ -117,8 +117,8 @@ final class RouteConverter {
 
     private HttpRoute.ParentRef parent(JsonNode p, String path, String routeNamespace) {
         PolicyConverter.keys(p, path, PARENT, PARENT_UNSUPPORTED, problems);
-        String group = p.path("group").asText("");
-        String kind = p.path("kind").asText("");
+        String group = p.path("group").asString("");
+        String kind = p.path("kind").asString("");
         if (!group.isEmpty() || !"Service".equals(kind)) {
             problem(
                     path,
@@ -188,7 +188,7 @@ final class RouteConverter {
         if (m.has("path")) {
             JsonNode p = m.path("path");
             PolicyConverter.keys(p, path + ".path", TYPED_VALUE, Set.of(), problems);
-            String type = p.path("type").asText("PathPrefix");
+            String type = p.path("type").asString("PathPrefix");
             String value = p.has("value") ? text(p.path("value"), path + ".path.value") : "/";
             if (value != null) {
                 pm = switch (type) {
@@ -229,7 +229,7 @@ final class RouteConverter {
         if (m.has("method")) {
             JsonNode mm = m.path("method");
             PolicyConverter.keys(mm, path + ".method", Set.of("type", "service", "method"), Set.of(), problems);
-            String type = mm.path("type").asText("Exact");
+            String type = mm.path("type").asString("Exact");
             String service = mm.has("service") ? text(mm.path("service"), path + ".method.service") : null;
             String method = mm.has("method") ? text(mm.path("method"), path + ".method.method") : null;
             if (service == null && method == null) {
@@ -264,7 +264,7 @@ final class RouteConverter {
             PolicyConverter.keys(v, at, NAMED_VALUE, Set.of(), problems);
             String name = text(v.path("name"), at + ".name");
             String value = text(v.path("value"), at + ".value");
-            String type = v.path("type").asText("Exact");
+            String type = v.path("type").asString("Exact");
             if (name == null || value == null) {
                 continue;
             }
@@ -287,7 +287,7 @@ final class RouteConverter {
 
     private HttpFilter filter(JsonNode f, String path) {
         PolicyConverter.keys(f, path, FILTER, FILTER_UNSUPPORTED, problems);
-        String type = f.path("type").asText("");
+        String type = f.path("type").asString("");
         return switch (type) {
             case "RequestHeaderModifier" ->
                 headerModifier(f.path("requestHeaderModifier"), path + ".requestHeaderModifier", false);
@@ -390,7 +390,7 @@ final class RouteConverter {
 
     private HttpFilter.PathModifier pathModifier(JsonNode p, String path) {
         PolicyConverter.keys(p, path, Set.of("type", "replaceFullPath", "replacePrefixMatch"), Set.of(), problems);
-        String type = p.path("type").asText("");
+        String type = p.path("type").asString("");
         return switch (type) {
             case "ReplaceFullPath" -> {
                 String v = text(p.path("replaceFullPath"), path + ".replaceFullPath");
@@ -409,8 +409,8 @@ final class RouteConverter {
 
     private HttpRouteRule.Backend backend(JsonNode b, String path, String routeNamespace) {
         PolicyConverter.keys(b, path, BACKEND, BACKEND_UNSUPPORTED, problems);
-        String group = b.path("group").asText("");
-        String kind = b.path("kind").asText("Service");
+        String group = b.path("group").asString("");
+        String kind = b.path("kind").asString("Service");
         if (!group.isEmpty() || !"Service".equals(kind)) {
             problem(path, "only Service backends are supported; got group '" + group + "' kind '" + kind + "'");
             return null;
@@ -526,11 +526,11 @@ final class RouteConverter {
             problem(path, "required");
             return null;
         }
-        if (!n.isTextual() || n.asText().isEmpty()) {
+        if (!n.isString() || n.asString().isEmpty()) {
             problem(path, "must be a non-empty string");
             return null;
         }
-        return n.asText();
+        return n.asString();
     }
 
     private JsonNode list(JsonNode n, String path) {

@@ -2,9 +2,6 @@ package dev.ferry.mesh.source;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -13,6 +10,9 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.dataformat.yaml.YAMLMapper;
 
 class KubeSchemaTest {
     private static final Path FILE = Path.of("src/main/resources/dev/ferry/mesh/source/kube-schema.txt");
@@ -33,7 +33,7 @@ class KubeSchemaTest {
         }
     }
 
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final ObjectMapper YAML = new YAMLMapper();
 
     private static KubeSchema.Check pod(String yaml) throws IOException {
         JsonNode doc = YAML.readTree("{apiVersion: v1, kind: Pod, metadata: {name: p}, " + yaml + "}");

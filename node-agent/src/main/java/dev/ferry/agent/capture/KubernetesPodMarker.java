@@ -2,6 +2,7 @@ package dev.ferry.agent.capture;
 
 import dev.ferry.health.Heartbeat;
 import dev.ferry.mesh.Workload;
+import dev.ferry.mesh.kube.CoreKinds;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -102,7 +103,10 @@ public final class KubernetesPodMarker implements CapturedPodMarker {
         String ns = pod.substring(0, slash);
         String name = pod.substring(slash + 1);
         try {
-            client.pods().inNamespace(ns).withName(name).patch(PatchContext.of(PatchType.JSON_MERGE), body);
+            client.genericKubernetesResources(CoreKinds.POD) // generic: no typed Pod model loaded for a patch
+                    .inNamespace(ns)
+                    .withName(name)
+                    .patch(PatchContext.of(PatchType.JSON_MERGE), body);
             if (mark) {
                 marked.add(pod);
             } else {
