@@ -143,16 +143,20 @@ metric() { inns curl -s --max-time 2 http://127.0.0.1:15020/metrics | awk -v m="
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 threads() { awk '/^Threads/ {print $2}' "/proc/$1/status"; }
 record() { # who state pid [nmt]
-  local heap="-" commit="-" direct="-" nmt="-"
+  local heap="-" commit="-" direct="-" nmt="-" classes="-"
   if [ "$1" != haproxy ]; then
     heap=$(metric 'jvm_memory_used_bytes{area="heap"' '"heap"'); commit=$(metric 'jvm_memory_committed_bytes{area="heap"' '"heap"')
     direct=$(metric ferry_netty_direct_memory_bytes ' ')
+    # classes loaded, and of them how many came from the AOT cache (the rest cost metaspace)
+    classes=$("$JAVA_HOME/bin/jcmd" "$3" PerfCounter.print 2>/dev/null | awk -F= '
+      /^java.cls.loadedClasses=/ {l=$2} /^java.cls.unloadedClasses=/ {u=$2} /^java.cls.sharedLoadedClasses=/ {s=$2}
+      END {if (l) printf "%d (%d)", l-u+s, s; else print "-"}') # loadedClasses counts those not from the cache
   fi
   if [ -n "${4:-}" ]; then
     "$JAVA_HOME/bin/jcmd" "$3" VM.native_memory summary > "$WORK/nmt-$2.txt" 2>&1 || true
     nmt=$WORK/nmt-$2.txt
   fi
-  echo -e "$1\t$2\t$(rss_mb "$3")\t$heap\t$commit\t$direct\t$(threads "$3")\t${CPU1K:--}\t${RATE:--}\t$nmt" >> "$RES"
+  echo -e "$1\t$2\t$(rss_mb "$3")\t$heap\t$commit\t$direct\t$(threads "$3")\t${CPU1K:--}\t${RATE:--}\t$nmt\t$classes" >> "$RES"
 }
 measure() { # who pid url idle-url [nmt]
   local c0 c1 out
@@ -193,15 +197,15 @@ states = ["idle", "rate1k", "saturated", "idle9k"]
 o = ["Machine: $(nproc) cores, $(uname -r). Ferry: io_uring, 1 event loop, JVM flags $(agent_jvm_opts "$JAR_PATH" | sed "s#@$ROOT/##; s#-XX:AOTCache=[^ ]*#+ AOT cache#"), Kubernetes source over a real API server with $PODS pods and $SERVICES Services (+ the bench's); HAProxy $(haproxy -v | head -1 | awk '{print $3}') nbthread 1, mode tcp.", ""]
 o.append("Start-up, exec to ready (mesh synced, listeners bound, certificates for running pods): p50 %d ms (runs: %s ms)." % (st.median(starts), ", ".join(map(str, starts))))
 o.append("")
-o.append("| state | Ferry RSS MiB | heap used / committed MiB | Netty buffers MiB | threads | HAProxy RSS MiB | load |")
-o.append("|---|---|---|---|---|---|---|")
+o.append("| state | Ferry RSS MiB | heap used / committed MiB | Netty buffers MiB | threads | classes (from the AOT cache) | HAProxy RSS MiB | load |")
+o.append("|---|---|---|---|---|---|---|---|")
 for s in states:
     f, h = by.get(("ferry", s)), by.get(("haproxy", s))
     if not f: continue
     load = {"idle": "-", "rate1k": "%s req/s; CPU per 1,000 req/s: Ferry %s vCPU, HAProxy %s vCPU" % (f[8], f[7], h[7] if h else "-"),
             "saturated": "wrk -c32: Ferry %s req/s, HAProxy %s" % (f[8], h[8] if h else "-"),
             "idle9k": "%s connections open through each" % f[8]}[s]
-    o.append("| %s | %s | %s / %s | %s | %s | %s | %s |" % (s, f[2], f[3], f[4], f[5], f[6], h[2] if h else "-", load))
+    o.append("| %s | %s | %s / %s | %s | %s | %s | %s | %s |" % (s, f[2], f[3], f[4], f[5], f[6], f[10], h[2] if h else "-", load))
 o.append("")
 cats = {}
 for s in states:

@@ -2,6 +2,7 @@ package dev.ferry.agent.lifecycle;
 
 import dev.ferry.agent.config.NodeConfig;
 import dev.ferry.agent.health.Watchdog;
+import dev.ferry.mesh.kube.KubeconfigFile;
 import dev.ferry.mesh.kube.KubernetesSource;
 import dev.ferry.mesh.kube.TokenFile;
 import dev.ferry.mesh.source.MeshAssembler;
@@ -12,10 +13,14 @@ import dev.ferry.mesh.source.ReloadReport;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import java.io.File;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.fabric8.kubernetes.model.jackson.Jackson2JdkTypesModule;
+import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.function.Consumer;
+import tools.jackson.databind.json.JsonMapper;
 
 /** Builds the configured mesh source, its worker watched by the agent's watchdog. */
 final class MeshSources {
@@ -28,11 +33,25 @@ final class MeshSources {
     private MeshSources() {}
 
     /**
+     * The client's JSON binding as fabric8 builds it by default, but without searching the class path for every
+     * typed model class: the agent reads every kind as a generic resource, and that search loads the top-level
+     * class of each API group fabric8 models (~1,000 classes) at the first response.
+     */
+    static KubernetesSerialization serialization() {
+        return new KubernetesSerialization(
+                JsonMapper.builderWithJackson2Defaults()
+                        .addModule(new Jackson2JdkTypesModule())
+                        .build(),
+                false);
+    }
+
+    /**
      * @param client the API client when the source is the Kubernetes API (the pod marker shares it), else null
      */
     record Opened(MeshSource source, KubernetesClient client) {}
 
-    static Opened open(NodeConfig config, MeshAssembler assembler, Consumer<ReloadReport> reports, Watchdog watchdog) {
+    static Opened open(NodeConfig config, MeshAssembler assembler, Consumer<ReloadReport> reports, Watchdog watchdog)
+            throws IOException {
         return switch (config.meshSource()) {
             case FILE ->
                 new Opened(
@@ -49,7 +68,7 @@ final class MeshSources {
             case KUBERNETES -> {
                 Config kube = config.kubeconfig().isEmpty()
                         ? Config.autoConfigure(null)
-                        : Config.fromKubeconfig(new File(config.kubeconfig()));
+                        : KubeconfigFile.read(Path.of(config.kubeconfig()));
                 if (config.kubeconfig().isEmpty() && Files.isReadable(TokenFile.IN_CLUSTER)) {
                     // in a pod: the kubelet rotates the projected token; read it again whenever it changed
                     kube.setOauthTokenProvider(new TokenFile(TokenFile.IN_CLUSTER));
@@ -57,8 +76,10 @@ final class MeshSources {
                 // the source retries on its own schedule (and says why each time); fabric8's own ten retries of
                 // every request would hide an unreachable server from readiness for minutes
                 kube.setRequestRetryBackoffLimit(0);
-                KubernetesClient client =
-                        new KubernetesClientBuilder().withConfig(kube).build();
+                KubernetesClient client = new KubernetesClientBuilder()
+                        .withConfig(kube)
+                        .withKubernetesSerialization(serialization())
+                        .build();
                 yield new Opened(
                         new KubernetesSource(
                                 client,
