@@ -14,9 +14,6 @@ import java.nio.file.attribute.FileTime;
  * event loop; a stat per request, a read per rotation.
  */
 public final class TokenFile implements OAuthTokenProvider {
-    /** Where the kubelet mounts a pod's service-account token. */
-    public static final Path IN_CLUSTER = Path.of("/var/run/secrets/kubernetes.io/serviceaccount/token");
-
     private final Path path;
     private FileTime readAt;
     private String token = "";

@@ -2,9 +2,8 @@ package dev.ferry.agent.lifecycle;
 
 import dev.ferry.agent.config.NodeConfig;
 import dev.ferry.agent.health.Watchdog;
-import dev.ferry.mesh.kube.KubeconfigFile;
+import dev.ferry.mesh.kube.KubeClientConfig;
 import dev.ferry.mesh.kube.KubernetesSource;
-import dev.ferry.mesh.kube.TokenFile;
 import dev.ferry.mesh.source.MeshAssembler;
 import dev.ferry.mesh.source.MeshBudget;
 import dev.ferry.mesh.source.MeshFileSource;
@@ -16,8 +15,6 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.fabric8.kubernetes.model.jackson.Jackson2JdkTypesModule;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.function.Consumer;
 import tools.jackson.databind.json.JsonMapper;
@@ -66,13 +63,7 @@ final class MeshSources {
                                 .pollEvery(config.meshPollInterval()),
                         null);
             case KUBERNETES -> {
-                Config kube = config.kubeconfig().isEmpty()
-                        ? Config.autoConfigure(null)
-                        : KubeconfigFile.read(Path.of(config.kubeconfig()));
-                if (config.kubeconfig().isEmpty() && Files.isReadable(TokenFile.IN_CLUSTER)) {
-                    // in a pod: the kubelet rotates the projected token; read it again whenever it changed
-                    kube.setOauthTokenProvider(new TokenFile(TokenFile.IN_CLUSTER));
-                }
+                Config kube = KubeClientConfig.select(config.kubeconfig());
                 // the source retries on its own schedule (and says why each time); fabric8's own ten retries of
                 // every request would hide an unreachable server from readiness for minutes
                 kube.setRequestRetryBackoffLimit(0);
