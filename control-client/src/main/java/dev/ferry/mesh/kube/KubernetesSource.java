@@ -3,11 +3,9 @@ package dev.ferry.mesh.kube;
 import dev.ferry.health.Heartbeat;
 import dev.ferry.mesh.MeshOrigin;
 import dev.ferry.mesh.source.DocumentError;
-import dev.ferry.mesh.source.DocumentKey;
 import dev.ferry.mesh.source.MeshAssembler;
 import dev.ferry.mesh.source.MeshDocumentParser;
 import dev.ferry.mesh.source.MeshSource;
-import dev.ferry.mesh.source.NotYamlException;
 import dev.ferry.mesh.source.ReloadReport;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -27,7 +25,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -251,12 +248,11 @@ public final class KubernetesSource implements MeshSource {
                 version.getMinor(),
                 sliceV1 ? "discovery.k8s.io/v1" : "discovery.k8s.io/v1beta1");
         // every kind as a generic resource (CoreKinds), read by the file's converters
-        core.add(informCore("Namespace", client.genericKubernetesResources(CoreKinds.NAMESPACE)));
-        core.add(informCore(
-                "Pod", client.genericKubernetesResources(CoreKinds.POD).inAnyNamespace()));
-        core.add(informCore(
+        core.add(inform("Namespace", client.genericKubernetesResources(CoreKinds.NAMESPACE)));
+        core.add(inform("Pod", client.genericKubernetesResources(CoreKinds.POD).inAnyNamespace()));
+        core.add(inform(
                 "Service", client.genericKubernetesResources(CoreKinds.SERVICE).inAnyNamespace()));
-        core.add(informCore(
+        core.add(inform(
                 "EndpointSlice",
                 client.genericKubernetesResources(CoreKinds.endpointSlices(sliceV1 ? "v1" : "v1beta1"))
                         .inAnyNamespace()));
@@ -288,11 +284,7 @@ public final class KubernetesSource implements MeshSource {
                 .withKind(k.kind())
                 .withNamespaced(true)
                 .build();
-        Watched w = inform(
-                k.kind(),
-                client.genericKubernetesResources(ctx).inAnyNamespace(),
-                GenericKubernetesResource.class,
-                this::generic);
+        Watched w = inform(k.kind(), client.genericKubernetesResources(ctx).inAnyNamespace());
         customVersions.put(k.crdName(), version);
         custom.put(k.crdName(), w);
         log.info("kubernetes source: reading {} {}/{}", k.kind(), k.group(), version);
@@ -309,17 +301,14 @@ public final class KubernetesSource implements MeshSource {
         }
     }
 
-    private Watched informCore(String kind, Informable<GenericKubernetesResource> resources) {
-        return inform(kind, resources, GenericKubernetesResource.class, this::core);
-    }
-
-    private <T extends io.fabric8.kubernetes.api.model.HasMetadata> Watched inform(
-            String kind, Informable<T> resources, Class<T> type, Function<T, MeshDocumentParser.Result> convert) {
-        DocumentHandler<T> handler = new DocumentHandler<>(kind, convert, store);
-        SharedIndexInformer<T> informer = resources
+    private Watched inform(String kind, Informable<GenericKubernetesResource> resources) {
+        DocumentHandler<GenericKubernetesResource> handler = new DocumentHandler<>(kind, this::read, store);
+        SharedIndexInformer<GenericKubernetesResource> informer = resources
                 .runnableInformer(0)
                 .itemStore(new ReducedStateItemStore<>(
-                        ReducedStateItemStore.NAME_KEY_STATE, type, client.getKubernetesSerialization()));
+                        ReducedStateItemStore.NAME_KEY_STATE,
+                        GenericKubernetesResource.class,
+                        client.getKubernetesSerialization()));
         informer.addEventHandler(handler);
         informer.exceptionHandler((isStarted, t) -> failed(kind, t));
         informer.start(); // the initial list and the watch run on fabric8's threads; sync is polled, not awaited
@@ -336,35 +325,13 @@ public final class KubernetesSource implements MeshSource {
         return true;
     }
 
-    private MeshDocumentParser.Result core(GenericKubernetesResource r) {
+    /** Every kind, core or custom, read from its tree by the file's converters (no JSON text in between). */
+    private MeshDocumentParser.Result read(GenericKubernetesResource r) {
         return parser.resource(
                 origin(r), client.getKubernetesSerialization().convertValue(r, tools.jackson.databind.JsonNode.class));
     }
 
-    private MeshDocumentParser.Result generic(GenericKubernetesResource r) {
-        String origin = origin(r);
-        try {
-            // the same path as a file document: JSON is YAML, and the converters read the document tree
-            return parser.parse(origin, client.getKubernetesSerialization().asJson(r));
-        } catch (NotYamlException e) {
-            return unreadable(r, e);
-        }
-    }
-
-    private static MeshDocumentParser.Result unreadable(GenericKubernetesResource r, NotYamlException e) {
-        return new MeshDocumentParser.Result(
-                List.of(),
-                List.of(new DocumentError(
-                        origin(r),
-                        new DocumentKey(
-                                r.getKind(),
-                                r.getMetadata().getNamespace(),
-                                r.getMetadata().getName()),
-                        e.getMessage())),
-                false);
-    }
-
-    private static String origin(io.fabric8.kubernetes.api.model.HasMetadata r) {
+    private static String origin(GenericKubernetesResource r) {
         String ns = r.getMetadata().getNamespace();
         return "kubernetes:" + r.getKind() + " " + (ns == null ? "" : ns + "/")
                 + r.getMetadata().getName();

@@ -58,7 +58,7 @@ final class EndpointSliceConverter {
             case "FQDN" -> false;
             default ->
                 throw new InvalidDocumentException(
-                        "field addressType: '" + abbreviate(addressType) + "' is not IPv4, IPv6 or FQDN");
+                        "field addressType: '" + Fields.abbreviate(addressType) + "' is not IPv4, IPv6 or FQDN");
         };
     }
 
@@ -106,9 +106,5 @@ final class EndpointSliceConverter {
                 terminating != null && terminating,
                 pod ? Fields.text(ref.path("namespace"), field + ".targetRef.namespace") : null,
                 pod ? refName : null);
-    }
-
-    private static String abbreviate(String s) {
-        return s.length() > 32 ? s.substring(0, 32) + "..." : s;
     }
 }

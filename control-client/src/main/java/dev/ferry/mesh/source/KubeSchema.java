@@ -48,6 +48,14 @@ final class KubeSchema {
         boolean ok() {
             return badValue == null && unknown.isEmpty();
         }
+
+        /** The problem in words, for the document's error. */
+        String message() {
+            if (badValue != null) {
+                return badValue;
+            }
+            return "unknown field" + (unknown.size() > 1 ? "s " : " ") + String.join(", ", unknown);
+        }
     }
 
     private final Map<String, Value> roots;
@@ -66,18 +74,22 @@ final class KubeSchema {
         return Holder.INSTANCE;
     }
 
-    boolean knows(String root) {
-        return roots.containsKey(root);
+    /** Checks a whole document against the root named {@code root} ({@code v1/Pod}, ...). */
+    Check check(String root, JsonNode doc) {
+        return check(root, doc, "");
     }
 
-    /** Checks {@code doc} against the root named {@code root} ({@code v1/Pod}, {@code ObjectMeta}, ...). */
-    Check check(String root, JsonNode doc) {
+    /**
+     * Checks {@code doc}, found at path {@code at} of its document ({@code metadata}, say), against the root named
+     * {@code root}; the problems' paths start at {@code at}.
+     */
+    Check check(String root, JsonNode doc, String at) {
         Value v = roots.get(root);
         if (v == null) {
             throw new IllegalArgumentException("no schema for " + root);
         }
         Walk w = new Walk();
-        w.value(v, doc, "");
+        w.value(v, doc, at);
         return new Check(w.badValue, List.copyOf(w.unknown));
     }
 
@@ -147,7 +159,7 @@ final class KubeSchema {
 
         private void bad(String path, String expected, JsonNode node) {
             String got = node.isValueNode()
-                    ? "'" + abbreviate(node.asString()) + "'"
+                    ? "'" + Fields.abbreviate(node.asString()) + "'"
                     : node.isArray() ? "a list" : "a mapping";
             badValue = "field " + (path.isEmpty() ? "(document)" : path) + ": bad value: expected " + expected
                     + ", got " + got;
@@ -186,10 +198,6 @@ final class KubeSchema {
         } catch (NumberFormatException e) {
             return false;
         }
-    }
-
-    private static String abbreviate(String s) {
-        return s.length() <= 40 ? s : s.substring(0, 40) + "...";
     }
 
     // --- the file ---

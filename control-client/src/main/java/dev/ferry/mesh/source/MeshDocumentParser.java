@@ -7,8 +7,6 @@ import org.snakeyaml.engine.v2.api.LoadSettings;
 import tools.jackson.core.JsonParser;
 import tools.jackson.core.JsonToken;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.ObjectMapper;
-import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 import tools.jackson.dataformat.yaml.YAMLFactory;
 import tools.jackson.dataformat.yaml.YAMLMapper;
@@ -49,8 +47,9 @@ public final class MeshDocumentParser {
     private static final int MAX_LIST_DEPTH = 4;
 
     /**
-     * SnakeYAML Engine's defaults stay (50 aliases per collection against alias bombs, nesting 50 deep) except its limit
-     * of 3 MiB per document: one {@code v1 List} of a large cluster is far bigger. What a file may cost in all is
+     * SnakeYAML Engine's defaults stay (50 aliases per collection against alias bombs; nesting is bounded by Jackson's
+     * read constraints, 500 deep) except its limit of 3 MiB per document: one {@code v1 List} of a large cluster is
+     * far bigger. What a file may cost in all is
      * bounded before parsing, by {@link MeshBudget}.
      */
     private final YAMLMapper yaml = YAMLMapper.builder(
@@ -62,8 +61,6 @@ public final class MeshDocumentParser {
             .disable(tools.jackson.databind.DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
             .disable(tools.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build();
-
-    private final ObjectMapper binder = JsonMapper.builder().build();
 
     private static LoadSettings loadSettings() {
         return LoadSettings.builder()
@@ -121,7 +118,7 @@ public final class MeshDocumentParser {
 
     /** One top-level mapping, the parser on its START_OBJECT; true when it is a v1 List without items. */
     private boolean root(String origin, JsonParser p, List<ParsedDocument> docs, List<DocumentError> errors) {
-        ObjectNode root = binder.createObjectNode();
+        ObjectNode root = yaml.createObjectNode();
         List<ParsedDocument> itemDocs = new ArrayList<>();
         List<DocumentError> itemErrors = new ArrayList<>();
         boolean items = false;
@@ -205,13 +202,7 @@ public final class MeshDocumentParser {
                                     DESTINATION_RULE_KINDS.stream().sorted().toList()) + ")"));
             return;
         }
-        KubeSchema.Check check = KubeSchema.get().check(apiVersion + "/" + kind, node);
-        if (!check.ok()) {
-            errors.add(new DocumentError(origin, key, describe(check, "")));
-            return;
-        }
-        if (key.name().isEmpty()) {
-            errors.add(new DocumentError(origin, key, "field metadata.name: required"));
+        if (!admissible(origin, key, KubeSchema.get().check(apiVersion + "/" + kind, node), errors)) {
             return;
         }
         try {
@@ -221,13 +212,18 @@ public final class MeshDocumentParser {
         }
     }
 
-    /** A failed check in words: the bad value, else the unknown fields (paths below {@code prefix}). */
-    private static String describe(KubeSchema.Check check, String prefix) {
-        if (check.badValue() != null) {
-            return check.badValue().replaceFirst("^field ", "field " + prefix);
+    /** The schema's verdict, then the name every document needs; false, the error recorded, when either fails. */
+    private static boolean admissible(
+            String origin, DocumentKey key, KubeSchema.Check check, List<DocumentError> errors) {
+        if (!check.ok()) {
+            errors.add(new DocumentError(origin, key, check.message()));
+            return false;
         }
-        List<String> unknown = check.unknown().stream().map(f -> prefix + f).toList();
-        return "unknown field" + (unknown.size() > 1 ? "s " : " ") + String.join(", ", unknown);
+        if (key.name().isEmpty()) {
+            errors.add(new DocumentError(origin, key, "field metadata.name: required"));
+            return false;
+        }
+        return true;
     }
 
     /**
@@ -237,13 +233,8 @@ public final class MeshDocumentParser {
     private void collectPolicy(
             String origin, DocumentKey key, JsonNode node, List<ParsedDocument> docs, List<DocumentError> errors) {
         try {
-            KubeSchema.Check check = KubeSchema.get().check("ObjectMeta", node.path("metadata"));
-            if (!check.ok()) {
-                errors.add(new DocumentError(origin, key, describe(check, "metadata.")));
-                return;
-            }
-            if (key.name().isEmpty()) {
-                errors.add(new DocumentError(origin, key, "field metadata.name: required"));
+            if (!admissible(
+                    origin, key, KubeSchema.get().check("ObjectMeta", node.path("metadata"), "metadata"), errors)) {
                 return;
             }
             List<String> problems = new ArrayList<>();
@@ -279,11 +270,18 @@ public final class MeshDocumentParser {
 
     /**
      * One resource as the Kubernetes API served it, as a document tree: converted and validated exactly as the
-     * file's documents are, except for the schema check (the API server owns the schema, and may know fields newer
-     * than this one; the check is for hand-written files, where an unknown field is a typo).
+     * file's documents are, except for the core kinds' schema check (the API server owns that schema, and may know
+     * fields newer than this one; the check is for hand-written files, where an unknown field is a typo). Istio's and
+     * the Gateway API's kinds are checked by their converters, as in a file.
      */
     public Result resource(String origin, JsonNode resource) {
         String kind = resource.path("kind").asString("");
+        if (!KINDS.contains(resource.path("apiVersion").asString("") + "/" + kind)) {
+            List<ParsedDocument> docs = new ArrayList<>();
+            List<DocumentError> errors = new ArrayList<>();
+            collect(origin, resource, 0, docs, errors);
+            return new Result(docs, errors, false);
+        }
         DocumentKey key = keyOf(resource, kind);
         try {
             return new Result(

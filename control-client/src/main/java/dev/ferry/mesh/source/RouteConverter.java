@@ -188,7 +188,7 @@ final class RouteConverter {
         if (m.has("path")) {
             JsonNode p = m.path("path");
             PolicyConverter.keys(p, path + ".path", TYPED_VALUE, Set.of(), problems);
-            String type = p.path("type").asString("PathPrefix");
+            String type = word(p.path("type"), "PathPrefix");
             String value = p.has("value") ? text(p.path("value"), path + ".path.value") : "/";
             if (value != null) {
                 pm = switch (type) {
@@ -229,7 +229,7 @@ final class RouteConverter {
         if (m.has("method")) {
             JsonNode mm = m.path("method");
             PolicyConverter.keys(mm, path + ".method", Set.of("type", "service", "method"), Set.of(), problems);
-            String type = mm.path("type").asString("Exact");
+            String type = word(mm.path("type"), "Exact");
             String service = mm.has("service") ? text(mm.path("service"), path + ".method.service") : null;
             String method = mm.has("method") ? text(mm.path("method"), path + ".method.method") : null;
             if (service == null && method == null) {
@@ -264,7 +264,7 @@ final class RouteConverter {
             PolicyConverter.keys(v, at, NAMED_VALUE, Set.of(), problems);
             String name = text(v.path("name"), at + ".name");
             String value = text(v.path("value"), at + ".value");
-            String type = v.path("type").asString("Exact");
+            String type = word(v.path("type"), "Exact");
             if (name == null || value == null) {
                 continue;
             }
@@ -410,7 +410,7 @@ final class RouteConverter {
     private HttpRouteRule.Backend backend(JsonNode b, String path, String routeNamespace) {
         PolicyConverter.keys(b, path, BACKEND, BACKEND_UNSUPPORTED, problems);
         String group = b.path("group").asString("");
-        String kind = b.path("kind").asString("Service");
+        String kind = word(b.path("kind"), "Service");
         if (!group.isEmpty() || !"Service".equals(kind)) {
             problem(path, "only Service backends are supported; got group '" + group + "' kind '" + kind + "'");
             return null;
@@ -519,6 +519,17 @@ final class RouteConverter {
             return null;
         }
         return n.asInt();
+    }
+
+    /**
+     * An enumerated field's value, {@code absent} when it is not set. A mapping or a list is no value ("", which no
+     * switch accepts, so it is reported): Jackson 3's {@code asString(default)} would read it as the default.
+     */
+    private static String word(JsonNode n, String absent) {
+        if (n.isMissingNode() || n.isNull()) {
+            return absent;
+        }
+        return n.isValueNode() ? n.asString() : "";
     }
 
     private String text(JsonNode n, String path) {

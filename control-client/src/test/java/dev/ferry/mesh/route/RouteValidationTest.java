@@ -26,6 +26,8 @@ class RouteValidationTest {
                 "rules: [{backendRefs: [{name: v1, port: 80, weight: -1}]}]|field spec.rules[0].backendRefs[0].weight",
                 "rules: [{matches: [{path: {type: Glob, value: /x}}], backendRefs: [{name: v, port: 80}]}]"
                         + "|field spec.rules[0].matches[0].path.type: must be Exact, PathPrefix or RegularExpression",
+                "rules: [{matches: [{path: {type: {}, value: /x}}], backendRefs: [{name: v, port: 80}]}]"
+                        + "|field spec.rules[0].matches[0].path.type: must be Exact, PathPrefix or RegularExpression",
                 "rules: [{matches: [{path: {type: RegularExpression, value: '(['}}], backendRefs: [{name: v, port: 80}]}]"
                         + "|field spec.rules[0].matches[0].path.value: not a regular expression",
                 "rules: [{matches: [{method: FETCH}], backendRefs: [{name: v, port: 80}]}]"

@@ -41,4 +41,14 @@ class MeshDocumentParserTest {
                 .extracting(java.net.InetAddress::getHostAddress)
                 .containsExactly("10.96.0.9");
     }
+
+    /** Nesting is bounded by the reader (SnakeYAML Engine has no limit of its own): refused, not a stack overflow. */
+    @Test
+    void aDocumentNestedThousandsDeepIsNotYaml() {
+        String deep =
+                "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\nx: " + "[".repeat(5_000) + "]".repeat(5_000);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> parser.parse("deep.yaml", deep))
+                .isInstanceOf(NotYamlException.class)
+                .hasMessageContaining("deep.yaml: not YAML");
+    }
 }
