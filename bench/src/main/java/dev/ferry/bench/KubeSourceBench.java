@@ -48,7 +48,7 @@ public final class KubeSourceBench {
             }
             AtomicReference<MeshSnapshot> state = new AtomicReference<>(MeshSnapshot.empty());
             KubernetesSource source = new KubernetesSource(
-                    server.client(KubeApiServer.ADMIN_TOKEN),
+                    server.agentClient(KubeApiServer.ADMIN_TOKEN),
                     new MeshAssembler("istio-system", state::set),
                     r -> {},
                     Duration.ofMillis(20),

@@ -1,26 +1,20 @@
 package dev.ferry.mesh.kube;
 
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
 
 /**
  * Watches the CustomResourceDefinitions so that a kind whose CRD is not installed is not an error: it is reported
  * once, and read from the moment its CRD is established (at the first version it serves that Ferry understands).
- * The CRDs are read as generic resources: the typed model of a CRD (its OpenAPI schema's classes) is not worth
- * loading for three fields.
+ * The CRDs are read from their tree: three fields of a large object.
  */
-final class CrdHandler implements ResourceEventHandler<GenericKubernetesResource> {
+final class CrdHandler implements WatchHandler {
     private static final Logger log = LoggerFactory.getLogger(CrdHandler.class);
 
     private final KubernetesSource source;
-    private final Set<String> seen = ConcurrentHashMap.newKeySet();
     /** CRD names of the custom kinds whose CRD is established at a version Ferry reads. */
     private final Set<String> wanted = ConcurrentHashMap.newKeySet();
 
@@ -29,53 +23,35 @@ final class CrdHandler implements ResourceEventHandler<GenericKubernetesResource
     }
 
     @Override
-    public void onAdd(GenericKubernetesResource crd) {
-        apply(crd);
+    public void put(String namespace, String name, JsonNode crd) {
+        CustomKind k = CustomKind.byCrdName(name);
+        if (k == null) {
+            return;
+        }
+        String version = established(crd) ? servedVersion(crd, k) : null;
+        if (version != null) {
+            wanted.add(name);
+            source.informCustom(k, version);
+        } else {
+            wanted.remove(name);
+            source.stopCustom(k);
+            if (established(crd)) {
+                log.warn(
+                        "kubernetes source: CRD {} serves none of the versions Ferry reads ({}): {}s not read",
+                        name,
+                        String.join(", ", k.versions()),
+                        k.kind());
+            }
+        }
     }
 
     @Override
-    public void onUpdate(GenericKubernetesResource oldObj, GenericKubernetesResource crd) {
-        apply(crd);
-    }
-
-    @Override
-    public void onDelete(GenericKubernetesResource crd, boolean deletedFinalStateUnknown) {
-        String name = crd.getMetadata().getName();
-        seen.remove(name);
+    public void remove(String namespace, String name) {
         CustomKind k = CustomKind.byCrdName(name);
         if (k != null) {
             wanted.remove(name);
             source.stopCustom(k);
         }
-    }
-
-    private void apply(GenericKubernetesResource crd) {
-        String name = crd.getMetadata().getName();
-        CustomKind k = CustomKind.byCrdName(name);
-        if (k != null) {
-            String version = established(crd) ? servedVersion(crd, k) : null;
-            if (version != null) {
-                wanted.add(name);
-                source.informCustom(k, version);
-            } else {
-                wanted.remove(name);
-                source.stopCustom(k);
-                if (established(crd)) {
-                    log.warn(
-                            "kubernetes source: CRD {} serves none of the versions Ferry reads ({}): {}s not read",
-                            name,
-                            String.join(", ", k.versions()),
-                            k.kind());
-                }
-            }
-        }
-        seen.add(name);
-    }
-
-    boolean caughtUp(SharedIndexInformer<?> informer) {
-        return informer != null
-                && informer.hasSynced()
-                && seen.containsAll(informer.getStore().listKeys());
     }
 
     Set<String> wanted() {
@@ -94,35 +70,24 @@ final class CrdHandler implements ResourceEventHandler<GenericKubernetesResource
         }
     }
 
-    private static boolean established(GenericKubernetesResource crd) {
-        for (Map<?, ?> c : maps(crd.get("status", "conditions"))) {
-            if ("Established".equals(c.get("type"))) {
-                return "True".equals(c.get("status"));
+    private static boolean established(JsonNode crd) {
+        for (JsonNode c : crd.path("status").path("conditions")) {
+            if ("Established".equals(c.path("type").asString(""))) {
+                return "True".equals(c.path("status").asString(""));
             }
         }
         return false;
     }
 
-    private static String servedVersion(GenericKubernetesResource crd, CustomKind k) {
-        List<Map<?, ?>> versions = maps(crd.get("spec", "versions"));
+    private static String servedVersion(JsonNode crd, CustomKind k) {
         for (String preferred : k.versions()) {
-            for (Map<?, ?> v : versions) {
-                if (preferred.equals(v.get("name")) && Boolean.TRUE.equals(v.get("served"))) {
+            for (JsonNode v : crd.path("spec").path("versions")) {
+                if (preferred.equals(v.path("name").asString(""))
+                        && v.path("served").asBoolean(false)) {
                     return preferred;
                 }
             }
         }
         return null;
-    }
-
-    /** The mappings of a list value of the generic resource's tree; none when it is absent or of another shape. */
-    private static List<Map<?, ?>> maps(Object list) {
-        if (!(list instanceof List<?> items)) {
-            return List.of();
-        }
-        return items.stream()
-                .filter(Map.class::isInstance)
-                .<Map<?, ?>>map(Map.class::cast)
-                .toList();
     }
 }

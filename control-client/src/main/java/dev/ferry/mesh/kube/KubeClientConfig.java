@@ -1,8 +1,7 @@
 package dev.ferry.mesh.kube;
 
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -11,8 +10,7 @@ import java.util.Map;
  * Where the agent's API credentials come from, in kubectl's order: the configured kubeconfig file; else, in a pod,
  * the service account (the API server from {@code KUBERNETES_SERVICE_HOST}/{@code _PORT}, the mounted CA, the
  * projected token re-read whenever the kubelet rotates it); else {@code $KUBECONFIG} (one file) or {@code
- * ~/.kube/config}. Every kubeconfig is read by {@link KubeconfigFile}, never by fabric8's auto-configuration (whose
- * kubeconfig binding loads ~1,000 model classes the agent does not use).
+ * ~/.kube/config}. Every kubeconfig is read by {@link KubeconfigFile}.
  */
 public final class KubeClientConfig {
     /** Where the kubelet mounts a pod's service account. */
@@ -20,11 +18,11 @@ public final class KubeClientConfig {
 
     private KubeClientConfig() {}
 
-    public static Config select(String kubeconfig) throws IOException {
+    public static ApiServer select(String kubeconfig) throws IOException {
         return select(kubeconfig, System.getenv(), Path.of(System.getProperty("user.home")), SERVICE_ACCOUNT);
     }
 
-    static Config select(String kubeconfig, Map<String, String> env, Path home, Path serviceAccount)
+    static ApiServer select(String kubeconfig, Map<String, String> env, Path home, Path serviceAccount)
             throws IOException {
         if (!kubeconfig.isEmpty()) {
             return KubeconfigFile.read(Path.of(kubeconfig));
@@ -33,18 +31,16 @@ public final class KubeClientConfig {
         Path token = serviceAccount.resolve("token");
         if (!host.isEmpty() && Files.isReadable(token)) {
             String port = env.getOrDefault("KUBERNETES_SERVICE_PORT", "443");
-            ConfigBuilder b = new ConfigBuilder(Config.empty())
-                    .withMasterUrl("https://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port)
-                    .withOauthTokenProvider(new TokenFile(token));
             Path ca = serviceAccount.resolve("ca.crt");
-            if (Files.isReadable(ca)) {
-                b.withCaCertFile(ca.toString());
-            }
             Path namespace = serviceAccount.resolve("namespace");
-            if (Files.isReadable(namespace)) {
-                b.withNamespace(Files.readString(namespace).trim());
-            }
-            return b.build();
+            return new ApiServer(
+                    URI.create("https://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port),
+                    false,
+                    Files.isReadable(ca) ? Files.readAllBytes(ca) : null,
+                    null,
+                    null,
+                    new TokenFile(token),
+                    Files.isReadable(namespace) ? Files.readString(namespace).trim() : "");
         }
         String fromEnv = env.getOrDefault("KUBECONFIG", "");
         if (!fromEnv.isEmpty()) {

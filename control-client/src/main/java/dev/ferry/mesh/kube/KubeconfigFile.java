@@ -1,25 +1,24 @@
 package dev.ferry.mesh.kube;
 
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Base64;
 import java.util.List;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /**
- * Reads a kubeconfig file (its current context's cluster and user) into the client's configuration. Read here, with
- * the agent's own YAML reader, rather than by fabric8's {@code Config.fromKubeconfig}: that path binds the file
- * through fabric8's default serialization, whose first use loads the top-level model class of every API group the
- * client knows (~1,000 classes), none of which the agent uses.
+ * Reads a kubeconfig file (its current context's cluster and user) into where and how to reach the API server.
+ * Every file it names (CA, client certificate and key) is read here, at start, so that a missing one is a clear
+ * error naming the kubeconfig, and nothing is read later on the client's loop.
  *
  * <p>What kubectl reads for a static credential is supported: a bearer token or a token file (re-read when it
  * changes), a client certificate and key, a CA, {@code insecure-skip-tls-verify}; relative paths are relative to the
- * file, as kubectl has them. Credential plugins ({@code exec}, {@code auth-provider}) are refused with a clear error:
- * a node agent should run on its service account.
+ * file, as kubectl has them. Credential plugins ({@code exec}, {@code auth-provider}) and basic authentication
+ * (removed from Kubernetes in 1.19) are refused with a clear error: a node agent should run on its service account.
  */
 public final class KubeconfigFile {
     private KubeconfigFile() {}
@@ -31,7 +30,7 @@ public final class KubeconfigFile {
         }
     }
 
-    public static Config read(Path file) throws IOException {
+    public static ApiServer read(Path file) throws IOException {
         JsonNode root;
         try {
             root = new YAMLMapper().readTree(Files.readString(file));
@@ -54,17 +53,21 @@ public final class KubeconfigFile {
                 : named(file, root, "users", userName).path("user");
 
         Path dir = file.toAbsolutePath().getParent();
-        ConfigBuilder b = new ConfigBuilder(Config.empty());
         String server = cluster.path("server").asString("");
         if (server.isEmpty()) {
             throw new InvalidKubeconfigException(file, "cluster of context " + contextName + " has no server");
         }
-        b.withMasterUrl(server);
-        if (cluster.path("insecure-skip-tls-verify").asBoolean(false)) {
-            b.withTrustCerts(true).withDisableHostnameVerification(true);
+        URI url;
+        try {
+            url = URI.create(server);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidKubeconfigException(file, "server '" + server + "' is not a URL");
         }
-        text(cluster, "certificate-authority-data").ifPresent(b::withCaCertData);
-        text(cluster, "certificate-authority").ifPresent(p -> b.withCaCertFile(resolve(dir, p)));
+        if (!"https".equals(url.getScheme()) && !"http".equals(url.getScheme()) || url.getHost() == null) {
+            throw new InvalidKubeconfigException(file, "server " + server + ": not an http(s) URL with a host");
+        }
+        boolean insecure = cluster.path("insecure-skip-tls-verify").asBoolean(false);
+        byte[] ca = pem(file, dir, cluster, "certificate-authority");
         for (String unsupported : List.of("exec", "auth-provider")) {
             if (user.has(unsupported)) {
                 throw new InvalidKubeconfigException(
@@ -73,16 +76,62 @@ public final class KubeconfigFile {
                                 + " token, a token file or a client certificate; in a pod, the service account)");
             }
         }
-        text(user, "token").ifPresent(b::withOauthToken);
-        text(user, "tokenFile").ifPresent(p -> b.withOauthTokenProvider(new TokenFile(Path.of(resolve(dir, p)))));
-        text(user, "client-certificate-data").ifPresent(b::withClientCertData);
-        text(user, "client-certificate").ifPresent(p -> b.withClientCertFile(resolve(dir, p)));
-        text(user, "client-key-data").ifPresent(b::withClientKeyData);
-        text(user, "client-key").ifPresent(p -> b.withClientKeyFile(resolve(dir, p)));
-        text(user, "username").ifPresent(b::withUsername);
-        text(user, "password").ifPresent(b::withPassword);
-        text(context.path("namespace"), null).ifPresent(b::withNamespace);
-        return b.build();
+        if (user.has("username") || user.has("password")) {
+            throw new InvalidKubeconfigException(
+                    file, "user " + userName + ": basic authentication is not supported (removed in Kubernetes 1.19)");
+        }
+        BearerToken token = BearerToken.NONE;
+        if (text(user, "token").isPresent()) {
+            token = BearerToken.of(text(user, "token").get());
+        } else if (text(user, "tokenFile").isPresent()) {
+            Path p = Path.of(resolve(dir, text(user, "tokenFile").get()));
+            try {
+                token = new TokenFile(p);
+            } catch (IOException e) {
+                throw new InvalidKubeconfigException(
+                        file, "user " + userName + ": tokenFile " + p + " unreadable: " + e);
+            }
+        }
+        byte[] cert = pem(file, dir, user, "client-certificate");
+        byte[] key = pem(file, dir, user, "client-key");
+        if ((cert == null) != (key == null)) {
+            throw new InvalidKubeconfigException(
+                    file, "user " + userName + ": a client certificate needs its key, and a key its certificate");
+        }
+        try {
+            return new ApiServer(
+                    url,
+                    insecure,
+                    ca,
+                    cert,
+                    key,
+                    token,
+                    text(context.path("namespace"), null).orElse(""));
+        } catch (IllegalArgumentException e) {
+            throw new InvalidKubeconfigException(file, e.getMessage());
+        }
+    }
+
+    /** A PEM given inline ({@code <field>-data}, base64) or as a file ({@code <field>}), read now; null if neither. */
+    private static byte[] pem(Path file, Path dir, JsonNode node, String field) throws InvalidKubeconfigException {
+        var data = text(node, field + "-data");
+        if (data.isPresent()) {
+            try {
+                return Base64.getMimeDecoder().decode(data.get());
+            } catch (IllegalArgumentException e) {
+                throw new InvalidKubeconfigException(file, field + "-data is not base64");
+            }
+        }
+        var path = text(node, field);
+        if (path.isEmpty()) {
+            return null;
+        }
+        Path p = Path.of(resolve(dir, path.get()));
+        try {
+            return Files.readAllBytes(p);
+        } catch (IOException e) {
+            throw new InvalidKubeconfigException(file, field + " " + p + " unreadable: " + e);
+        }
     }
 
     /** The entry called {@code name} of a kubeconfig list ({@code clusters}, {@code users}, {@code contexts}). */

@@ -7,13 +7,7 @@ import dev.ferry.mesh.source.MeshAssembler;
 import dev.ferry.mesh.source.MeshDocumentParser;
 import dev.ferry.mesh.source.MeshSource;
 import dev.ferry.mesh.source.ReloadReport;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.Informable;
-import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-import io.fabric8.kubernetes.client.informers.cache.ReducedStateItemStore;
+import io.netty.handler.codec.http.HttpMethod;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,34 +15,39 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
 
 /**
- * The Kubernetes API as the mesh source: informers for every kind a node needs, their events converted by the same
- * converters as the mesh file, and one publisher thread that hands the whole document set to the {@link
- * MeshAssembler} — after the initial lists of every kind are in (readiness waits until then), and then once per
- * burst of changes.
+ * The Kubernetes API as the mesh source: a {@link KindWatch} (list, then watch) for every kind a node needs, each
+ * object converted by the same converters as the mesh file as it arrives, and one publisher thread that hands the
+ * whole document set to the {@link MeshAssembler} — after the initial lists of every kind are in (readiness waits
+ * until then), and then once per burst of changes.
  *
  * <p>A node watches the whole cluster's Pods, Services and EndpointSlices, not only its own: an outbound connection
  * may go to any pod, and the agent must know that pod's identity, whether it is captured, and which Service fronts
- * it. The informers keep only keys and resource versions ({@link ReducedStateItemStore}); what the mesh keeps of a
- * resource is its converted form, a fraction of the object (no managedFields, no status it does not read).
+ * it. The watches keep only keys and resource versions; what the mesh keeps of a resource is its converted form, a
+ * fraction of the object (no managedFields, no status it does not read).
  *
  * <p>Failure stance: unreachable at start, the source retries with backoff and readiness names the API server; once
- * synced, a lost watch keeps the last good state while fabric8 reconnects (and relists on {@code 410 Gone}); an RBAC
- * refusal is reported once, naming the resource and verb the API server refused. Nothing here runs on an event loop.
+ * synced, a lost watch keeps the last good state while it resumes (and relists on {@code 410 Gone}); an RBAC
+ * refusal is reported once, naming the resource and verb the API server refused. The watches and conversions run on
+ * the API client's own loop ({@link KubeHttp}), the publishing on this source's thread; neither is a data-plane loop.
  */
 public final class KubernetesSource implements MeshSource {
     private static final Logger log = LoggerFactory.getLogger(KubernetesSource.class);
     private static final Duration TICK = Duration.ofSeconds(1);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(15);
 
-    private final KubernetesClient client;
+    private final KubeHttp client;
     private final MeshAssembler assembler;
     private final Consumer<ReloadReport> reports;
     private final Heartbeat heartbeat;
@@ -57,28 +56,21 @@ public final class KubernetesSource implements MeshSource {
     private final AtomicBoolean dirty = new AtomicBoolean();
     private final LinkedBlockingQueue<Boolean> wake = new LinkedBlockingQueue<>(1);
     private final DocumentStore store = new DocumentStore(this::changed);
-    private final List<Watched> core = new CopyOnWriteArrayList<>();
-    /** Informers of the custom kinds whose CRDs are installed, by CRD name. */
-    private final Map<String, Watched> custom = new ConcurrentHashMap<>();
+    private final List<KindWatch> core = new CopyOnWriteArrayList<>();
+    /** Watches of the custom kinds whose CRDs are installed, by CRD name. */
+    private final Map<String, KindWatch> custom = new ConcurrentHashMap<>();
     /** The version each custom kind is read at, by CRD name. */
     private final Map<String, String> customVersions = new ConcurrentHashMap<>();
-    /** Why each informer last failed, by kind; cleared when it watches again. */
+    /** Why each watch last failed, by kind; cleared when it watches again. */
     private final Map<String, String> failures = new ConcurrentHashMap<>();
 
     private volatile CrdHandler crds;
-    private volatile SharedIndexInformer<?> crdInformer;
+    private volatile KindWatch crdWatch;
     private volatile boolean started;
     private volatile boolean synced;
     private volatile String startProblem = "not connected yet";
     private volatile boolean closed;
     private volatile Thread thread;
-
-    /** One kind's informer and the handler that feeds the store. */
-    record Watched(String kind, SharedIndexInformer<?> informer, DocumentHandler<?> handler) {
-        boolean caughtUp() {
-            return informer.hasSynced() && handler.caughtUp(informer.getStore().listKeys());
-        }
-    }
 
     /**
      * @param client the API client, owned from here on (closed with the source)
@@ -86,7 +78,7 @@ public final class KubernetesSource implements MeshSource {
      * @param heartbeat the publisher thread's liveness, beaten every second
      */
     public KubernetesSource(
-            KubernetesClient client,
+            KubeHttp client,
             MeshAssembler assembler,
             Consumer<ReloadReport> reports,
             Duration debounce,
@@ -105,7 +97,7 @@ public final class KubernetesSource implements MeshSource {
 
     @Override
     public String location() {
-        return client.getMasterUrl().toString();
+        return client.url();
     }
 
     @Override
@@ -129,8 +121,8 @@ public final class KubernetesSource implements MeshSource {
             return "kubernetes API server " + location() + ": " + startProblem;
         }
         List<String> waiting = new ArrayList<>();
-        for (Watched w : watched()) {
-            if (!w.caughtUp()) {
+        for (KindWatch w : watched()) {
+            if (!w.synced()) {
                 String failure = failures.get(w.kind());
                 waiting.add(w.kind() + (failure == null ? " (listing)" : " (" + failure + ")"));
             }
@@ -142,14 +134,14 @@ public final class KubernetesSource implements MeshSource {
     @Override
     public Map<String, Boolean> watching() {
         Map<String, Boolean> out = new LinkedHashMap<>();
-        for (Watched w : watched()) {
-            out.put(w.kind(), w.informer().isWatching());
+        for (KindWatch w : watched()) {
+            out.put(w.kind(), w.watching());
         }
         return out;
     }
 
-    private List<Watched> watched() {
-        List<Watched> all = new ArrayList<>(core);
+    private List<KindWatch> watched() {
+        List<KindWatch> all = new ArrayList<>(core);
         all.addAll(custom.values());
         return all;
     }
@@ -163,15 +155,16 @@ public final class KubernetesSource implements MeshSource {
         Duration backoff = TICK;
         while (!closed) {
             heartbeat.beat();
+            client.server().token().refresh(); // a rotated token file, read here and not on the client's loop
             try {
                 if (!started) {
                     try {
-                        startInformers();
+                        startWatches();
                         started = true;
-                    } catch (KubernetesClientException e) {
-                        startProblem = describe(e);
+                    } catch (KubeApiException e) {
+                        startProblem = e.describe();
                         log.warn("kubernetes source: {} (retrying in {} s)", startProblem, backoff.toSeconds());
-                        stopInformers();
+                        stopWatches();
                         Thread.sleep(backoff.toMillis());
                         backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0
                                 ? MAX_BACKOFF
@@ -208,11 +201,12 @@ public final class KubernetesSource implements MeshSource {
 
     private boolean caughtUp() {
         CrdHandler c = crds;
-        if (c == null || !c.caughtUp(crdInformer)) {
+        KindWatch cw = crdWatch;
+        if (c == null || cw == null || !cw.synced()) {
             return false;
         }
-        for (Watched w : watched()) {
-            if (!w.caughtUp()) {
+        for (KindWatch w : watched()) {
+            if (!w.synced()) {
                 return false;
             }
         }
@@ -221,9 +215,8 @@ public final class KubernetesSource implements MeshSource {
 
     private void publish() {
         Map<String, String> versions = new LinkedHashMap<>();
-        for (Watched w : watched()) {
-            String v = w.informer().lastSyncResourceVersion();
-            versions.put(w.kind(), v == null ? "" : v);
+        for (KindWatch w : watched()) {
+            versions.put(w.kind(), w.resourceVersion());
         }
         List<DocumentError> errors = store.errors();
         var docs = store.documents();
@@ -237,39 +230,65 @@ public final class KubernetesSource implements MeshSource {
         log.debug("kubernetes source: version {}, {} resources", state.version(), docs.size());
     }
 
-    private void startInformers() {
-        var version = client.getKubernetesVersion(); // the reachability probe: throws when the server is not there
+    private void startWatches() throws KubeApiException, InterruptedException {
+        // the reachability probe: /version is readable by every authenticated client
+        JsonNode version = get("/version").json();
         // discovery (which RBAC grants every authenticated client): Kubernetes 1.21+ serves discovery.k8s.io/v1
-        boolean sliceV1 = client.supports("discovery.k8s.io/v1", "EndpointSlice");
+        boolean sliceV1 = serves("discovery.k8s.io/v1", "endpointslices");
         log.info(
                 "kubernetes source: API server {} (Kubernetes {}.{}), EndpointSlices {}",
                 location(),
-                version.getMajor(),
-                version.getMinor(),
+                version.path("major").asString("?"),
+                version.path("minor").asString("?"),
                 sliceV1 ? "discovery.k8s.io/v1" : "discovery.k8s.io/v1beta1");
-        // every kind as a generic resource (CoreKinds), read by the file's converters
-        core.add(inform("Namespace", client.genericKubernetesResources(CoreKinds.NAMESPACE)));
-        core.add(inform("Pod", client.genericKubernetesResources(CoreKinds.POD).inAnyNamespace()));
-        core.add(inform(
-                "Service", client.genericKubernetesResources(CoreKinds.SERVICE).inAnyNamespace()));
-        core.add(inform(
-                "EndpointSlice",
-                client.genericKubernetesResources(CoreKinds.endpointSlices(sliceV1 ? "v1" : "v1beta1"))
-                        .inAnyNamespace()));
+        core.add(watch(CoreKinds.NAMESPACE));
+        core.add(watch(CoreKinds.POD));
+        core.add(watch(CoreKinds.SERVICE));
+        core.add(watch(CoreKinds.endpointSlices(sliceV1 ? "v1" : "v1beta1")));
         CrdHandler handler = new CrdHandler(this);
-        var informer = client.genericKubernetesResources(CoreKinds.CRD)
-                .runnableInformer(0)
-                .itemStore(new ReducedStateItemStore<>(
-                        ReducedStateItemStore.NAME_KEY_STATE,
-                        GenericKubernetesResource.class,
-                        client.getKubernetesSerialization()));
-        informer.addEventHandler(handler).exceptionHandler((isStarted, t) -> failed("CustomResourceDefinition", t));
         crds = handler;
-        crdInformer = informer;
-        informer.start();
+        KindWatch w = new KindWatch(client, CoreKinds.CRD, handler, reporter());
+        crdWatch = w;
+        w.start();
     }
 
-    /** Starts (or restarts at another version) the informer of a custom kind whose CRD is established. */
+    /** Whether the group version's discovery document lists the resource; a group version not served is not. */
+    private boolean serves(String groupVersion, String resource) throws KubeApiException, InterruptedException {
+        KubeResponse r = await("/apis/" + groupVersion);
+        if (r.status() == 404) {
+            return false;
+        }
+        if (!r.ok()) {
+            throw r.failure();
+        }
+        for (JsonNode res : r.json().path("resources")) {
+            if (resource.equals(res.path("name").asString(""))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private KubeResponse get(String path) throws KubeApiException, InterruptedException {
+        KubeResponse r = await(path);
+        if (!r.ok()) {
+            throw r.failure();
+        }
+        return r;
+    }
+
+    private KubeResponse await(String path) throws KubeApiException, InterruptedException {
+        try {
+            return client.send(HttpMethod.GET, path, null, null, 1 << 20, PROBE_TIMEOUT)
+                    .get(PROBE_TIMEOUT.toMillis() + 1_000, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw KubeHttp.unreachable(e.getCause());
+        } catch (TimeoutException e) {
+            throw new KubeApiException(0, "no answer to GET " + path + " within " + PROBE_TIMEOUT.toSeconds() + " s");
+        }
+    }
+
+    /** Starts (or restarts at another version) the watch of a custom kind whose CRD is established. */
     void informCustom(CustomKind k, String version) {
         if (custom.containsKey(k.crdName())) {
             if (version.equals(customVersions.get(k.crdName()))) {
@@ -277,14 +296,7 @@ public final class KubernetesSource implements MeshSource {
             }
             stopCustom(k);
         }
-        ResourceDefinitionContext ctx = new ResourceDefinitionContext.Builder()
-                .withGroup(k.group())
-                .withVersion(version)
-                .withPlural(k.plural())
-                .withKind(k.kind())
-                .withNamespaced(true)
-                .build();
-        Watched w = inform(k.kind(), client.genericKubernetesResources(ctx).inAnyNamespace());
+        KindWatch w = watch(new ApiKind(k.group(), version, k.kind(), k.plural(), true));
         customVersions.put(k.crdName(), version);
         custom.put(k.crdName(), w);
         log.info("kubernetes source: reading {} {}/{}", k.kind(), k.group(), version);
@@ -292,91 +304,58 @@ public final class KubernetesSource implements MeshSource {
 
     /** The CRD was deleted (or stopped serving a version Ferry reads): its resources leave the state. */
     void stopCustom(CustomKind k) {
-        Watched w = custom.remove(k.crdName());
+        KindWatch w = custom.remove(k.crdName());
         customVersions.remove(k.crdName());
         if (w != null) {
-            w.informer().stop();
+            w.stop();
             store.removeKind(k.kind());
             log.info("kubernetes source: no longer reading {}", k.kind());
         }
     }
 
-    private Watched inform(String kind, Informable<GenericKubernetesResource> resources) {
-        DocumentHandler<GenericKubernetesResource> handler = new DocumentHandler<>(kind, this::read, store);
-        SharedIndexInformer<GenericKubernetesResource> informer = resources
-                .runnableInformer(0)
-                .itemStore(new ReducedStateItemStore<>(
-                        ReducedStateItemStore.NAME_KEY_STATE,
-                        GenericKubernetesResource.class,
-                        client.getKubernetesSerialization()));
-        informer.addEventHandler(handler);
-        informer.exceptionHandler((isStarted, t) -> failed(kind, t));
-        informer.start(); // the initial list and the watch run on fabric8's threads; sync is polled, not awaited
-        return new Watched(kind, informer, handler);
+    private KindWatch watch(ApiKind kind) {
+        KindWatch w = new KindWatch(client, kind, new DocumentHandler(kind.kind(), parser, store), reporter());
+        w.start(); // the list and the watch run on the client's loop; sync is polled, not awaited
+        return w;
     }
 
-    /** fabric8's retry decision for a failed list or watch: always retry, after saying why once. */
-    private boolean failed(String kind, Throwable t) {
-        String why = describe(t);
-        String before = failures.put(kind, why);
-        if (!why.equals(before)) {
-            log.warn("kubernetes source: {}: {}", kind, why);
-        }
-        return true;
-    }
+    private KindWatch.Reporter reporter() {
+        return new KindWatch.Reporter() {
+            @Override
+            public void failed(String kind, KubeApiException e) {
+                String why = e.describe();
+                String before = failures.put(kind, why);
+                if (!why.equals(before)) {
+                    log.warn("kubernetes source: {}: {}", kind, why);
+                }
+            }
 
-    /** Every kind, core or custom, read from its tree by the file's converters (no JSON text in between). */
-    private MeshDocumentParser.Result read(GenericKubernetesResource r) {
-        return parser.resource(
-                origin(r), client.getKubernetesSerialization().convertValue(r, tools.jackson.databind.JsonNode.class));
-    }
-
-    private static String origin(GenericKubernetesResource r) {
-        String ns = r.getMetadata().getNamespace();
-        return "kubernetes:" + r.getKind() + " " + (ns == null ? "" : ns + "/")
-                + r.getMetadata().getName();
+            @Override
+            public void recovered(String kind) {
+                if (failures.remove(kind) != null) {
+                    log.info("kubernetes source: {}: watching again", kind);
+                }
+            }
+        };
     }
 
     /** What went wrong, in words an operator can act on: the API server's own refusal names resource and verb. */
     static String describe(Throwable t) {
-        Throwable c = t;
-        while (c instanceof java.util.concurrent.CompletionException && c.getCause() != null) {
-            c = c.getCause();
-        }
-        if (c instanceof KubernetesClientException k) {
-            if (k.getCode() == 403) {
-                String msg = k.getStatus() != null && k.getStatus().getMessage() != null
-                        ? k.getStatus().getMessage()
-                        : k.getMessage();
-                return "forbidden by RBAC: " + msg
-                        + " (the ClusterRole ferry-agent in deploy/daemonset.yaml grants get, list and watch on it)";
-            }
-            if (k.getCode() == 401) {
-                return "unauthorized: the API server rejected the credentials (token expired or wrong)";
-            }
-            if (k.getCode() <= 0) { // no HTTP answer at all
-                Throwable root = k;
-                while (root.getCause() != null && root.getCause() != root) {
-                    root = root.getCause();
-                }
-                return "unreachable: " + root;
-            }
-            return "HTTP " + k.getCode() + ": " + k.getMessage();
-        }
-        return c.toString();
+        return KubeHttp.unreachable(t instanceof ExecutionException e && e.getCause() != null ? e.getCause() : t)
+                .describe();
     }
 
-    private void stopInformers() {
-        for (Watched w : watched()) {
-            w.informer().stop();
+    private void stopWatches() {
+        for (KindWatch w : watched()) {
+            w.stop();
         }
         core.clear();
         custom.clear();
-        SharedIndexInformer<?> c = crdInformer;
+        KindWatch c = crdWatch;
         if (c != null) {
             c.stop();
         }
-        crdInformer = null;
+        crdWatch = null;
         crds = null;
     }
 
@@ -392,7 +371,7 @@ public final class KubernetesSource implements MeshSource {
                 Thread.currentThread().interrupt();
             }
         }
-        stopInformers();
+        stopWatches();
         client.close();
     }
 }

@@ -175,7 +175,18 @@ public final class KubeApiServer implements AutoCloseable {
         return apiPort;
     }
 
-    /** A client with the given token, as the agent or an operator would connect. */
+    /** The agent's client with the given token (the serving certificate is self-signed, made at the server's start). */
+    public KubeHttp agentClient(String token) throws IOException {
+        return agentClient(url(), token);
+    }
+
+    public static KubeHttp agentClient(String url, String token) throws IOException {
+        return new KubeHttp(
+                ApiServer.withToken(url, true, token),
+                new dev.ferry.health.Heartbeat("kube-api", dev.ferry.time.Ticker.system()));
+    }
+
+    /** An operator's client with the given token (fabric8's, test scope: it creates what the agent reads). */
     public KubernetesClient client(String token) {
         return client(url(), token);
     }

@@ -3,7 +3,6 @@ package dev.ferry.mesh.kube;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.fabric8.kubernetes.client.Config;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -45,26 +44,32 @@ class KubeClientConfigTest {
                 "KUBECONFIG",
                 fromEnv.toString());
 
-        assertThat(KubeClientConfig.select(configured.toString(), pod, home, sa).getMasterUrl())
+        assertThat(KubeClientConfig.select(configured.toString(), pod, home, sa)
+                        .url()
+                        .toString())
                 .startsWith("https://configured:6443");
 
-        Config inPod = KubeClientConfig.select("", pod, home, sa);
-        assertThat(inPod.getMasterUrl()).startsWith("https://10.96.0.1:443");
-        assertThat(inPod.getOauthTokenProvider().getToken()).isEqualTo("pod-token");
-        assertThat(inPod.getCaCertFile()).isEqualTo(sa.resolve("ca.crt").toString());
-        assertThat(inPod.getNamespace()).isEqualTo("ferry-system");
+        ApiServer inPod = KubeClientConfig.select("", pod, home, sa);
+        assertThat(inPod.url().toString()).isEqualTo("https://10.96.0.1:443");
+        assertThat(inPod.token().value()).isEqualTo("pod-token");
+        assertThat(inPod.caPem()).isEqualTo(Files.readAllBytes(sa.resolve("ca.crt")));
+        assertThat(inPod.insecure()).isFalse();
+        assertThat(inPod.namespace()).isEqualTo("ferry-system");
         assertThat(KubeClientConfig.select("", Map.of("KUBERNETES_SERVICE_HOST", "fd00::1"), home, sa)
-                        .getMasterUrl())
+                        .url()
+                        .toString())
                 .startsWith("https://[fd00::1]:443");
 
         assertThat(KubeClientConfig.select("", Map.of("KUBECONFIG", fromEnv.toString()), home, dir.resolve("none"))
-                        .getMasterUrl())
+                        .url()
+                        .toString())
                 .startsWith("https://env:6443");
 
         Files.createDirectories(home.resolve(".kube"));
         Files.copy(kubeconfig("home-config", "https://home:6443"), home.resolve(".kube/config"));
         assertThat(KubeClientConfig.select("", Map.of(), home, dir.resolve("none"))
-                        .getMasterUrl())
+                        .url()
+                        .toString())
                 .startsWith("https://home:6443");
     }
 

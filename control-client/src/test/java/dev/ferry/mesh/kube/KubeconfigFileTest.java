@@ -3,7 +3,7 @@ package dev.ferry.mesh.kube;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.fabric8.kubernetes.client.Config;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -19,7 +19,7 @@ class KubeconfigFileTest {
 
     @Test
     void theCurrentContextsClusterAndUserAreRead() throws Exception {
-        Config c = KubeconfigFile.read(write("""
+        ApiServer c = KubeconfigFile.read(write("""
                 apiVersion: v1
                 kind: Config
                 clusters:
@@ -33,33 +33,37 @@ class KubeconfigFileTest {
                 - {name: test, context: {cluster: test, user: agent, namespace: ferry-system}}
                 current-context: test
                 """));
-        assertThat(c.getMasterUrl()).startsWith("https://127.0.0.1:6443");
-        assertThat(c.getCaCertData()).isEqualTo("Q0E=");
-        assertThat(c.getClientCertData()).isEqualTo("Q0VSVA==");
-        assertThat(c.getClientKeyData()).isEqualTo("S0VZ");
-        assertThat(c.getOauthToken()).isNull();
-        assertThat(c.getNamespace()).isEqualTo("ferry-system");
-        assertThat(c.isTrustCerts()).isFalse();
+        assertThat(c.url().toString()).isEqualTo("https://127.0.0.1:6443");
+        assertThat(new String(c.caPem(), StandardCharsets.US_ASCII)).isEqualTo("CA");
+        assertThat(new String(c.clientCertPem(), StandardCharsets.US_ASCII)).isEqualTo("CERT");
+        assertThat(new String(c.clientKeyPem(), StandardCharsets.US_ASCII)).isEqualTo("KEY");
+        assertThat(c.token().value()).isEmpty();
+        assertThat(c.namespace()).isEqualTo("ferry-system");
+        assertThat(c.insecure()).isFalse();
     }
 
     @Test
     void aTokenFileIsReadWhenItChangesAndPathsAreRelativeToTheKubeconfig() throws Exception {
         Files.writeString(dir.resolve("token"), "first\n");
-        Config c = KubeconfigFile.read(write("""
+        Files.writeString(dir.resolve("ca.crt"), "CA FILE");
+        ApiServer c = KubeconfigFile.read(write("""
                 clusters: [{name: c, cluster: {server: "https://k:6443", insecure-skip-tls-verify: true,
                   certificate-authority: ca.crt}}]
                 users: [{name: u, user: {tokenFile: token}}]
                 contexts: [{name: x, context: {cluster: c, user: u}}]
                 current-context: x
                 """));
-        assertThat(c.isTrustCerts()).isTrue();
-        assertThat(c.isDisableHostnameVerification()).isTrue();
-        assertThat(c.getCaCertFile()).isEqualTo(dir.resolve("ca.crt").toString());
-        assertThat(c.getOauthTokenProvider().getToken()).isEqualTo("first");
+        assertThat(c.insecure()).isTrue();
+        assertThat(new String(c.caPem(), StandardCharsets.US_ASCII)).isEqualTo("CA FILE");
+        assertThat(c.token().value()).isEqualTo("first");
         Files.writeString(dir.resolve("token"), "second\n");
         Files.setLastModifiedTime(
                 dir.resolve("token"), java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 5_000));
-        assertThat(c.getOauthTokenProvider().getToken()).isEqualTo("second");
+        assertThat(c.token().value())
+                .as("re-read only by refresh, off the client's loop")
+                .isEqualTo("first");
+        c.token().refresh();
+        assertThat(c.token().value()).isEqualTo("second");
     }
 
     @Test
@@ -79,6 +83,16 @@ class KubeconfigFileTest {
         assertThatThrownBy(() -> KubeconfigFile.read(
                         write(base.replace("server: \"https://k:6443\"", "x: 1") + "current-context: x\n")))
                 .hasMessageContaining("has no server");
+        assertThatThrownBy(() -> KubeconfigFile.read(
+                        write(base.replace("{exec: {command: aws}}", "{client-certificate: missing.crt}")
+                                + "current-context: x\n")))
+                .hasMessageContaining("client-certificate " + dir.resolve("missing.crt") + " unreadable");
+        assertThatThrownBy(() -> KubeconfigFile.read(write(
+                        base.replace("{exec: {command: aws}}", "{username: a, password: b}") + "current-context: x\n")))
+                .hasMessageContaining("basic authentication is not supported");
+        assertThatThrownBy(() ->
+                        KubeconfigFile.read(write(base.replace("https://k:6443", "ftp://k") + "current-context: x\n")))
+                .hasMessageContaining("not an http(s) URL");
         assertThatThrownBy(() -> KubeconfigFile.read(write("clusters: [unclosed")))
                 .hasMessageContaining("not YAML");
         assertThatThrownBy(() -> KubeconfigFile.read(write("- a list\n"))).hasMessageContaining("not a kubeconfig");

@@ -56,9 +56,9 @@ class KubernetesSourceFaultsTest {
         }
     }
 
-    private void sourceThrough(TcpGate g) {
+    private void sourceThrough(TcpGate g) throws java.io.IOException {
         source = new KubernetesSource(
-                KubeApiServer.client(g.url(), KubeApiServer.ADMIN_TOKEN),
+                KubeApiServer.agentClient(g.url(), KubeApiServer.ADMIN_TOKEN),
                 new MeshAssembler("istio-system", state::set),
                 r -> {},
                 Duration.ofMillis(20),
@@ -139,17 +139,10 @@ class KubernetesSourceFaultsTest {
         // as in a pod: the credential is a file the kubelet rewrites; it starts out stale here
         java.nio.file.Path token = dir.resolve("token");
         java.nio.file.Files.writeString(token, "expired-token");
-        io.fabric8.kubernetes.client.Config config = new io.fabric8.kubernetes.client.ConfigBuilder(
-                        io.fabric8.kubernetes.client.Config.empty())
-                .withMasterUrl(server.url())
-                .withTrustCerts(true)
-                .build();
-        config.setOauthTokenProvider(new TokenFile(token)); // as the agent configures it in a pod
-        config.setRequestRetryBackoffLimit(0);
+        ApiServer api = new ApiServer(
+                java.net.URI.create(server.url()), true, null, null, null, new TokenFile(token), ""); // as in a pod
         source = new KubernetesSource(
-                new io.fabric8.kubernetes.client.KubernetesClientBuilder()
-                        .withConfig(config)
-                        .build(),
+                new KubeHttp(api, new Heartbeat("kube-api", Ticker.system())),
                 new MeshAssembler("istio-system", state::set),
                 r -> {},
                 Duration.ofMillis(20),

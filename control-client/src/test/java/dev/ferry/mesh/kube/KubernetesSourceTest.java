@@ -11,6 +11,7 @@ import dev.ferry.mesh.source.MeshAssembler;
 import dev.ferry.mesh.source.ReloadReport;
 import dev.ferry.time.Ticker;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -59,9 +60,9 @@ class KubernetesSourceTest {
         }
     }
 
-    private KubernetesSource source(String token) {
+    private KubernetesSource source(String token) throws IOException {
         source = new KubernetesSource(
-                server.client(token),
+                server.agentClient(token),
                 new MeshAssembler("istio-system", state::set),
                 reports::add,
                 Duration.ofMillis(20),
@@ -135,7 +136,7 @@ class KubernetesSourceTest {
         assertThat(s.peerAuthentications()).hasSize(1);
         assertThat(s.destinationRules()).hasSize(1);
         assertThat(s.origin().source()).isEqualTo("kubernetes");
-        assertThat(s.origin().location()).isEqualTo(server.url() + "/");
+        assertThat(s.origin().location()).isEqualTo(server.url());
         assertThat(s.origin().versions())
                 .containsKeys("Namespace", "Pod", "Service", "EndpointSlice", "HTTPRoute", "AuthorizationPolicy")
                 .allSatisfy((k, v) -> assertThat(v).as(k).isNotEmpty());

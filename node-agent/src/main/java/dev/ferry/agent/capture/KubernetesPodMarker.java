@@ -3,15 +3,18 @@ package dev.ferry.agent.capture;
 import dev.ferry.health.Heartbeat;
 import dev.ferry.mesh.Workload;
 import dev.ferry.mesh.kube.CoreKinds;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import dev.ferry.mesh.kube.KubeApiException;
+import dev.ferry.mesh.kube.KubeHttp;
+import dev.ferry.mesh.kube.KubeResponse;
+import io.netty.handler.codec.http.HttpMethod;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,7 +32,9 @@ public final class KubernetesPodMarker implements CapturedPodMarker {
     private static final String UNMARK =
             "{\"metadata\":{\"annotations\":{\"" + Workload.CAPTURED_ANNOTATION + "\":null}}}";
 
-    private final KubernetesClient client;
+    private static final Duration PATCH_TIMEOUT = Duration.ofSeconds(10);
+
+    private final KubeHttp client;
     private final Heartbeat heartbeat;
     private final LinkedBlockingQueue<Set<String>> desired = new LinkedBlockingQueue<>();
     private final Set<String> marked = new HashSet<>();
@@ -37,7 +42,7 @@ public final class KubernetesPodMarker implements CapturedPodMarker {
     private volatile boolean closed;
 
     /** @param client shared with the Kubernetes source (not closed here) */
-    public KubernetesPodMarker(KubernetesClient client, Heartbeat heartbeat) {
+    public KubernetesPodMarker(KubeHttp client, Heartbeat heartbeat) {
         this.client = client;
         this.heartbeat = heartbeat;
         this.worker = Thread.ofPlatform().daemon().name("pod-marker").unstarted(this::run);
@@ -54,6 +59,7 @@ public final class KubernetesPodMarker implements CapturedPodMarker {
         Duration backoff = TICK;
         while (!closed) {
             heartbeat.beat();
+            client.server().token().refresh(); // a rotated token file, read here and not on the client's loop
             try {
                 Set<String> next = desired.poll(TICK.toMillis(), TimeUnit.MILLISECONDS);
                 for (Set<String> later = desired.poll(); later != null; later = desired.poll()) {
@@ -103,10 +109,21 @@ public final class KubernetesPodMarker implements CapturedPodMarker {
         String ns = pod.substring(0, slash);
         String name = pod.substring(slash + 1);
         try {
-            client.genericKubernetesResources(CoreKinds.POD) // generic: no typed Pod model loaded for a patch
-                    .inNamespace(ns)
-                    .withName(name)
-                    .patch(PatchContext.of(PatchType.JSON_MERGE), body);
+            KubeResponse r = client.send(
+                            HttpMethod.PATCH,
+                            CoreKinds.POD.item(ns, name),
+                            "application/merge-patch+json",
+                            body.getBytes(StandardCharsets.UTF_8),
+                            1 << 20,
+                            PATCH_TIMEOUT)
+                    .get(PATCH_TIMEOUT.toMillis() + 1_000, TimeUnit.MILLISECONDS);
+            if (r.status() == 404) { // gone: nothing left to mark or unmark
+                marked.remove(pod);
+                return true;
+            }
+            if (!r.ok()) {
+                throw r.failure();
+            }
             if (mark) {
                 marked.add(pod);
             } else {
@@ -114,18 +131,19 @@ public final class KubernetesPodMarker implements CapturedPodMarker {
             }
             log.debug("pod {} {}", pod, mark ? "marked captured" : "unmarked");
             return true;
-        } catch (KubernetesClientException e) {
-            if (e.getCode() == 404) { // gone: nothing left to mark or unmark
-                marked.remove(pod);
-                return true;
-            }
-            log.warn(
-                    "could not {} pod {} (retrying): HTTP {} {}",
-                    mark ? "mark" : "unmark",
-                    pod,
-                    e.getCode(),
-                    e.getStatus() == null ? e.getMessage() : e.getStatus().getMessage());
-            heartbeat.failed(e);
+        } catch (KubeApiException | ExecutionException | TimeoutException e) {
+            KubeApiException k = e instanceof KubeApiException a
+                    ? a
+                    : new KubeApiException(
+                            0,
+                            e instanceof TimeoutException
+                                    ? "no answer"
+                                    : e.getCause().toString());
+            log.warn("could not {} pod {} (retrying): {}", mark ? "mark" : "unmark", pod, k.describe());
+            heartbeat.failed(k);
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             return false;
         }
     }

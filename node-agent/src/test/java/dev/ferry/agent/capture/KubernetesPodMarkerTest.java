@@ -10,6 +10,7 @@ import dev.ferry.mesh.MeshSnapshot;
 import dev.ferry.mesh.Workload;
 import dev.ferry.mesh.kube.KubeApiServer;
 import dev.ferry.mesh.kube.KubeFixtures;
+import dev.ferry.mesh.kube.KubeHttp;
 import dev.ferry.mesh.kube.KubernetesSource;
 import dev.ferry.mesh.source.MeshAssembler;
 import dev.ferry.time.Ticker;
@@ -44,13 +45,13 @@ class KubernetesPodMarkerTest {
     void marksOnCaptureUnmarksOnReleaseAndTheSourceAgentTunnelsOnlyToMarkedPods() throws Exception {
         try (KubeApiServer server = KubeApiServer.start(true);
                 KubernetesClient admin = server.client(KubeApiServer.ADMIN_TOKEN);
-                KubernetesClient agentClient = server.client(KubeApiServer.ADMIN_TOKEN)) {
+                KubeHttp agentClient = server.agentClient(KubeApiServer.ADMIN_TOKEN)) {
             KubeFixtures.namespace(admin, "shop");
             KubeFixtures.runningPod(admin, "shop", "client", "10.244.1.5", "Running");
             KubeFixtures.runningPod(admin, "shop", "server", "10.244.2.5", "Running");
             AtomicReference<MeshSnapshot> state = new AtomicReference<>(MeshSnapshot.empty());
             try (KubernetesSource otherNode = new KubernetesSource(
-                            server.client(KubeApiServer.ADMIN_TOKEN),
+                            server.agentClient(KubeApiServer.ADMIN_TOKEN),
                             new MeshAssembler("istio-system", state::set),
                             r -> {},
                             Duration.ofMillis(20),
