@@ -171,6 +171,11 @@ public final class KubeApiServer implements AutoCloseable {
         return "https://127.0.0.1:" + apiPort;
     }
 
+    /** The serving certificate the API server made itself at its first start (self-signed: it is its own CA). */
+    public Path servingCertificate() {
+        return dir.resolve("certs/apiserver.crt");
+    }
+
     public int apiPort() {
         return apiPort;
     }

@@ -71,6 +71,31 @@ class KubernetesSourceTest {
         return source;
     }
 
+    @Test
+    void theServersCertificateIsVerifiedAgainstTheConfiguredCaAndName() throws Exception {
+        byte[] ca = java.nio.file.Files.readAllBytes(server.servingCertificate());
+        var hb = new Heartbeat("kube-api", Ticker.system());
+        var url = java.net.URI.create(server.url());
+        try (KubeHttp verified = new KubeHttp(
+                new ApiServer(url, false, ca, null, null, BearerToken.of(KubeApiServer.ADMIN_TOKEN), ""), hb)) {
+            var r = verified.send(io.netty.handler.codec.http.HttpMethod.GET, "/version", null, null, 1 << 20, WAIT)
+                    .get(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.json().path("major").asString()).isEqualTo("1");
+        }
+        try (KubeHttp untrusted = new KubeHttp(
+                new ApiServer(url, false, null, null, null, BearerToken.of(KubeApiServer.ADMIN_TOKEN), ""), hb)) {
+            assertThatThrownBy(() -> untrusted
+                            .send(io.netty.handler.codec.http.HttpMethod.GET, "/version", null, null, 1 << 20, WAIT)
+                            .get(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS))
+                    .as("the JDK's default trust does not know a self-signed server")
+                    .cause()
+                    .isInstanceOf(KubeApiException.class)
+                    .satisfies(
+                            e -> assertThat(((KubeApiException) e).describe()).startsWith("unreachable: "));
+        }
+    }
+
     static MeshSnapshot await(AtomicReference<MeshSnapshot> state, String what, Predicate<MeshSnapshot> p)
             throws InterruptedException {
         long deadline = System.nanoTime() + WAIT.toNanos();
