@@ -12,7 +12,8 @@
 #   rate1k     1,000 req/s over 100 keep-alive connections (hey -c100 -q10) for RATE_SECS: RSS and CPU per 1,000
 #              req/s, for Ferry and HAProxy
 #   saturated  wrk -t1 -c32 for SAT_SECS
-#   idle9k     IDLE_CONNS idle relayed connections held open (bench/idle_conns.py)
+#   idle9k     IDLE_CONNS idle relayed connections held open (bench/idle_conns.py), read IDLE_SETTLE s (15) after
+#              they opened (settled: compilation done, the native heap trimmed); the RSS 3 s in is reported too
 # Each state: RSS, heap used and committed, Netty's buffers, threads; a second agent run with
 # -XX:NativeMemoryTracking=summary gives the JVM's own breakdown (heap, classes, code, threads, GC, ...) per state.
 # Budgets (issue "Footprint per node"): RSS at rate1k <= BUDGET_RATE MiB and at idle9k <= BUDGET_IDLE MiB; the run
@@ -25,6 +26,7 @@ STARTS=${STARTS:-5}
 RATE_SECS=${RATE_SECS:-20}
 SAT_SECS=${SAT_SECS:-10}
 IDLE_CONNS=${IDLE_CONNS:-9000}
+IDLE_SETTLE=${IDLE_SETTLE:-15}
 BUDGET_RATE=${BUDGET_RATE:-96}
 BUDGET_IDLE=${BUDGET_IDLE:-160}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -152,6 +154,13 @@ record() { # who state pid [nmt]
       /^java.cls.loadedClasses=/ {l=$2} /^java.cls.unloadedClasses=/ {u=$2} /^java.cls.sharedLoadedClasses=/ {s=$2}
       END {if (l) printf "%d (%d)", l-u+s, s; else print "-"}') # loadedClasses counts those not from the cache
   fi
+  # HISTO_DIR=<dir>: the live objects by class (a full GC first) and the loaded classes, per state, for probing
+  # (the forced collection changes what follows: not for a run whose figures are reported)
+  if [ -n "${HISTO_DIR:-}" ] && [ "$1" = ferry ]; then
+    mkdir -p "$HISTO_DIR"
+    "$JAVA_HOME/bin/jcmd" "$3" GC.class_histogram > "$HISTO_DIR/histo-$2.txt" 2>&1 || true
+    "$JAVA_HOME/bin/jcmd" "$3" VM.classes > "$HISTO_DIR/classes-$2.txt" 2>&1 || true
+  fi
   if [ -n "${4:-}" ]; then
     "$JAVA_HOME/bin/jcmd" "$3" VM.native_memory summary > "$WORK/nmt-$2.txt" 2>&1 || true
     nmt=$WORK/nmt-$2.txt
@@ -172,10 +181,14 @@ measure() { # who pid url idle-url [nmt]
   RATE=$(inns wrk -t1 -c32 -d"${SAT_SECS}s" "$3" | awk '/Requests\/sec/ {printf "%.0f", $2}')
   record "$1" saturated "$2" "${5:-}"
   RATE=""
-  inns bash -c "ulimit -n 20000; exec /usr/bin/python3 $ROOT/bench/idle_conns.py client ${4% *} ${4#* } $IDLE_CONNS 15" > "$WORK/idle.txt" 2>&1 & local idle=$!
+  inns bash -c "ulimit -n 20000; exec /usr/bin/python3 $ROOT/bench/idle_conns.py client ${4% *} ${4#* } $IDLE_CONNS $((IDLE_SETTLE + 10))" > "$WORK/idle.txt" 2>&1 & local idle=$!
   for i in $(seq 1 120); do grep -q "open=" "$WORK/idle.txt" && break; sleep 0.5; done
+  # idle means settled: read IDLE_SETTLE s after the last connection opened, once the JIT's compilation of the set-up
+  # path has finished and the native heap's trim (every 5 s) has returned its arenas; the RSS 3 s in is said too
   sleep 3
-  RATE=$(awk -F'[= ]' '/open=/ {print $2}' "$WORK/idle.txt")
+  local early; early=$(rss_mb "$2")
+  sleep $((IDLE_SETTLE - 3))
+  RATE="$(awk -F'[= ]' '/open=/ {print $2}' "$WORK/idle.txt") (RSS 3 s after they opened: $early MiB)"
   record "$1" idle9k "$2" "${5:-}"
   RATE=""
   wait "$idle" || true

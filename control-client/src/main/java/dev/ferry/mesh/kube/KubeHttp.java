@@ -20,6 +20,10 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
@@ -29,12 +33,16 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
- * The agent's HTTP client of the Kubernetes API: HTTP/1.1 over TLS on one Netty event loop of its own (the agent's
- * Netty, so no second HTTP stack and no second TLS stack is loaded for the control plane). One connection per request
- * or watch; a watch is a long-lived streamed response ({@link WatchStream}). Every callback runs on {@link #loop()},
+ * The agent's HTTP client of the Kubernetes API, on one Netty event loop of its own (the agent's Netty and BoringSSL,
+ * so no second HTTP or TLS stack is loaded for the control plane): every request and watch a stream of one shared
+ * HTTP/2 connection ({@link H2Connection}, negotiated by ALPN), or, with a server that speaks only HTTP/1.1 (and plain
+ * HTTP), a connection per request. A watch is a long-lived streamed response ({@link WatchStream}). Every callback runs on {@link #loop()},
  * which is never one of the data plane's loops; its liveness is beaten into a heartbeat every second.
  */
 public final class KubeHttp implements AutoCloseable {
@@ -46,17 +54,38 @@ public final class KubeHttp implements AutoCloseable {
     private final ApiServer server;
     private final EventLoopGroup group;
     private final SslContext ssl;
+    private final AtomicLong connections = new AtomicLong();
+    private final Duration pingAfter;
+
+    /** The shared HTTP/2 connection (confined to the loop); replaced when it closes. */
+    private H2Connection h2;
+
+    /** Plain HTTP, or a server that chose HTTP/1.1 once: a connection per request from then on (loop-confined). */
+    private boolean http1Only;
 
     public KubeHttp(ApiServer server, Heartbeat heartbeat) throws IOException {
+        this(server, heartbeat, H2Connection.PING_AFTER);
+    }
+
+    /** @param pingAfter how long a quiet HTTP/2 connection waits before it is pinged (the tests: a second) */
+    KubeHttp(ApiServer server, Heartbeat heartbeat, Duration pingAfter) throws IOException {
         this.server = server;
+        this.pingAfter = pingAfter;
         this.ssl = server.tls() ? sslContext(server) : null;
+        this.http1Only = !server.tls(); // HTTP/2 is negotiated by TLS's ALPN; no cleartext HTTP/2 is tried
         this.group = new MultiThreadIoEventLoopGroup(
                 1, new DefaultThreadFactory("kube-api", true), NioIoHandler.newFactory());
         group.next().scheduleAtFixedRate(heartbeat::beat, 0, 1, TimeUnit.SECONDS);
     }
 
     private static SslContext sslContext(ApiServer server) throws IOException {
-        SslContextBuilder b = SslContextBuilder.forClient();
+        SslContextBuilder b = SslContextBuilder.forClient()
+                .applicationProtocolConfig(new ApplicationProtocolConfig(
+                        ApplicationProtocolConfig.Protocol.ALPN,
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                        ApplicationProtocolNames.HTTP_2,
+                        ApplicationProtocolNames.HTTP_1_1));
         if (server.insecure()) {
             b.trustManager(InsecureTrustManagerFactory.INSTANCE).endpointIdentificationAlgorithm(null);
         } else {
@@ -100,7 +129,8 @@ public final class KubeHttp implements AutoCloseable {
             HttpMethod method, String path, String contentType, byte[] body, int maxBytes, Duration timeout) {
         CompletableFuture<KubeResponse> result = new CompletableFuture<>();
         FullHttpRequest request = request(method, path, contentType, body);
-        Channel ch = open(() -> new ResponseHandler(maxBytes, result), request, result::completeExceptionally);
+        AtomicReference<Channel> channel = new AtomicReference<>();
+        open(() -> new ResponseHandler(maxBytes, result), request, result::completeExceptionally, channel::set);
         var timer = loop().schedule(
                         () -> result.completeExceptionally(new KubeApiException(
                                 0, "no answer to " + method + " " + path + " within " + timeout.toSeconds() + " s")),
@@ -108,17 +138,24 @@ public final class KubeHttp implements AutoCloseable {
                         TimeUnit.MILLISECONDS);
         result.whenComplete((r, e) -> {
             timer.cancel(false);
-            ch.close(); // one request per connection: done, or given up on
+            Channel ch = channel.get();
+            if (ch != null) {
+                ch.close(); // the stream (or the HTTP/1.1 connection): done, or given up on
+            }
         });
         return result;
     }
 
     /** A watch (or any streamed answer): its lines go to the listener as they arrive. */
     public WatchStream watch(String path, Duration idle, int maxLineBytes, WatchStream.Listener listener) {
-        WatchStream stream = new WatchStream(listener, idle, maxLineBytes);
-        Channel ch = open(stream::handler, request(HttpMethod.GET, path, null, null), stream::failed);
-        stream.bind(ch);
+        WatchStream stream = new WatchStream(loop(), listener, idle, maxLineBytes);
+        open(stream::handler, request(HttpMethod.GET, path, null, null), stream::failed, stream::bind);
         return stream;
+    }
+
+    /** TCP connections opened so far (one for every request and watch when the server speaks only HTTP/1.1). */
+    public long connections() {
+        return connections.get();
     }
 
     private FullHttpRequest request(HttpMethod method, String path, String contentType, byte[] body) {
@@ -142,14 +179,101 @@ public final class KubeHttp implements AutoCloseable {
         return r;
     }
 
-    /** Connects and sends; the handler gets the answer; a failure to connect goes to {@code failed}. */
-    private Channel open(
-            Supplier<ChannelHandler> handler, FullHttpRequest request, java.util.function.Consumer<Throwable> failed) {
-        Bootstrap b = new Bootstrap()
-                .group(group)
-                .channel(NioSocketChannel.class)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT.toMillis())
+    /**
+     * Sends the request on a stream of the shared HTTP/2 connection, or on a connection of its own when the server
+     * speaks only HTTP/1.1 (or plain HTTP); the handler gets the answer, {@code bound} the channel it arrives on,
+     * and a failure before that goes to {@code failed}.
+     */
+    private void open(
+            Supplier<ChannelHandler> handler,
+            FullHttpRequest request,
+            Consumer<Throwable> failed,
+            Consumer<Channel> bound) {
+        loop().execute(() -> {
+            if (http1Only) {
+                openHttp1(handler, request, failed, bound);
+                return;
+            }
+            connection().whenComplete((parent, e) -> {
+                if (e != null) {
+                    request.release();
+                    failed.accept(unreachable(e));
+                } else if (parent == null) {
+                    http1Only = true; // the server chose HTTP/1.1: a connection per request from now on
+                    openHttp1(handler, request, failed, bound);
+                } else {
+                    openStream(parent, handler, request, failed, bound);
+                }
+            });
+        });
+    }
+
+    /** The shared connection, connecting anew when there is none or it closed. On the loop. */
+    private CompletableFuture<Channel> connection() {
+        H2Connection c = h2;
+        if (c != null
+                && (!c.ready.isDone()
+                        || c.ready.state() == java.util.concurrent.Future.State.SUCCESS
+                                && c.ready.resultNow() != null
+                                && c.ready.resultNow().isActive())) {
+            return c.ready;
+        }
+        H2Connection fresh = new H2Connection(pingAfter);
+        h2 = fresh;
+        ChannelFuture connect = bootstrap(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(ssl.newHandler(ch.alloc(), server.host(), server.port()));
+                        ch.pipeline().addLast(fresh.negotiation());
+                    }
+                })
+                .connect(server.host(), server.port());
+        connect.addListener(f -> {
+            if (f.isSuccess()) {
+                connect.channel()
+                        .closeFuture()
+                        .addListener(x -> fresh.ready.completeExceptionally(
+                                new KubeApiException(0, "the connection closed before it was ready")));
+            } else {
+                fresh.ready.completeExceptionally(unreachable(f.cause()));
+            }
+        });
+        return fresh.ready;
+    }
+
+    private void openStream(
+            Channel parent,
+            Supplier<ChannelHandler> handler,
+            FullHttpRequest request,
+            Consumer<Throwable> failed,
+            Consumer<Channel> bound) {
+        new Http2StreamChannelBootstrap(parent)
                 .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(false));
+                        ch.pipeline().addLast(handler.get());
+                    }
+                })
+                .open()
+                .addListener(f -> {
+                    if (f.isSuccess()) {
+                        Channel stream = (Channel) f.getNow();
+                        bound.accept(stream);
+                        send(stream, request, failed);
+                    } else {
+                        request.release();
+                        failed.accept(unreachable(f.cause()));
+                    }
+                });
+    }
+
+    private void openHttp1(
+            Supplier<ChannelHandler> handler,
+            FullHttpRequest request,
+            Consumer<Throwable> failed,
+            Consumer<Channel> bound) {
+        ChannelFuture connect = bootstrap(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         if (ssl != null) {
@@ -158,22 +282,35 @@ public final class KubeHttp implements AutoCloseable {
                         ch.pipeline().addLast(new HttpClientCodec(4096, MAX_HEADER_BYTES, 64 * 1024));
                         ch.pipeline().addLast(handler.get());
                     }
-                });
-        ChannelFuture connect = b.connect(server.host(), server.port());
+                })
+                .connect(server.host(), server.port());
+        bound.accept(connect.channel());
         connect.addListener(f -> {
             if (f.isSuccess()) {
-                connect.channel().writeAndFlush(request).addListener(w -> {
-                    if (!w.isSuccess()) {
-                        failed.accept(unreachable(w.cause()));
-                        connect.channel().close();
-                    }
-                });
+                send(connect.channel(), request, failed);
             } else {
                 request.release();
                 failed.accept(unreachable(f.cause()));
             }
         });
-        return connect.channel();
+    }
+
+    private Bootstrap bootstrap(ChannelInitializer<Channel> init) {
+        connections.incrementAndGet();
+        return new Bootstrap()
+                .group(group)
+                .channel(NioSocketChannel.class)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT.toMillis())
+                .handler(init);
+    }
+
+    private static void send(Channel ch, FullHttpRequest request, Consumer<Throwable> failed) {
+        ch.writeAndFlush(request).addListener(w -> {
+            if (!w.isSuccess()) {
+                failed.accept(unreachable(w.cause()));
+                ch.close();
+            }
+        });
     }
 
     /** A failure with no HTTP answer, named by its root cause. */

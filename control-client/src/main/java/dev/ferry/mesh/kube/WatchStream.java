@@ -42,30 +42,37 @@ public final class WatchStream {
         void failed(KubeApiException e);
     }
 
+    private final io.netty.channel.EventLoop loop;
     private final Listener listener;
     private final Duration idle;
     private final int maxLineBytes;
-    private volatile Channel channel;
+    private Channel channel;
     private boolean done;
 
-    WatchStream(Listener listener, Duration idle, int maxLineBytes) {
+    WatchStream(io.netty.channel.EventLoop loop, Listener listener, Duration idle, int maxLineBytes) {
+        this.loop = loop;
         this.listener = listener;
         this.idle = idle;
         this.maxLineBytes = maxLineBytes;
     }
 
+    /** The channel the answer arrives on (a stream, or an HTTP/1.1 connection); on the loop. */
     void bind(Channel ch) {
         channel = ch;
+        if (done) {
+            ch.close(); // closed by its owner before it was open
+        }
     }
 
     /** Ends the watch from its owner's side: the listener hears nothing more. Any thread. */
     public void close() {
-        Channel ch = channel;
-        if (ch != null && ch.eventLoop().inEventLoop()) {
-            done = true;
-            ch.close();
-        } else if (ch != null) {
-            ch.eventLoop().execute(this::close);
+        if (!loop.inEventLoop()) {
+            loop.execute(this::close);
+            return;
+        }
+        done = true;
+        if (channel != null) {
+            channel.close();
         }
     }
 

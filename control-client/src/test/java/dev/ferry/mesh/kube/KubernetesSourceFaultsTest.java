@@ -57,8 +57,12 @@ class KubernetesSourceFaultsTest {
     }
 
     private void sourceThrough(TcpGate g) throws java.io.IOException {
+        sourceThrough(KubeApiServer.agentClient(g.url(), KubeApiServer.ADMIN_TOKEN));
+    }
+
+    private void sourceThrough(KubeHttp client) {
         source = new KubernetesSource(
-                KubeApiServer.agentClient(g.url(), KubeApiServer.ADMIN_TOKEN),
+                client,
                 new MeshAssembler("istio-system", state::set),
                 r -> {},
                 Duration.ofMillis(20),
@@ -112,6 +116,35 @@ class KubernetesSourceFaultsTest {
             Thread.sleep(50); // every kind's watch back, not only the Pods'
         }
         assertThat(source.watching()).doesNotContainValue(false);
+    }
+
+    @Test
+    void aPathThatGoesDeadWithoutAResetIsFoundByPingAndTheWatchesResume() throws Exception {
+        KubeFixtures.runningPod(admin, "shop", "before-freeze", "10.244.1.25", "Running");
+        gate = new TcpGate(server.apiPort(), true);
+        KubeHttp client = new KubeHttp(
+                ApiServer.withToken(gate.url(), true, KubeApiServer.ADMIN_TOKEN),
+                new Heartbeat("kube-api", Ticker.system()),
+                Duration.ofSeconds(1));
+        sourceThrough(client);
+        await(state, "synced", s -> has(s, "before-freeze"));
+        long open = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (source.watching().containsValue(false) && System.nanoTime() < open) {
+            Thread.sleep(50); // every watch open first
+        }
+        assertThat(source.watching()).doesNotContainValue(false);
+        gate.freeze(); // no RST, no FIN: only the client's own ping can tell (the watches' idle limit is minutes)
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!source.watching().containsValue(false) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertThat(source.watching())
+                .as("the unanswered ping closed the connection")
+                .containsValue(false);
+        gate.thaw();
+        KubeFixtures.runningPod(admin, "shop", "after-thaw", "10.244.1.26", "Running");
+        await(state, "caught up on a new connection", s -> has(s, "after-thaw"));
+        assertThat(client.connections()).isGreaterThan(1);
     }
 
     @Test

@@ -36,6 +36,7 @@ class KubernetesSourceTest {
     private final AtomicReference<MeshSnapshot> state = new AtomicReference<>(MeshSnapshot.empty());
     private final List<ReloadReport> reports = new CopyOnWriteArrayList<>();
     private KubernetesSource source;
+    private KubeHttp client;
 
     @BeforeAll
     static void startServer() throws Exception {
@@ -61,8 +62,9 @@ class KubernetesSourceTest {
     }
 
     private KubernetesSource source(String token) throws IOException {
+        client = server.agentClient(token);
         source = new KubernetesSource(
-                server.agentClient(token),
+                client,
                 new MeshAssembler("istio-system", state::set),
                 reports::add,
                 Duration.ofMillis(20),
@@ -161,6 +163,9 @@ class KubernetesSourceTest {
         assertThat(s.peerAuthentications()).hasSize(1);
         assertThat(s.destinationRules()).hasSize(1);
         assertThat(s.origin().source()).isEqualTo("kubernetes");
+        assertThat(client.connections())
+                .as("the probes, every list and every watch: streams of one HTTP/2 connection")
+                .isEqualTo(1);
         assertThat(s.origin().location()).isEqualTo(server.url());
         assertThat(s.origin().versions())
                 .containsKeys("Namespace", "Pod", "Service", "EndpointSlice", "HTTPRoute", "AuthorizationPolicy")

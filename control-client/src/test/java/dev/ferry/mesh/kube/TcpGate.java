@@ -12,13 +12,15 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A loopback TCP forwarder the test can cut: while shut, every connection through it is closed and new ones are
- * closed on accept, so the client behind it sees the API server vanish (a partition) while others reach it directly.
+ * closed on accept, so the client behind it sees the API server vanish (a partition) while others reach it directly;
+ * while frozen, connections stay open and carry nothing (a path gone dead without a reset).
  */
 final class TcpGate implements AutoCloseable {
     private final ServerSocket server;
     private final int targetPort;
     private final Set<Socket> live = ConcurrentHashMap.newKeySet();
     private volatile boolean open;
+    private volatile boolean frozen;
     private final Thread acceptor;
 
     TcpGate(int targetPort, boolean open) throws IOException {
@@ -38,6 +40,15 @@ final class TcpGate implements AutoCloseable {
 
     void open() {
         open = true;
+    }
+
+    /** A black hole: connections stay open, but nothing they carry gets through until {@link #thaw()}. */
+    void freeze() {
+        frozen = true;
+    }
+
+    void thaw() {
+        frozen = false;
     }
 
     /** Cuts every connection through the gate and refuses new ones until {@link #open()}. */
@@ -80,7 +91,9 @@ final class TcpGate implements AutoCloseable {
             try (InputStream in = from.getInputStream();
                     OutputStream out = to.getOutputStream()) {
                 for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
-                    out.write(buf, 0, n);
+                    if (!frozen) {
+                        out.write(buf, 0, n);
+                    }
                 }
             } catch (IOException e) {
                 // cut, or closed by either side
