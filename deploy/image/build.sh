@@ -6,11 +6,13 @@
 #   layer 2 "jre"  a jlinked Java runtime with only the modules the agent needs (MODULES below)
 #   layer 3 "app"  the agent's jar, its JVM flags (deploy/jvm.options, read as java @/opt/ferry/jvm.options) and the
 #                  static CNI plugin
+#   layer 4 "aot"  the agent's AOT cache, trained here by the image's runtime on the image's jar (below)
 # No shell, no package manager, no tools: the agent spawns nothing.
 #
 # Why an OCI layout written here (tar + sha256sum + gzip -n): no image tool is needed to build (podman is only
 # needed to run it), every byte is under the build's control, and the result is reproducible — same inputs (the
-# jar, the plugin, the JDK and the Debian packages installed) give the same digest. Jib would need a base image
+# jar, the plugin, the JDK and the Debian packages installed) give the same os, jre and app layers (and, with
+# FERRY_IMAGE_AOT=0, the same digest; the AOT cache's layer is a training run's output). Jib would need a base image
 # from a registry or a hand-made one anyway, and buildah needs a working container storage at build time.
 #
 # Usage: deploy/image/build.sh AGENT_JAR CNI_PLUGIN OUT_ARCHIVE   (JAVA_HOME: a JDK 25)
@@ -50,6 +52,29 @@ cp "$(dirname "$0")/../jvm.options" "$WORK/app/opt/ferry/jvm.options" # deploy/j
 chmod 0644 "$WORK/app/opt/ferry/ferry-agent.jar"
 chmod 0755 "$WORK/app/opt/ferry/bin/ferry-cni"
 if ldd "$PLUGIN" >/dev/null 2>&1; then echo "image: $PLUGIN is dynamically linked; the plugin must be static" >&2; exit 1; fi
+
+# ---- layer 4: the AOT cache (FERRY_IMAGE_AOT=0 leaves it out), trained by the image's own runtime on the image's
+# own jar at the paths and times the container has them: the JVM uses a cache only with the same runtime, the same
+# jar (path, size, mtime) and the same flags. The training (tools/aot-train.sh: L4, churn and L7 traffic in a network
+# namespace) runs in a private mount namespace where /opt is a tmpfs holding /opt/ferry as the image lays it out.
+# A cache holds profiles of one run, so this layer alone is not reproducible: the other three are.
+LAYERS="os jre app"
+AOT_ARG=""
+if [ "${FERRY_IMAGE_AOT:-1}" = 1 ]; then
+  find "$WORK/jre" "$WORK/app" -exec touch -h -d @$EPOCH {} + # what the layers' tar gives every file
+  mkdir -p "$WORK/aot/opt/ferry"
+  unshare --mount --propagation private bash -c '
+    set -e
+    mount -t tmpfs -o size=512m ferry-aot /opt
+    mkdir -p /opt/ferry/jre
+    mount --bind "$1/jre/opt/ferry/jre" /opt/ferry/jre
+    cp -p "$1/app/opt/ferry/ferry-agent.jar" /opt/ferry/ferry-agent.jar
+    JAVA_HOME=/opt/ferry/jre bash "$2/tools/aot-train.sh" /opt/ferry/ferry-agent.jar >&2
+    cp /opt/ferry/ferry-agent.aot "$1/aot/opt/ferry/ferry-agent.aot"' _ "$WORK" "$(cd "$(dirname "$0")/../.." && pwd)"
+  chmod 0644 "$WORK/aot/opt/ferry/ferry-agent.aot"
+  LAYERS="$LAYERS aot"
+  AOT_ARG='"-XX:AOTCache=/opt/ferry/ferry-agent.aot",'
+fi
 
 # ---- layer 1: the libraries everything above loads, from this machine's Debian packages
 mkdir -p "$WORK/natives"
@@ -108,7 +133,7 @@ blob() { # blob FILE: moves FILE into the layout; prints "digest size"
   echo "$d $s"
 }
 layers="" diffs="" history=""
-for layer in os jre app; do
+for layer in $LAYERS; do
   tarball "$WORK/$layer" "$WORK/$layer.tar"
   diff=$(sha256sum "$WORK/$layer.tar" | cut -d' ' -f1)
   gzip -n -6 "$WORK/$layer.tar"
@@ -121,7 +146,7 @@ done
 # The agent's JVM flags live in the DaemonSet's command (deploy/daemonset.yaml); the image's default command is the
 # same, so `podman run IMAGE` behaves like the DaemonSet's container.
 cat >"$WORK/config.json" <<EOF
-{"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z","config":{"User":"0:0","Env":["PATH=/opt/ferry/jre/bin:/opt/ferry/bin"],"Entrypoint":["java"],"Cmd":["@/opt/ferry/jvm.options","-jar","/opt/ferry/ferry-agent.jar","run","--config","/etc/ferry/node.yaml"],"WorkingDir":"/","Labels":{"org.opencontainers.image.title":"ferry-agent","org.opencontainers.image.version":"${REF##*:}","org.opencontainers.image.description":"Ferry node agent: sidecarless service-mesh data plane"}},"rootfs":{"type":"layers","diff_ids":[$diffs]},"history":[$history]}
+{"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z","config":{"User":"0:0","Env":["PATH=/opt/ferry/jre/bin:/opt/ferry/bin"],"Entrypoint":["java"],"Cmd":["@/opt/ferry/jvm.options",$AOT_ARG"-jar","/opt/ferry/ferry-agent.jar","run","--config","/etc/ferry/node.yaml"],"WorkingDir":"/","Labels":{"org.opencontainers.image.title":"ferry-agent","org.opencontainers.image.version":"${REF##*:}","org.opencontainers.image.description":"Ferry node agent: sidecarless service-mesh data plane"}},"rootfs":{"type":"layers","diff_ids":[$diffs]},"history":[$history]}
 EOF
 read -r cd cs < <(blob "$WORK/config.json")
 cat >"$WORK/manifest.json" <<EOF

@@ -108,6 +108,9 @@ class DeployManifestTest {
             assertThat(c.path("command").get(0).asString()).isEqualTo("java");
             assertThat(mountOf(c, "/tmp").path("name").asString()).isEqualTo("tmp");
         }
+        assertThat(agent.path("command").valueStream().map(JsonNode::asString))
+                .as("the image's flags and its trained AOT cache (deploy/image/build.sh)")
+                .containsSubsequence("@/opt/ferry/jvm.options", "-XX:AOTCache=/opt/ferry/ferry-agent.aot", "-jar");
         assertThat(byKind.keySet()).noneMatch(k -> k.startsWith("PodDisruptionBudget/"));
     }
 
