@@ -61,7 +61,8 @@ container() {
   echo $!
 }
 host() {
-  ip netns exec "$NS" "$JAVA_HOME/bin/java" "@$ROOT/deploy/jvm.options" \
+  # as shipped on a host: the flags and the jar's own AOT cache (make build), as the image carries its own
+  ip netns exec "$NS" "$JAVA_HOME/bin/java" $(bash "$ROOT/deploy/jvm-opts.sh" "$JAR") \
     -jar "$JAR" run --config "$WORK/host-node.yaml" >"$WORK/host.log" 2>&1 &
   echo $!
 }
