@@ -6,6 +6,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2PingFrame;
 import io.netty.handler.ssl.ApplicationProtocolNames;
@@ -22,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  * a server that picks HTTP/1.1 gets a connection per request instead ({@link KubeHttp}). A connection that reads
  * nothing for {@link #PING_AFTER} (by default) is pinged, and closed when the next period passes without an answer (its streams
  * then fail and their watches resume on a new connection), so a dead path is found in a minute, not at the watch's
- * own idle timeout. All on the client's loop.
+ * own idle timeout. A connection the server sends GOAWAY on serves its open streams to their end and takes no new
+ * ones: the next request opens a new connection. All on the client's loop.
  */
 final class H2Connection {
     static final Duration PING_AFTER = Duration.ofSeconds(30);
@@ -33,6 +35,12 @@ final class H2Connection {
     final CompletableFuture<Channel> ready = new CompletableFuture<>();
 
     private final Duration pingAfter;
+
+    /**
+     * The server sent GOAWAY (its {@code --goaway-chance}, or a shutdown), or refused a new stream: the streams it
+     * serves go on, but new requests go to a new connection. Set on the loop, read there.
+     */
+    boolean draining;
 
     H2Connection(Duration pingAfter) {
         this.pingAfter = pingAfter;
@@ -66,8 +74,8 @@ final class H2Connection {
         };
     }
 
-    /** Pings a connection gone quiet; closes it when a whole period passes with no answer. */
-    private static final class Ping extends ChannelDuplexHandler {
+    /** Pings a connection gone quiet (closed when a whole period passes with no answer); notes a GOAWAY. */
+    private final class Ping extends ChannelDuplexHandler {
         private boolean outstanding;
 
         @Override
@@ -75,6 +83,9 @@ final class H2Connection {
             outstanding = false; // anything read is a sign of life
             if (msg instanceof Http2PingFrame p && p.ack()) {
                 return;
+            }
+            if (msg instanceof Http2GoAwayFrame) {
+                draining = true;
             }
             ctx.fireChannelRead(msg);
         }

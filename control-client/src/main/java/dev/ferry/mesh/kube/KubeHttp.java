@@ -194,7 +194,9 @@ public final class KubeHttp implements AutoCloseable {
                 openHttp1(handler, request, failed, bound);
                 return;
             }
-            connection().whenComplete((parent, e) -> {
+            CompletableFuture<Channel> ready = connection();
+            H2Connection used = h2;
+            ready.whenComplete((parent, e) -> {
                 if (e != null) {
                     request.release();
                     failed.accept(unreachable(e));
@@ -202,7 +204,7 @@ public final class KubeHttp implements AutoCloseable {
                     http1Only = true; // the server chose HTTP/1.1: a connection per request from now on
                     openHttp1(handler, request, failed, bound);
                 } else {
-                    openStream(parent, handler, request, failed, bound);
+                    openStream(used, parent, handler, request, failed, bound);
                 }
             });
         });
@@ -212,6 +214,7 @@ public final class KubeHttp implements AutoCloseable {
     private CompletableFuture<Channel> connection() {
         H2Connection c = h2;
         if (c != null
+                && !c.draining
                 && (!c.ready.isDone()
                         || c.ready.state() == java.util.concurrent.Future.State.SUCCESS
                                 && c.ready.resultNow() != null
@@ -242,6 +245,7 @@ public final class KubeHttp implements AutoCloseable {
     }
 
     private void openStream(
+            H2Connection connection,
             Channel parent,
             Supplier<ChannelHandler> handler,
             FullHttpRequest request,
@@ -262,6 +266,7 @@ public final class KubeHttp implements AutoCloseable {
                         bound.accept(stream);
                         send(stream, request, failed);
                     } else {
+                        connection.draining = true; // refused a stream (GOAWAY, its stream limit): a new one next
                         request.release();
                         failed.accept(unreachable(f.cause()));
                     }
