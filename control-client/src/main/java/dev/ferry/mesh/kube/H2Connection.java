@@ -21,9 +21,9 @@ import java.util.concurrent.TimeUnit;
  * The one HTTP/2 connection every request and watch of the client shares, as client-go shares one: a node's ten
  * watches are ten streams, not ten TCP and TLS connections the API server must hold per node. Negotiated by ALPN;
  * a server that picks HTTP/1.1 gets a connection per request instead ({@link KubeHttp}). A connection that reads
- * nothing for {@link #PING_AFTER} (by default) is pinged, and closed when the next period passes without an answer (its streams
- * then fail and their watches resume on a new connection), so a dead path is found in a minute, not at the watch's
- * own idle timeout. A connection the server sends GOAWAY on serves its open streams to their end and takes no new
+ * nothing for {@link #PING_AFTER} (by default) is pinged, and closed when the next period passes without an answer
+ * (its streams then fail and their watches resume on a new connection), so a dead path is found in a minute, not at
+ * the watch's own idle timeout. A connection the server sends GOAWAY on serves its open streams to their end and takes no new
  * ones: the next request opens a new connection. All on the client's loop.
  */
 final class H2Connection {

@@ -42,8 +42,9 @@ import java.util.function.Supplier;
  * The agent's HTTP client of the Kubernetes API, on one Netty event loop of its own (the agent's Netty and BoringSSL,
  * so no second HTTP or TLS stack is loaded for the control plane): every request and watch a stream of one shared
  * HTTP/2 connection ({@link H2Connection}, negotiated by ALPN), or, with a server that speaks only HTTP/1.1 (and plain
- * HTTP), a connection per request. A watch is a long-lived streamed response ({@link WatchStream}). Every callback runs on {@link #loop()},
- * which is never one of the data plane's loops; its liveness is beaten into a heartbeat every second.
+ * HTTP), a connection per request. A watch is a long-lived streamed response ({@link WatchStream}). Every callback
+ * runs on {@link #loop()}, which is never one of the data plane's loops; its liveness is beaten into a heartbeat
+ * every second.
  */
 public final class KubeHttp implements AutoCloseable {
     /** Connecting, TLS included: an API server that does not answer in this long is unreachable for this attempt. */
