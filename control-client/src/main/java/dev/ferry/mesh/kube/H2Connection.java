@@ -46,6 +46,18 @@ final class H2Connection {
         this.pingAfter = pingAfter;
     }
 
+    /** Whether a new request may go here: still connecting, or connected, open and not draining. */
+    boolean usable() {
+        if (draining) {
+            return false;
+        }
+        if (!ready.isDone()) {
+            return true;
+        }
+        Channel ch = ready.state() == java.util.concurrent.Future.State.SUCCESS ? ready.resultNow() : null;
+        return ch != null && ch.isActive();
+    }
+
     /** The pipeline's ALPN step: HTTP/2's frame codec and stream multiplexer, or the HTTP/1.1 verdict. */
     ChannelInboundHandlerAdapter negotiation() {
         return new ApplicationProtocolNegotiationHandler(ApplicationProtocolNames.HTTP_1_1) {

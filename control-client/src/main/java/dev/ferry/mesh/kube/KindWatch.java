@@ -1,5 +1,6 @@
 package dev.ferry.mesh.kube;
 
+import dev.ferry.time.Backoff;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufInputStream;
 import io.netty.handler.codec.http.HttpMethod;
@@ -307,7 +308,7 @@ final class KindWatch {
         }
         reporter.failed(kind.kind(), e);
         Duration wait = backoff;
-        backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+        backoff = Backoff.next(backoff, MAX_BACKOFF);
         http.loop().schedule(again, wait.toMillis(), TimeUnit.MILLISECONDS);
     }
 

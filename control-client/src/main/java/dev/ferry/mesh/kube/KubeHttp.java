@@ -131,7 +131,12 @@ public final class KubeHttp implements AutoCloseable {
         CompletableFuture<KubeResponse> result = new CompletableFuture<>();
         FullHttpRequest request = request(method, path, contentType, body);
         AtomicReference<Channel> channel = new AtomicReference<>();
-        open(() -> new ResponseHandler(maxBytes, result), request, result::completeExceptionally, channel::set);
+        open(() -> new ResponseHandler(maxBytes, result), request, result::completeExceptionally, ch -> {
+            channel.set(ch);
+            if (result.isDone()) {
+                ch.close(); // timed out while the stream or connection was still opening
+            }
+        });
         var timer = loop().schedule(
                         () -> result.completeExceptionally(new KubeApiException(
                                 0, "no answer to " + method + " " + path + " within " + timeout.toSeconds() + " s")),
@@ -214,12 +219,7 @@ public final class KubeHttp implements AutoCloseable {
     /** The shared connection, connecting anew when there is none or it closed. On the loop. */
     private CompletableFuture<Channel> connection() {
         H2Connection c = h2;
-        if (c != null
-                && !c.draining
-                && (!c.ready.isDone()
-                        || c.ready.state() == java.util.concurrent.Future.State.SUCCESS
-                                && c.ready.resultNow() != null
-                                && c.ready.resultNow().isActive())) {
+        if (c != null && c.usable()) {
             return c.ready;
         }
         H2Connection fresh = new H2Connection(pingAfter);
@@ -265,7 +265,10 @@ public final class KubeHttp implements AutoCloseable {
                     if (f.isSuccess()) {
                         Channel stream = (Channel) f.getNow();
                         bound.accept(stream);
-                        send(stream, request, failed);
+                        send(stream, request, e -> {
+                            connection.draining = true; // its first frame refused (after GOAWAY): a new one next
+                            failed.accept(e);
+                        });
                     } else {
                         connection.draining = true; // refused a stream (GOAWAY, its stream limit): a new one next
                         request.release();

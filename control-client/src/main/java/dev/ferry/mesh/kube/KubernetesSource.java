@@ -7,6 +7,7 @@ import dev.ferry.mesh.source.MeshAssembler;
 import dev.ferry.mesh.source.MeshDocumentParser;
 import dev.ferry.mesh.source.MeshSource;
 import dev.ferry.mesh.source.ReloadReport;
+import dev.ferry.time.Backoff;
 import io.netty.handler.codec.http.HttpMethod;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -166,9 +167,7 @@ public final class KubernetesSource implements MeshSource {
                         log.warn("kubernetes source: {} (retrying in {} s)", startProblem, backoff.toSeconds());
                         stopWatches();
                         Thread.sleep(backoff.toMillis());
-                        backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0
-                                ? MAX_BACKOFF
-                                : backoff.multipliedBy(2);
+                        backoff = Backoff.next(backoff, MAX_BACKOFF);
                         continue;
                     }
                 }
@@ -337,12 +336,6 @@ public final class KubernetesSource implements MeshSource {
                 }
             }
         };
-    }
-
-    /** What went wrong, in words an operator can act on: the API server's own refusal names resource and verb. */
-    static String describe(Throwable t) {
-        return KubeHttp.unreachable(t instanceof ExecutionException e && e.getCause() != null ? e.getCause() : t)
-                .describe();
     }
 
     private void stopWatches() {

@@ -6,6 +6,7 @@ import dev.ferry.mesh.kube.CoreKinds;
 import dev.ferry.mesh.kube.KubeApiException;
 import dev.ferry.mesh.kube.KubeHttp;
 import dev.ferry.mesh.kube.KubeResponse;
+import dev.ferry.time.Backoff;
 import io.netty.handler.codec.http.HttpMethod;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -73,8 +74,7 @@ public final class KubernetesPodMarker implements CapturedPodMarker {
                 }
                 if (!sync(want)) {
                     Thread.sleep(backoff.toMillis());
-                    backoff =
-                            backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+                    backoff = Backoff.next(backoff, MAX_BACKOFF);
                 } else {
                     backoff = TICK;
                 }
