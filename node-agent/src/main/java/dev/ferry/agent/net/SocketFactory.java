@@ -16,7 +16,7 @@ public interface SocketFactory {
      * Binds a listening socket; accepted channels start with auto-read off and half-closure allowed.
      *
      * @param serverHandler sits in the listening channel's pipeline (sees accept errors)
-     * @param childHandler initialises each accepted channel
+     * @param childHandler added to each accepted channel: a sharable handler or an initializer
      */
     ChannelFuture listen(
             EventLoopGroup group, InetSocketAddress address, ChannelHandler serverHandler, ChannelHandler childHandler);

@@ -49,7 +49,10 @@ public final class Metrics {
     private final ConcurrentHashMap<String, AtomicReferenceArray<CounterDataPoint>> closeReasonPoints =
             new ConcurrentHashMap<>();
 
-    /** Exemplars are off on every data-path counter: sampling one costs a clock read and a span lookup per inc(). */
+    /**
+     * Exemplars are off on every counter: sampling one costs a clock read and a span lookup per inc() (the close
+     * reasons' counter is incremented per connection), and no counter here is linked to a trace.
+     */
     public Metrics() {
         requests = new RequestMetrics(registry);
         opened = Counter.builder()
@@ -80,16 +83,19 @@ public final class Metrics {
                 .name("ferry_connections_closed_total")
                 .help("Relayed connections closed, by direction and close reason")
                 .labelNames("direction", "reason")
+                .withoutExemplars()
                 .register(registry);
         meshReloads = Counter.builder()
                 .name("ferry_mesh_reloads_total")
                 .help("Mesh file reloads by outcome (applied, partial, rejected, unchanged)")
                 .labelNames("outcome")
+                .withoutExemplars()
                 .register(registry);
         acceptErrors = Counter.builder()
                 .name("ferry_accept_errors_total")
                 .help("Errors accepting connections (e.g. out of file descriptors); accept backs off after one")
                 .labelNames("listener")
+                .withoutExemplars()
                 .register(registry);
         authzDecisions = Counter.builder()
                 .name("ferry_authz_decisions_total")
@@ -101,6 +107,7 @@ public final class Metrics {
         authzRechecks = Counter.builder()
                 .name("ferry_authz_connections_cut_total")
                 .help("Live connections cut because a policy change denies them")
+                .withoutExemplars()
                 .register(registry);
         meshVersion = Gauge.builder()
                 .name("ferry_mesh_snapshot_version")

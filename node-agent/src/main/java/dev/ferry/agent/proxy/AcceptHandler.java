@@ -8,6 +8,7 @@ import dev.ferry.agent.net.OriginalDestination.OriginalDestinationException;
 import dev.ferry.agent.routing.Destination;
 import dev.ferry.mesh.Workload;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.net.InetSocketAddress;
@@ -15,8 +16,10 @@ import java.net.InetSocketAddress;
 /**
  * First handler of a captured connection: opens its record and session, puts {@link EarlyBytes} in its own place
  * (AUTO_READ is off: nothing is read before the upstream is open), recovers the original destination and hands the
- * connection to the outbound or the inbound path.
+ * connection to the outbound or the inbound path. One per listener, shared by its connections: it holds only the
+ * listener's own facts.
  */
+@ChannelHandler.Sharable
 final class AcceptHandler extends ChannelInboundHandlerAdapter {
     private final RelayContext ctx;
     private final Direction direction;
@@ -30,6 +33,12 @@ final class AcceptHandler extends ChannelInboundHandlerAdapter {
         this.listener = listener;
         this.owner = owner;
         this.inbound = inbound;
+    }
+
+    /** Netty asks at every pipeline change; its answer is a per-thread map lookup, measurable per connection. */
+    @Override
+    public boolean isSharable() {
+        return true;
     }
 
     @Override

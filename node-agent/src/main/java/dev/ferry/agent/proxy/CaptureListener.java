@@ -5,7 +5,6 @@ import dev.ferry.agent.net.AcceptErrorHandler;
 import dev.ferry.mesh.Workload;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;
 
@@ -19,15 +18,15 @@ public final class CaptureListener {
     private final Direction direction;
     private final String name;
     private final Workload owner;
-    private final InboundPath inbound;
+    private final AcceptHandler accept;
     private Channel channel;
 
     public CaptureListener(RelayContext ctx, Direction direction, String name, Workload owner) {
         this.ctx = ctx;
-        this.inbound = new InboundPath(ctx);
         this.direction = direction;
         this.name = name;
         this.owner = owner;
+        this.accept = new AcceptHandler(ctx, direction, name, owner, new InboundPath(ctx));
     }
 
     /** Binds; accepted connections start relaying immediately (call after every other listener is bound). */
@@ -37,13 +36,9 @@ public final class CaptureListener {
                         group,
                         address,
                         new AcceptErrorHandler(name, ctx.metrics()::acceptError),
-                        new ChannelInitializer<>() {
-                            @Override
-                            protected void initChannel(Channel ch) {
-                                ch.pipeline()
-                                        .addLast("accept", new AcceptHandler(ctx, direction, name, owner, inbound));
-                            }
-                        });
+                        // One shared handler, not an initializer: an initializer per accepted connection is a
+                        // pipeline add and remove and a concurrent set of its own, seen under connection churn.
+                        accept);
         channel = f.channel();
         return f;
     }

@@ -43,6 +43,12 @@ final class EarlyBytes extends ChannelInboundHandlerAdapter {
         return eof;
     }
 
+    /** Netty asks at every pipeline change; its answer is a per-thread map lookup, measurable per connection. */
+    @Override
+    public boolean isSharable() {
+        return false;
+    }
+
     @Override
     public void channelRead(ChannelHandlerContext chc, Object msg) {
         if (!(msg instanceof ByteBuf buf)) {

@@ -25,6 +25,12 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         this.session = session;
     }
 
+    /** Netty asks at every pipeline change; its answer is a per-thread map lookup, measurable per connection. */
+    @Override
+    public boolean isSharable() {
+        return false;
+    }
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         Channel peer = session.peerOf(ctx.channel());
