@@ -2,6 +2,7 @@ package dev.ferry.agent.connector;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.socket.DuplexChannel;
@@ -38,11 +39,17 @@ public final class Streams {
             then.run();
             return;
         }
-        ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
+        ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(new OnFlushed(then));
+    }
+
+    /** A record, not a lambda: one per connection's end, and a captured lambda is allocated on the VM's slow path. */
+    private record OnFlushed(Runnable then) implements ChannelFutureListener {
+        @Override
+        public void operationComplete(ChannelFuture f) {
             if (f.isSuccess()) {
                 then.run();
             }
-        });
+        }
     }
 
     /**

@@ -3,8 +3,10 @@ package dev.ferry.agent.connector;
 import dev.ferry.agent.connection.CloseReason;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GenericFutureListener;
 import io.netty.util.concurrent.Promise;
 
 /** Plain TCP: a socket from the request's factory, connected from its local address when it names one. */
@@ -19,9 +21,23 @@ public final class TcpConnector implements Connector {
                 ? r.sockets().connect(r.loop(), r.target(), r.handler())
                 : r.sockets().connectAs(r.loop(), r.target(), r.localAddress(), r.handler());
         Promise<Channel> result = r.loop().newPromise();
-        connect.addListener(f -> {
+        connect.addListener(new Connected(r, result));
+        // a caller that gives up (the downstream went away) closes the half-open socket through the promise
+        result.addListener(new CloseIfCancelled(connect.channel()));
+        return result;
+    }
+
+    /*
+     * Records, not lambdas, for the two listeners: one of each is made per connection, and a captured lambda is
+     * allocated through the VM's slow path under the agent's no-trap C2 flags (deploy/jvm.options).
+     */
+
+    /** The socket's connect finished: the result, or the failure with its close reason. */
+    private record Connected(ConnectRequest r, Promise<Channel> result) implements ChannelFutureListener {
+        @Override
+        public void operationComplete(ChannelFuture f) {
             if (f.isSuccess()) {
-                result.trySuccess(connect.channel());
+                result.trySuccess(f.channel());
                 return;
             }
             Throwable cause = f.cause();
@@ -29,14 +45,16 @@ public final class TcpConnector implements Connector {
                     ? CloseReason.CONNECT_TIMEOUT
                     : CloseReason.CONNECT_REFUSED;
             result.tryFailure(new ConnectFailure(reason, r.target() + ": " + cause.getMessage()));
-        });
-        // a caller that gives up (the downstream went away) closes the half-open socket through the promise
-        result.addListener(f -> {
+        }
+    }
+
+    private record CloseIfCancelled(Channel channel) implements GenericFutureListener<Future<Channel>> {
+        @Override
+        public void operationComplete(Future<Channel> f) {
             if (f.isCancelled()) {
-                connect.channel().close();
+                channel.close();
             }
-        });
-        return result;
+        }
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPromise;
@@ -45,8 +46,8 @@ public final class NativeSocketFactory implements SocketFactory {
 
     /**
      * Epoll listeners accept until the queue is empty or {@link #ACCEPTS_PER_WAKEUP}. Netty's default stops after
-     * one accept on epoll: its "maybe more data" test compares the accepted descriptor with the one byte it "attempted", so with
-     * level-triggered epoll (the only mode of Netty 4.2) a listener took one connection per loop iteration, about
+     * one accept on epoll: its "maybe more data" test compares the accepted descriptor with the one byte it
+     * "attempted", so with level-triggered epoll (the only mode of Netty 4.2) a listener took one connection per loop iteration, about
      * 50 a second when 2,048 connections kept the loop busy, and clients timed out in the accept queue.
      */
     static ServerChannelRecvByteBufAllocator acceptBatches() {
@@ -282,15 +283,25 @@ public final class NativeSocketFactory implements SocketFactory {
             return connected.setFailure(e);
         }
         ch.pipeline().addLast(handler);
-        loop.register(ch).addListener(registered -> {
+        loop.register(ch).addListener(new ConnectOnceRegistered(remote, local, connected));
+        return connected;
+    }
+
+    /**
+     * Connects a socket once its loop has it. A record, not a lambda: one is made per connect, and a captured lambda
+     * is allocated through the VM's slow path under the agent's no-trap C2 flags (deploy/jvm.options).
+     */
+    private record ConnectOnceRegistered(InetSocketAddress remote, InetSocketAddress local, ChannelPromise connected)
+            implements ChannelFutureListener {
+        @Override
+        public void operationComplete(ChannelFuture registered) {
             if (!registered.isSuccess()) {
-                ch.unsafe().closeForcibly();
+                registered.channel().unsafe().closeForcibly();
                 connected.setFailure(registered.cause());
             } else {
-                ch.connect(remote, local, connected); // a null local address: the kernel picks one
+                registered.channel().connect(remote, local, connected); // a null local address: the kernel picks one
             }
-        });
-        return connected;
+        }
     }
 
     private void configure(ChannelConfig c, boolean transparent) {

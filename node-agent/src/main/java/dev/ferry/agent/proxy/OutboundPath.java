@@ -8,7 +8,6 @@ import dev.ferry.agent.connector.ConnectRequest;
 import dev.ferry.agent.connector.Connector;
 import dev.ferry.agent.http.HttpConnection;
 import dev.ferry.agent.routing.Destination;
-import dev.ferry.agent.routing.EndpointLoad;
 import dev.ferry.agent.routing.RequestBalancer;
 import dev.ferry.mesh.Endpoint;
 import dev.ferry.mesh.MeshSnapshot;
@@ -93,9 +92,7 @@ final class OutboundPath {
                 target = e.address();
                 destination = e.workload();
                 delivery = s.sentTo(e, ctx.clusterDomain());
-                EndpointLoad load = ctx.balancer().load(e);
-                load.started();
-                session.downstream().closeFuture().addListener(f -> load.released());
+                session.countOn(ctx.balancer().load(e));
             }
             case Destination.ToWorkload w -> {
                 target = w.address();

@@ -10,6 +10,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.epoll.AbstractEpollStreamChannel;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GenericFutureListener;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,7 +49,19 @@ final class Upstreams {
             Start start) {
         Future<Channel> opening = connector.open(request);
         session.connecting(opening);
-        opening.addListener(f -> {
+        opening.addListener(new Opened(ctx, session, request, answer, start));
+    }
+
+    /**
+     * The upstream's open finished: start, or end the session with the connector's reason. A record, not a lambda:
+     * one is made per connection, and a captured lambda is allocated through the VM's slow path under the agent's
+     * no-trap C2 flags (see {@link RelaySession}).
+     */
+    private record Opened(
+            RelayContext ctx, RelaySession session, ConnectRequest request, TunnelAnswer answer, Start start)
+            implements GenericFutureListener<Future<Channel>> {
+        @Override
+        public void operationComplete(Future<Channel> f) {
             if (f.isCancelled()) {
                 return; // the session ended meanwhile and said why
             }
@@ -61,7 +74,7 @@ final class Upstreams {
                 session.abort(ConnectFailure.reasonOf(cause), cause.getMessage());
                 return;
             }
-            Channel up = opening.getNow();
+            Channel up = f.getNow();
             session.upstream(up);
             if (!session.downstream().isActive()) {
                 session.abort(CloseReason.DOWNSTREAM_ABORT, "downstream closed while connecting");
@@ -71,7 +84,7 @@ final class Upstreams {
                 answer.established();
             }
             start.start(ctx, session, up);
-        });
+        }
     }
 
     /**

@@ -7,6 +7,7 @@ import dev.ferry.mesh.Endpoint;
 import dev.ferry.mesh.ServiceBinding;
 import dev.ferry.mesh.Workload;
 import java.net.InetSocketAddress;
+import java.util.function.Supplier;
 
 /**
  * Where a captured connection is addressed, decided from the snapshot it started with: a logical target. For a
@@ -50,7 +51,18 @@ public sealed interface Destination {
                     service.namespace(),
                     endpoint.workload(),
                     endpoint.address(),
-                    () -> "service " + service.key() + ":" + binding.port().port() + " -> " + endpoint.describe());
+                    new SentTo(binding, endpoint));
+        }
+    }
+
+    /**
+     * The config-dump line of a connection sent to a Service's endpoint. A record, not a lambda: one is made per
+     * connection, and a captured lambda is allocated through the VM's slow path under the agent's no-trap C2 flags.
+     */
+    record SentTo(ServiceBinding binding, Endpoint endpoint) implements Supplier<String> {
+        @Override
+        public String get() {
+            return "service " + binding.service().key() + ":" + binding.port().port() + " -> " + endpoint.describe();
         }
     }
 

@@ -161,6 +161,65 @@ class RelayLoopbackTest {
         assertThat(PromText.sum(metrics, "istio_tcp_sent_bytes_total", labels)).isEqualTo(total);
     }
 
+    /**
+     * Least-request at L4 counts open connections: a held connection steers the next one to the other endpoint, and
+     * once it closes its endpoint is the less loaded again. Without the release at the client's close, both would
+     * count one and the third connection would land at random (a tie goes to the first drawn).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"io_uring", "epoll"})
+    void leastRequestCountsOpenConnectionsUntilTheyClose(String transport) throws Exception {
+        EchoServer one = track(new EchoServer(InetAddress.getByName(POD_IP)));
+        EchoServer two = track(new EchoServer(InetAddress.getByName("127.0.0.3")));
+        Path mesh = new MeshFiles()
+                .pod("echo-1", POD_IP, "node-1", "echo", one.port())
+                .pod("echo-2", "127.0.0.3", "node-1", "echo", two.port())
+                .service("echo", VIP, 80, "echo", "echo")
+                .raw("""
+                        apiVersion: networking.istio.io/v1
+                        kind: DestinationRule
+                        metadata: {name: echo, namespace: test}
+                        spec:
+                          host: echo.test.svc.cluster.local
+                          trafficPolicy: {loadBalancer: {simple: LEAST_REQUEST}}
+                        """)
+                .write(dir);
+        AgentFixture f = track(new AgentFixture(transport, mesh, Map.of()));
+        f.originalDestination.set(new InetSocketAddress(InetAddress.getByName(VIP), 80));
+        for (int round = 0; round < 8; round++) {
+            int before1 = one.accepted();
+            int before2 = two.accepted();
+            try (Socket held = echoed(f)) {
+                EchoServer heldOn = one.accepted() > before1 ? one : two;
+                EchoServer other = heldOn == one ? two : one;
+                int otherBefore = other.accepted();
+                try (Socket next = echoed(f)) {
+                    assertThat(other.accepted())
+                            .as("round %d: second connection", round)
+                            .isEqualTo(otherBefore + 1);
+                    held.close();
+                    waitFor(() -> f.agent.registry().size() == 1, "held connection closed");
+                    int heldBefore = heldOn.accepted();
+                    try (Socket third = echoed(f)) {
+                        assertThat(heldOn.accepted())
+                                .as("round %d: third connection, after the first closed", round)
+                                .isEqualTo(heldBefore + 1);
+                    }
+                }
+            }
+            waitFor(() -> f.agent.registry().size() == 0, "connections closed");
+            assertThat(one.accepted() + two.accepted()).isEqualTo(before1 + before2 + 3);
+        }
+    }
+
+    /** A connection through the agent that has carried one echoed byte (so its upstream is open). */
+    private static Socket echoed(AgentFixture f) throws IOException {
+        Socket s = connect(f.agent.outboundAddress());
+        s.getOutputStream().write('x');
+        assertThat(s.getInputStream().read()).isEqualTo('x');
+        return s;
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"io_uring", "epoll", "epoll+splice"})
     void halfCloseKeepsTheOtherDirectionOpen(String transport) throws Exception {

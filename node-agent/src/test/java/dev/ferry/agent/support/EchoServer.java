@@ -19,6 +19,7 @@ public final class EchoServer implements AutoCloseable {
     private final ServerSocket server;
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
     private final AtomicReference<InetSocketAddress> lastPeer = new AtomicReference<>();
+    private final java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
     private final Thread acceptor;
 
     public EchoServer(InetAddress address) throws IOException {
@@ -36,6 +37,11 @@ public final class EchoServer implements AutoCloseable {
         return server.getLocalPort();
     }
 
+    /** Connections accepted so far. */
+    public int accepted() {
+        return accepted.get();
+    }
+
     /** The source address of the most recent connection (checks the client IP the server sees). */
     public InetSocketAddress lastPeer() {
         return lastPeer.get();
@@ -46,6 +52,7 @@ public final class EchoServer implements AutoCloseable {
             try {
                 Socket s = server.accept();
                 sockets.add(s);
+                accepted.incrementAndGet();
                 lastPeer.set((InetSocketAddress) s.getRemoteSocketAddress());
                 Thread.ofVirtual().start(() -> echo(s));
             } catch (IOException e) {
