@@ -47,8 +47,9 @@ public final class NativeSocketFactory implements SocketFactory {
     /**
      * Epoll listeners accept until the queue is empty or {@link #ACCEPTS_PER_WAKEUP}. Netty's default stops after
      * one accept on epoll: its "maybe more data" test compares the accepted descriptor with the one byte it
-     * "attempted", so with level-triggered epoll (the only mode of Netty 4.2) a listener took one connection per loop iteration, about
-     * 50 a second when 2,048 connections kept the loop busy, and clients timed out in the accept queue.
+     * "attempted", so with level-triggered epoll (the only mode of Netty 4.2) a listener took one connection per loop
+     * iteration, about 50 a second when 2,048 connections kept the loop busy, and clients timed out in the accept
+     * queue.
      */
     static ServerChannelRecvByteBufAllocator acceptBatches() {
         ServerChannelRecvByteBufAllocator a = new ServerChannelRecvByteBufAllocator();
