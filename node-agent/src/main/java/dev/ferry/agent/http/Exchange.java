@@ -35,7 +35,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * that cannot write stops the other from reading). When done it is counted and logged, and its owner moves on to the
  * next request of the connection. On the client connection's event loop only.
  */
-final class Exchange implements Attempt.Events, StreamCall {
+final class Exchange implements Attempt.Events, Attempt.ConnectRequestFactory, StreamCall {
     /** Request body parts read while no upstream is attached: a few reads' worth. */
     static final int MAX_UNSENT = 64;
     /**
@@ -230,13 +230,23 @@ final class Exchange implements Attempt.Events, StreamCall {
         attempt = a;
         Duration timeout = plan.timeouts().backendRequest();
         if (timeout != null) {
-            attemptTimer = schedule(() -> attemptTimedOut(a), timeout.toNanos());
+            attemptTimer = schedule(new AttemptTimeout(this, a), timeout.toNanos());
         }
         boolean h2 = plan.binding().protocol().isHttp2();
-        a.start(down.loop(), http.pool(), http.h2Pool(), h2, this::connectRequest);
+        // this and a record, not a method reference and a lambda: one of each per request, and a captured lambda is
+        // allocated through uninlined method handles under the agent's no-trap C2 flags (docs/profiling.md)
+        a.start(down.loop(), http.pool(), http.h2Pool(), h2, this);
     }
 
-    private ConnectRequest connectRequest(Endpoint endpoint, ChannelInitializer<Channel> init) {
+    private record AttemptTimeout(Exchange exchange, Attempt attempt) implements Runnable {
+        @Override
+        public void run() {
+            exchange.attemptTimedOut(attempt);
+        }
+    }
+
+    @Override
+    public ConnectRequest request(Endpoint endpoint, ChannelInitializer<Channel> init) {
         return new ConnectRequest(
                 conn.sockets(),
                 down.loop(),
