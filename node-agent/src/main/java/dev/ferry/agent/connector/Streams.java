@@ -42,7 +42,7 @@ public final class Streams {
         ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(new OnFlushed(then));
     }
 
-    /** A record, not a lambda: one per connection's end, and a captured lambda is allocated on the VM's slow path. */
+    /** A record, not a lambda: made per connection, where a captured lambda is slow (docs/profiling.md). */
     private record OnFlushed(Runnable then) implements ChannelFutureListener {
         @Override
         public void operationComplete(ChannelFuture f) {

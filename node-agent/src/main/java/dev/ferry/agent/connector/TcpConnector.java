@@ -27,10 +27,8 @@ public final class TcpConnector implements Connector {
         return result;
     }
 
-    /*
-     * Records, not lambdas, for the two listeners: one of each is made per connection, and a captured lambda is
-     * allocated through the VM's slow path under the agent's no-trap C2 flags (deploy/jvm.options).
-     */
+    // The two listeners are records, not lambdas: made per connection, where a captured lambda is slow
+    // (docs/profiling.md).
 
     /** The socket's connect finished: the result, or the failure with its close reason. */
     private record Connected(ConnectRequest r, Promise<Channel> result) implements ChannelFutureListener {

@@ -233,8 +233,8 @@ final class Exchange implements Attempt.Events, Attempt.ConnectRequestFactory, S
             attemptTimer = schedule(new AttemptTimeout(this, a), timeout.toNanos());
         }
         boolean h2 = plan.binding().protocol().isHttp2();
-        // this and a record, not a method reference and a lambda: one of each per request, and a captured lambda is
-        // allocated through uninlined method handles under the agent's no-trap C2 flags (docs/profiling.md)
+        // this and a record, not a method reference and a lambda: made per request, where a captured lambda is slow
+        // (docs/profiling.md)
         a.start(down.loop(), http.pool(), http.h2Pool(), h2, this);
     }
 

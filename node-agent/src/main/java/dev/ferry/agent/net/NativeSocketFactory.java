@@ -289,8 +289,8 @@ public final class NativeSocketFactory implements SocketFactory {
     }
 
     /**
-     * Connects a socket once its loop has it. A record, not a lambda: one is made per connect, and a captured lambda
-     * is allocated through the VM's slow path under the agent's no-trap C2 flags (deploy/jvm.options).
+     * Connects a socket once its loop has it. A record, not a lambda: made per connect, where a captured lambda is
+     * slow (docs/profiling.md).
      */
     private record ConnectOnceRegistered(InetSocketAddress remote, InetSocketAddress local, ChannelPromise connected)
             implements ChannelFutureListener {

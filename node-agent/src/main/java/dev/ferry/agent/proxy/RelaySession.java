@@ -19,8 +19,9 @@ import java.util.concurrent.TimeUnit;
  * single end-of-connection report.
  *
  * <p>The session is itself the listener of its channels' close and its idle check's task: a lambda captured per
- * connection is allocated through the VM's slow path under the agent's no-trap C2 flags (deploy/jvm.options), which
- * the churn profile showed as ~10 % of the event loop's user time.
+ * connection is allocated through uninlined method handles under the agent's no-trap C2 flag (deploy/jvm.options):
+ * ~10 % of the event loop's user time under churn. The per-connection callbacks elsewhere are records for the same
+ * reason (docs/profiling.md, "Churn's user time").
  */
 final class RelaySession implements Session, ChannelFutureListener, Runnable {
     private final RelayContext ctx;

@@ -54,8 +54,7 @@ final class Upstreams {
 
     /**
      * The upstream's open finished: start, or end the session with the connector's reason. A record, not a lambda:
-     * one is made per connection, and a captured lambda is allocated through the VM's slow path under the agent's
-     * no-trap C2 flags (see {@link RelaySession}).
+     * made per connection, where a captured lambda is slow (docs/profiling.md).
      */
     private record Opened(
             RelayContext ctx, RelaySession session, ConnectRequest request, TunnelAnswer answer, Start start)

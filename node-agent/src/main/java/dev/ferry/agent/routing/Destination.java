@@ -56,8 +56,8 @@ public sealed interface Destination {
     }
 
     /**
-     * The config-dump line of a connection sent to a Service's endpoint. A record, not a lambda: one is made per
-     * connection, and a captured lambda is allocated through the VM's slow path under the agent's no-trap C2 flags.
+     * The config-dump line of a connection sent to a Service's endpoint. A record, not a lambda: made per
+     * connection, where a captured lambda is slow (docs/profiling.md).
      */
     record SentTo(ServiceBinding binding, Endpoint endpoint) implements Supplier<String> {
         @Override
