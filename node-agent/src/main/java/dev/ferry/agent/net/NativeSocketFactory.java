@@ -4,6 +4,7 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelConfig;
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -62,6 +63,10 @@ public final class NativeSocketFactory implements SocketFactory {
     private final Duration connectTimeout;
     private final boolean keepalive;
     private final Duration keepaliveIdle;
+    /** False for {@link #forRelay}'s sockets: keepalive comes later, from {@link #keepalive}. */
+    private final boolean keepaliveAtConnect;
+    /** This factory's {@link #forRelay} twin (itself when keepalive is off or already deferred). */
+    private final NativeSocketFactory relayed;
 
     private final boolean splice;
     private final NetworkNamespace namespace;
@@ -89,7 +94,8 @@ public final class NativeSocketFactory implements SocketFactory {
                 keepaliveIdle,
                 splice,
                 null,
-                transport == Transport.NIO ? 0 : SocketMarks.FERRY_MARK);
+                transport == Transport.NIO ? 0 : SocketMarks.FERRY_MARK,
+                true);
     }
 
     private NativeSocketFactory(
@@ -99,7 +105,8 @@ public final class NativeSocketFactory implements SocketFactory {
             Duration keepaliveIdle,
             boolean splice,
             NetworkNamespace namespace,
-            int mark) {
+            int mark,
+            boolean keepaliveAtConnect) {
         if (namespace != null && transport == Transport.NIO) {
             throw new IllegalStateException("sockets in a pod's namespace need a native transport (epoll, io_uring)");
         }
@@ -110,6 +117,11 @@ public final class NativeSocketFactory implements SocketFactory {
         this.connectTimeout = connectTimeout;
         this.keepalive = keepalive;
         this.keepaliveIdle = keepaliveIdle;
+        this.keepaliveAtConnect = keepaliveAtConnect;
+        this.relayed = keepalive && keepaliveAtConnect
+                ? new NativeSocketFactory(
+                        transport, connectTimeout, keepalive, keepaliveIdle, splice, namespace, mark, false)
+                : this;
         // Built once per mark, not per connect: each wraps the mark around the transport's constructor.
         this.connectSockets = sockets(mark);
         this.transparentSockets = sockets(SocketMarks.TRANSPARENT_MARK);
@@ -117,7 +129,33 @@ public final class NativeSocketFactory implements SocketFactory {
 
     /** The same options, sockets created inside {@code namespace} and marked {@code mark}. */
     public NativeSocketFactory inNamespace(NetworkNamespace namespace, int mark) {
-        return new NativeSocketFactory(transport, connectTimeout, keepalive, keepaliveIdle, splice, namespace, mark);
+        return new NativeSocketFactory(
+                transport, connectTimeout, keepalive, keepaliveIdle, splice, namespace, mark, true);
+    }
+
+    @Override
+    public SocketFactory forRelay() {
+        return relayed;
+    }
+
+    @Override
+    public void keepalive(Channel upstream) {
+        if (!keepalive || !(upstream instanceof SocketChannel) || !upstream.isOpen()) {
+            return;
+        }
+        try {
+            setKeepalive(upstream.config());
+        } catch (ChannelException e) {
+            // closed in between: nothing to keep alive
+            log.debug("keepalive not set on {}: {}", upstream, e.getMessage());
+        }
+    }
+
+    private void setKeepalive(ChannelConfig c) {
+        c.setOption(ChannelOption.SO_KEEPALIVE, true);
+        if (transport.keepIdleOption() != null) {
+            c.setOption(transport.keepIdleOption(), (int) keepaliveIdle.toSeconds());
+        }
     }
 
     /** Listeners: in a pod, created (and marked) inside it; in the agent's namespace, plain. */
@@ -310,11 +348,8 @@ public final class NativeSocketFactory implements SocketFactory {
         c.setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
         c.setConnectTimeoutMillis((int) connectTimeout.toMillis());
         c.setWriteBufferWaterMark(WATER_MARK);
-        if (keepalive) { // TCP_NODELAY: on from Netty's config; SO_KEEPALIVE is off on a new socket
-            c.setOption(ChannelOption.SO_KEEPALIVE, true);
-            if (transport.keepIdleOption() != null) {
-                c.setOption(transport.keepIdleOption(), (int) keepaliveIdle.toSeconds());
-            }
+        if (keepalive && keepaliveAtConnect) { // TCP_NODELAY: on from Netty's config; SO_KEEPALIVE off on a new socket
+            setKeepalive(c);
         }
         if (splice) {
             c.setOption(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED);

@@ -23,16 +23,30 @@ public final class SocketMarks {
 
     private SocketMarks() {}
 
+    /**
+     * The call's buffers, one set per thread (the event loops that connect), as in {@link SoOriginalDst}: an arena
+     * per call was two mallocs and frees per upstream socket. Freed by the GC with its thread.
+     */
+    private record Scratch(MemorySegment value, MemorySegment capture) {
+        static Scratch create() {
+            Arena arena = Arena.ofAuto(); // kept alive by its segments
+            return new Scratch(arena.allocate(ValueLayout.JAVA_INT), arena.allocate(Libc.CAPTURE_LAYOUT));
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::create);
+
     /** Sets the mark; needs CAP_NET_ADMIN. */
     public static void mark(Channel channel, int mark) {
         if (!(channel instanceof UnixChannel unix)) {
             throw new IllegalStateException("SO_MARK needs a native transport, not "
                     + channel.getClass().getName());
         }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment value = arena.allocate(ValueLayout.JAVA_INT);
+        Scratch scratch = SCRATCH.get();
+        try {
+            MemorySegment value = scratch.value();
             value.set(ValueLayout.JAVA_INT, 0, mark);
-            MemorySegment capture = arena.allocate(Libc.CAPTURE_LAYOUT);
+            MemorySegment capture = scratch.capture();
             int rc = (int) Libc.SETSOCKOPT.invokeExact(capture, unix.fd().intValue(), SOL_SOCKET, SO_MARK, value, 4);
             if (rc != 0) {
                 throw new IllegalStateException("setsockopt(SO_MARK) failed: errno " + Libc.errno(capture)

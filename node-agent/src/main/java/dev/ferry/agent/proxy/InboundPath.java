@@ -117,7 +117,7 @@ public final class InboundPath implements InboundTunnels {
             return;
         }
         ConnectRequest request = new ConnectRequest(
-                ctx.sockets(),
+                ctx.sockets().forRelay(),
                 session.downstream().eventLoop(),
                 target,
                 from,

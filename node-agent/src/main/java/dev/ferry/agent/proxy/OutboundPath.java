@@ -113,7 +113,7 @@ final class OutboundPath {
         }
         record.delivery(delivery);
         ConnectRequest request = new ConnectRequest(
-                ctx.sockets(),
+                ctx.sockets().forRelay(),
                 session.downstream().eventLoop(),
                 target,
                 null,

@@ -36,6 +36,9 @@ final class RelaySession implements Session, ChannelFutureListener, Runnable {
     private boolean downstreamClosesOnEof;
     private boolean upstreamClosesOnEof;
     private boolean reported;
+    /** Set once the upstream socket has TCP keepalive, at the first idle check (SocketFactory#forRelay). */
+    private boolean upstreamKeepalive;
+
     private long lastActivity;
     private java.util.concurrent.Future<?> idleTask;
     private java.util.concurrent.Future<?> lingerTask;
@@ -302,6 +305,10 @@ final class RelaySession implements Session, ChannelFutureListener, Runnable {
             return;
         }
         sample(); // first: with splice, bytes are only learned of by sampling, and they move lastActivity
+        if (!upstreamKeepalive && upstream != null) {
+            upstreamKeepalive = true;
+            ctx.sockets().keepalive(upstream);
+        }
         long idle = ctx.idleTimeout().toNanos();
         long now = ctx.ticker().nanoTime();
         long quiet = now - lastActivity;

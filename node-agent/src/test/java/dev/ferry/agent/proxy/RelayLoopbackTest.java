@@ -365,6 +365,51 @@ class RelayLoopbackTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"io_uring", "epoll", "epoll+splice"})
+    void relayedUpstreamGetsTcpKeepaliveAtTheFirstIdleCheck(String transport) throws Exception {
+        // Set at the connection's first idle check (firstByteTimeout, 60 s), not at connect: connections that end
+        // sooner never pay its two setsockopt calls. Read from the kernel: ss shows the armed keepalive timer.
+        ManualTimers clock = manualClock();
+        EchoServer echo = track(new EchoServer(InetAddress.getByName(POD_IP)));
+        AgentFixture f = agentFor(transport, "echo", echo.port(), Map.of(), clock);
+        String upstream = POD_IP + ":" + echo.port();
+        try (Socket s = connect(f.agent.outboundAddress())) {
+            s.getOutputStream().write(1);
+            assertThat(s.getInputStream().read()).isEqualTo(1);
+            String before = socketTimers(upstream);
+            assertThat(before) // the address may be IPv4-mapped ([::ffff:127.0.0.2]:port on a dual-stack socket)
+                    .as("the agent's upstream socket")
+                    .contains(POD_IP)
+                    .contains(":" + echo.port())
+                    .doesNotContain("keepalive");
+            clock.advance(Duration.ofSeconds(60));
+            waitFor(() -> socketTimers(upstream).contains("keepalive"), "keepalive armed on the upstream socket");
+            s.getOutputStream().write(2);
+            assertThat(s.getInputStream().read())
+                    .as("the connection still relays")
+                    .isEqualTo(2);
+        }
+        waitFor(() -> f.agent.registry().size() == 0, "connection closed");
+    }
+
+    /** {@code ss -tno} of the established sockets connected to {@code peer}, with their timers. */
+    private static String socketTimers(String peer) {
+        try {
+            Process p = new ProcessBuilder("ss", "-tnoH", "state", "established", "dst", peer)
+                    .redirectErrorStream(true)
+                    .start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertThat(p.waitFor(10, TimeUnit.SECONDS)).as("ss finished").isTrue();
+            return out;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"io_uring", "epoll", "epoll+splice"})
     void upstreamRefusedClosesTheClientPromptlyWithUf(String transport) throws Exception {
         int deadPort;
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getByName(POD_IP))) {
