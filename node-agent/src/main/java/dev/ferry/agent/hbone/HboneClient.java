@@ -192,6 +192,9 @@ public final class HboneClient {
             @Override
             protected void initChannel(Channel ch) {
                 ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
+                // pooled and long-lived: TCP keepalive from the start, also when the request's factory leaves it to
+                // the relay's first idle check (SocketFactory#forRelay)
+                sockets.keepalive(ch);
                 SslHandler ssl = tls.client(source).newHandler(ch.alloc()); // no SNI: the destination is an IP
                 ssl.setHandshakeTimeout(HboneServer.HANDSHAKE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
                 // many streams flush small DATA frames: coalesce them into fewer TLS records and syscalls

@@ -257,6 +257,12 @@ class TwoNodeClusterTest {
         assertThat(packets).as("the tunnel crossed the underlay: " + packets).contains(".15008");
         String ascii = node1.exec("tcpdump", "-nn", "-A", "-r", pcap.toString());
         assertThat(ascii).doesNotContain("plaintext-marker").doesNotContain("hello from web");
+        // the pooled tunnel's TCP connection (in the client pod, where its socket lives) has keepalive from connect,
+        // though the relay that asked for it leaves its own upstreams' keepalive to their first idle check
+        assertThat(clientPod.exec("ss", "-tnoH", "state", "established", "dport", "=", ":15008"))
+                .as("the pooled HBONE connection")
+                .contains(":15008")
+                .contains("keepalive");
         assertThat(PromText.sum(
                         agent1.scrape(),
                         "istio_tcp_connections_closed_total",
