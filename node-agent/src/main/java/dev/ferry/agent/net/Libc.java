@@ -91,6 +91,31 @@ final class Libc {
         return (int) ERRNO.get(capture, 0L);
     }
 
+    /**
+     * Buffers for the calls made per connection on an event loop (SO_ORIGINAL_DST, SO_MARK), one set per thread: an
+     * arena per call was two or three mallocs and frees per connection. The calls never nest, so they share the set.
+     * Freed by the GC with its thread.
+     *
+     * @param addr room for a sockaddr_in6 (28 bytes)
+     * @param value an int: an option's value, or a socklen_t
+     * @param capture errno, for calls linked with captureCallState
+     */
+    record Scratch(
+            java.lang.foreign.MemorySegment addr,
+            java.lang.foreign.MemorySegment value,
+            java.lang.foreign.MemorySegment capture) {
+        private static final ThreadLocal<Scratch> PER_THREAD = ThreadLocal.withInitial(() -> {
+            java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofAuto(); // kept alive by its segments
+            return new Scratch(
+                    arena.allocate(28), arena.allocate(ValueLayout.JAVA_INT), arena.allocate(CAPTURE_LAYOUT));
+        });
+
+        /** This thread's set. */
+        static Scratch get() {
+            return PER_THREAD.get();
+        }
+    }
+
     private Libc() {}
 
     private static java.lang.foreign.MemorySegment find(String name) {

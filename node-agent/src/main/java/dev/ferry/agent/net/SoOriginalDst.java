@@ -3,11 +3,8 @@ package dev.ferry.agent.net;
 import io.netty.channel.Channel;
 import io.netty.channel.unix.UnixChannel;
 import java.lang.foreign.Arena;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.VarHandle;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -27,8 +24,6 @@ public final class SoOriginalDst implements OriginalDestination {
 
     private static final ValueLayout.OfShort NETWORK_SHORT =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final MemoryLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
     @Override
     public InetSocketAddress of(Channel accepted) throws OriginalDestinationException {
@@ -43,34 +38,18 @@ public final class SoOriginalDst implements OriginalDestination {
         return query(unix.fd().intValue(), v6);
     }
 
-    /**
-     * The call's buffers, one set per thread (the event loops that accept): an arena per call was three mallocs and
-     * frees per connection. Freed by the GC with its thread.
-     */
-    private record Scratch(MemorySegment addr, MemorySegment lenPtr, MemorySegment capture) {
-        static Scratch create() {
-            Arena arena = Arena.ofAuto(); // kept alive by its segments
-            return new Scratch(
-                    arena.allocate(SOCKADDR_IN6_LEN),
-                    arena.allocate(ValueLayout.JAVA_INT),
-                    arena.allocate(CAPTURE_LAYOUT));
-        }
-    }
-
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::create);
-
     static InetSocketAddress query(int fd, boolean v6) throws OriginalDestinationException {
-        Scratch scratch = SCRATCH.get();
+        Libc.Scratch scratch = Libc.Scratch.get(); // buffers per thread, not an arena per call
         try {
             int len = v6 ? SOCKADDR_IN6_LEN : SOCKADDR_IN_LEN;
             MemorySegment addr = scratch.addr();
-            MemorySegment lenPtr = scratch.lenPtr();
+            MemorySegment lenPtr = scratch.value();
             lenPtr.set(ValueLayout.JAVA_INT, 0, len);
             MemorySegment capture = scratch.capture();
             int rc = (int) Libc.GETSOCKOPT_ERRNO.invokeExact(
                     capture, fd, v6 ? SOL_IPV6 : SOL_IP, SO_ORIGINAL_DST, addr, lenPtr);
             if (rc != 0) {
-                int errno = (int) ERRNO.get(capture, 0L);
+                int errno = Libc.errno(capture);
                 // A client that reset at once takes its conntrack entry with it: ENOENT as for a connection that
                 // was never redirected. The socket's pending error tells the two apart.
                 int pending = pendingError(fd);

@@ -38,7 +38,9 @@ public interface SocketFactory {
      * The same factory for relayed connections' upstream sockets: their TCP keepalive is left to {@link #keepalive},
      * which the relay calls at the connection's first idle check. Most relayed connections end long before it, and
      * the two setsockopt calls per connect were ~1.5 % of the event loop's time under connection churn; the
-     * downstream side has keepalive from the start (the listener's, which accepted sockets inherit).
+     * downstream side has keepalive from the start (the listener's, which accepted sockets inherit). A connector that
+     * dials a pooled, long-lived connection with a request's factory turns keepalive on for it itself (HboneClient):
+     * only the relay's own upstream waits for the idle check.
      */
     default SocketFactory forRelay() {
         return this;

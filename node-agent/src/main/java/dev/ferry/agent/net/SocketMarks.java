@@ -23,26 +23,13 @@ public final class SocketMarks {
 
     private SocketMarks() {}
 
-    /**
-     * The call's buffers, one set per thread (the event loops that connect), as in {@link SoOriginalDst}: an arena
-     * per call was two mallocs and frees per upstream socket. Freed by the GC with its thread.
-     */
-    private record Scratch(MemorySegment value, MemorySegment capture) {
-        static Scratch create() {
-            Arena arena = Arena.ofAuto(); // kept alive by its segments
-            return new Scratch(arena.allocate(ValueLayout.JAVA_INT), arena.allocate(Libc.CAPTURE_LAYOUT));
-        }
-    }
-
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::create);
-
     /** Sets the mark; needs CAP_NET_ADMIN. */
     public static void mark(Channel channel, int mark) {
         if (!(channel instanceof UnixChannel unix)) {
             throw new IllegalStateException("SO_MARK needs a native transport, not "
                     + channel.getClass().getName());
         }
-        Scratch scratch = SCRATCH.get();
+        Libc.Scratch scratch = Libc.Scratch.get(); // buffers per thread, not an arena per call
         try {
             MemorySegment value = scratch.value();
             value.set(ValueLayout.JAVA_INT, 0, mark);

@@ -394,12 +394,7 @@ class RelayLoopbackTest {
     /** {@code ss -tno} of the established sockets connected to {@code peer}, with their timers. */
     private static String socketTimers(String peer) {
         try {
-            Process p = new ProcessBuilder("ss", "-tnoH", "state", "established", "dst", peer)
-                    .redirectErrorStream(true)
-                    .start();
-            String out = new String(p.getInputStream().readAllBytes());
-            assertThat(p.waitFor(10, TimeUnit.SECONDS)).as("ss finished").isTrue();
-            return out;
+            return dev.ferry.agent.support.Netns.run("ss", "-tnoH", "state", "established", "dst", peer);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         } catch (InterruptedException e) {
