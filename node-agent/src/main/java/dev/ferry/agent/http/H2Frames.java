@@ -3,56 +3,25 @@ package dev.ferry.agent.http;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObject;
-import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.handler.codec.http2.Http2Headers;
-import io.netty.handler.codec.http2.HttpConversionUtil;
 
 /**
  * Between the exchange's HTTP/1.1 objects and one HTTP/2 stream's frames, the same at both ends (a client's stream,
- * an upstream's): heads made from frames are fit to go on to an HTTP/1.1 peer, bodies become DATA and trailers.
+ * an upstream's): bodies become DATA and trailers (heads: {@link H2Heads}).
  */
 final class H2Frames {
-    /** Netty's conversion marks each head with its stream id: ours alone, not a peer's to see. */
-    private static final CharSequence STREAM_ID = HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text();
-
     private H2Frames() {}
-
-    /**
-     * A head converted from HEADERS, fit for an HTTP/1.1 peer: without Netty's stream-id field, and chunked when a
-     * body of unknown length follows (an HTTP/2 peer frames the body itself and drops the field).
-     */
-    static void fitForHttp1(HttpMessage m, boolean endStream) {
-        m.headers().remove(STREAM_ID);
-        if (!endStream && !HttpUtil.isContentLengthSet(m)) {
-            m.headers().add(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-        }
-    }
 
     /** A last part with no body and no trailers: the head before it goes out with END_STREAM, and it not at all. */
     static boolean emptyEnd(HttpObject o) {
         return o instanceof LastHttpContent last
                 && !last.content().isReadable()
                 && last.trailingHeaders().isEmpty();
-    }
-
-    /**
-     * A response head as HTTP/2 headers (connection-specific fields left out). Not validated again: every head here
-     * is an HTTP/1.1 object whose fields were validated as they were set (by a codec, a conversion or a filter), and
-     * the conversion lower-cases the names.
-     */
-    static Http2Headers headers(HttpResponse r) {
-        Http2Headers h = HttpConversionUtil.toHttp2Headers(r.headers(), false);
-        h.status(r.status().codeAsText());
-        return h;
     }
 
     /**
@@ -75,8 +44,7 @@ final class H2Frames {
             c.release();
         }
         if (trailers) {
-            // validated as they were set, as the head's (above)
-            Http2Headers t = HttpConversionUtil.toHttp2Headers(((LastHttpContent) c).trailingHeaders(), false);
+            Http2Headers t = H2Heads.http2Trailers(((LastHttpContent) c).trailingHeaders());
             ctx.write(new DefaultHttp2HeadersFrame(t, true).stream(stream), end);
         }
         return last;

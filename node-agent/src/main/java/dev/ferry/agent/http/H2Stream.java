@@ -16,7 +16,6 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
@@ -29,7 +28,6 @@ import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamFrame;
-import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -122,13 +120,12 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
         requestEnded = h.isEndStream();
         HttpRequest req;
         try {
-            req = HttpConversionUtil.toHttpRequest(stream.id(), h.headers(), true);
+            req = H2Heads.request(stream.id(), h.headers(), h.isEndStream());
         } catch (Http2Exception | RuntimeException e) {
             log.debug("connection {} stream {}: {}", record().id(), stream.id(), e.toString());
             refuse(HttpResponseStatus.BAD_REQUEST, "bad request head: " + e.getMessage());
             return;
         }
-        H2Frames.fitForHttp1(req, h.isEndStream());
         RequestChecks.Refusal refusal = server.check(req);
         if (refusal != null) {
             refuse(refusal.status(), refusal.reason());
@@ -147,8 +144,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
         requestEnded = true;
         LastHttpContent last = new DefaultLastHttpContent();
         try {
-            HttpConversionUtil.addHttp2ToHttpHeaders(
-                    stream.id(), h.headers(), last.trailingHeaders(), HttpVersion.HTTP_1_1, true, true);
+            H2Heads.trailers(stream.id(), h.headers(), last.trailingHeaders());
         } catch (Http2Exception e) {
             reset(Http2Error.PROTOCOL_ERROR);
             return;
@@ -201,7 +197,9 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
         }
         if (o instanceof HttpResponse r) {
             boolean alone = H2Frames.emptyEnd(o); // a whole answer without a body
-            ctx.write(new DefaultHttp2HeadersFrame(H2Frames.headers(r), alone).stream(stream), alone ? end() : quiet);
+            ctx.write(
+                    new DefaultHttp2HeadersFrame(H2Heads.http2Response(r), alone).stream(stream),
+                    alone ? end() : quiet);
             if (alone) {
                 ReferenceCountUtil.release(o);
                 return;
@@ -314,7 +312,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
             r.release();
             return;
         }
-        ctx.write(new DefaultHttp2HeadersFrame(H2Frames.headers(r), false).stream(stream), quiet);
+        ctx.write(new DefaultHttp2HeadersFrame(H2Heads.http2Response(r), false).stream(stream), quiet);
         ctx.write(new DefaultHttp2DataFrame(r.content(), true).stream(stream), end());
         ctx.flush();
     }

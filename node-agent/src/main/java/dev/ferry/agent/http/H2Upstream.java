@@ -7,15 +7,12 @@ import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpStatusClass;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
@@ -27,8 +24,6 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamFrame;
-import io.netty.handler.codec.http2.HttpConversionUtil;
-import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 
@@ -39,7 +34,6 @@ import java.io.IOException;
  * reset; the connection carries on with its others. On the connection's event loop only.
  */
 final class H2Upstream implements Upstream, H2Streams.Stream {
-    private static final AsciiString HTTP = AsciiString.cached("http");
 
     private final H2Upstreams conn;
     private final Http2FrameStream stream;
@@ -143,7 +137,7 @@ final class H2Upstream implements Upstream, H2Streams.Stream {
         HttpRequest r = head;
         head = null;
         ChannelPromise p = ctx.newPromise();
-        ctx.write(new DefaultHttp2HeadersFrame(toHttp2(r), endStream).stream(stream), p);
+        ctx.write(new DefaultHttp2HeadersFrame(H2Heads.http2Request(r), endStream).stream(stream), p);
         headSent = true;
         requestEnded = endStream;
         if (stream.id() > 0) {
@@ -154,25 +148,6 @@ final class H2Upstream implements Upstream, H2Streams.Stream {
                 closed(f.cause().getMessage()); // the server's stream limit, GOAWAY, the connection gone
             }
         });
-    }
-
-    /**
-     * The request head as HTTP/2 headers; an origin-form target (the usual one) is taken as it is, unparsed. Its
-     * fields are not validated a second time: they were, as they were set on the HTTP/1.1 object (H2Frames#headers).
-     */
-    private static Http2Headers toHttp2(HttpRequest r) {
-        String uri = r.uri();
-        if (uri.isEmpty() || uri.charAt(0) != '/') {
-            return HttpConversionUtil.toHttp2Headers(r, false); // absolute-form or *: Netty parses the target
-        }
-        Http2Headers h = new DefaultHttp2Headers(false, r.headers().size() + 4);
-        h.method(r.method().asciiName()).path(uri).scheme(HTTP);
-        String host = r.headers().get(HttpHeaderNames.HOST);
-        if (host != null) {
-            h.authority(host);
-        }
-        HttpConversionUtil.toHttp2Headers(r.headers(), h); // connection-specific fields and Host left out
-        return h;
     }
 
     @Override
@@ -211,22 +186,18 @@ final class H2Upstream implements Upstream, H2Streams.Stream {
         try {
             if (responseHeadSeen) {
                 LastHttpContent last = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
-                HttpConversionUtil.addHttp2ToHttpHeaders(
-                        stream.id(), h, last.trailingHeaders(), HttpVersion.HTTP_1_1, true, false);
+                H2Heads.trailers(stream.id(), h, last.trailingHeaders());
                 responseEnded = true;
                 reads.received(last);
                 return;
             }
-            HttpResponseStatus status = HttpConversionUtil.parseStatus(h.status());
+            HttpResponseStatus status = H2Heads.status(h);
             if (status.codeClass() == HttpStatusClass.INFORMATIONAL) {
                 return;
             }
             responseHeadSeen = true;
             responseEnded = f.isEndStream();
-            HttpMessage m = responseEnded
-                    ? HttpConversionUtil.toFullHttpResponse(stream.id(), h, Unpooled.EMPTY_BUFFER, true)
-                    : HttpConversionUtil.toHttpResponse(stream.id(), h, true);
-            H2Frames.fitForHttp1(m, responseEnded);
+            HttpMessage m = H2Heads.response(stream.id(), h, status, responseEnded);
             reads.received(m);
         } catch (Http2Exception e) {
             reset(Http2Error.PROTOCOL_ERROR);
