@@ -232,7 +232,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
 
     @Override
     public void flush() {
-        ctx.flush();
+        owner.flushSoon();
     }
 
     @Override

@@ -50,6 +50,13 @@ abstract class H2Streams<S extends H2Streams.Stream> extends Http2ChannelDuplexH
     private ChannelHandlerContext ctx;
     private Http2FrameCodec codec;
     private ChannelPromise quiet;
+    /** A flush is queued for the end of this loop turn ({@link #flushSoon}). */
+    private boolean flushQueued;
+
+    private final Runnable flushNow = () -> {
+        flushQueued = false;
+        ctx.flush();
+    };
 
     @Override
     protected void handlerAdded0(ChannelHandlerContext ctx) {
@@ -75,6 +82,19 @@ abstract class H2Streams<S extends H2Streams.Stream> extends Http2ChannelDuplexH
      */
     ChannelPromise quiet() {
         return quiet;
+    }
+
+    /**
+     * Flushes the connection once this loop turn's reads are handled, however many of its streams asked: a read of
+     * another connection can end a hundred streams' requests or answers on this one, and each flush walks the
+     * codec's flow controller and the channel's outbound buffer. Nothing waits for it: the loop's tasks run in the
+     * same turn, and io_uring submits what they write when the turn ends, as it would have the writes flushed here.
+     */
+    void flushSoon() {
+        if (!flushQueued) {
+            flushQueued = true;
+            ctx.executor().execute(flushNow);
+        }
     }
 
     /** The stream has its id: its frames come to it from now on. */

@@ -155,7 +155,7 @@ final class H2Upstream implements Upstream, H2Streams.Stream {
         if (head != null && !closed && !over) {
             sendHead(false); // a body follows, not yet here
         }
-        ctx.flush();
+        conn.flushSoon();
     }
 
     @Override
