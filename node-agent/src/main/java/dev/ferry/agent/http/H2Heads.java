@@ -53,6 +53,13 @@ final class H2Heads {
             HttpHeaderNames.UPGRADE,
             HttpHeaderNames.HOST);
 
+    /**
+     * Fields a trailer section may not carry and Netty's trailers refuse as they are added (RFC 9110 6.5.1: framing);
+     * a recipient may discard them, and does here.
+     */
+    private static final Set<AsciiString> NOT_IN_TRAILERS =
+            Set.of(HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.TRAILER);
+
     private static final AsciiString HTTP = AsciiString.cached("http");
     private static final HttpHeadersFactory TRUSTED =
             DefaultHttpHeadersFactory.headersFactory().withValidation(false);
@@ -101,10 +108,14 @@ final class H2Heads {
         return r;
     }
 
-    /** Trailers (no pseudo-headers: the codec refused any) into {@code out}. */
-    static void trailers(int streamId, Http2Headers h, HttpHeaders out) throws Http2Exception {
-        fields(streamId, h, out, false);
-        out.remove(HttpHeaderNames.TRAILER);
+    /** Trailers (no pseudo-headers: the codec refused any) into {@code out}, without the framing fields. */
+    static void trailers(Http2Headers h, HttpHeaders out) {
+        for (Map.Entry<CharSequence, CharSequence> e : h) {
+            CharSequence name = e.getKey();
+            if (!NOT_IN_TRAILERS.contains(AsciiString.of(name))) {
+                out.add(name, e.getValue());
+            }
+        }
     }
 
     /** The status of a response block; 101 has no place in HTTP/2 (RFC 9113 8.6). */

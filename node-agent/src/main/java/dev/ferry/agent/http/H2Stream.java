@@ -143,12 +143,7 @@ final class H2Stream implements Downstream, Exchange.Owner, Session, H2Streams.S
     void requestTrailers(Http2HeadersFrame h) {
         requestEnded = true;
         LastHttpContent last = new DefaultLastHttpContent();
-        try {
-            H2Heads.trailers(stream.id(), h.headers(), last.trailingHeaders());
-        } catch (Http2Exception e) {
-            reset(Http2Error.PROTOCOL_ERROR);
-            return;
-        }
+        H2Heads.trailers(h.headers(), last.trailingHeaders());
         take(last);
     }
 

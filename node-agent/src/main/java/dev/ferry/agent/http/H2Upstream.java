@@ -186,7 +186,7 @@ final class H2Upstream implements Upstream, H2Streams.Stream {
         try {
             if (responseHeadSeen) {
                 LastHttpContent last = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
-                H2Heads.trailers(stream.id(), h, last.trailingHeaders());
+                H2Heads.trailers(h, last.trailingHeaders());
                 responseEnded = true;
                 reads.received(last);
                 return;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
@@ -13,6 +14,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
@@ -104,6 +106,20 @@ class H2HeadsTest {
         assertThatThrownBy(() -> H2Heads.response(5, block().status("200"), HttpResponseStatus.OK, true))
                 .isInstanceOf(Http2Exception.class)
                 .hasMessageContaining("out of place");
+    }
+
+    @Test
+    void trailersLoseTheFramingFieldsNettysTrailersRefuse() {
+        Http2Headers h = new DefaultHttp2Headers()
+                .add("grpc-status", "0")
+                .add("content-length", "5")
+                .add("trailer", "grpc-status")
+                .add("grpc-message", "ok");
+        LastHttpContent last = new DefaultLastHttpContent(); // trailers that validate as they are set
+
+        H2Heads.trailers(h, last.trailingHeaders());
+
+        assertThat(names(last.trailingHeaders())).containsExactly("grpc-status", "grpc-message");
     }
 
     @Test
